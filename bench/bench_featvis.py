@@ -1,0 +1,283 @@
+"""Benchmark: feature images per second, straightforward loop vs. cellscape.featvis.render.
+
+Not a test. On the default model (trained weights from results/model/weights.pt if present,
+else a model trained here for a couple of minutes on simulated cells, else random weights) it
+draws conv4 feature images two ways:
+
+* baseline: one channel at a time, Fourier param, Adam lr 0.05, standard transforms,
+  full forward through the dense layers, 512 steps;
+* optimised: all channels in one batch, forward truncated after conv4, plateau stopping
+  (and channels_last / bfloat16 autocast only if they measure faster here).
+
+It prints seconds per channel, the speed-up and the objective each reaches on the final
+(untransformed) images, plus the pixel correlation between the two images of each channel.
+``run(quick=True)`` returns summary rows for the lead's benchmark table; ``main`` also writes a
+red/green PNG of the feature images.
+
+    PYTHONPATH=scripts .venv/bin/python bench/bench_featvis.py [--full] [--out DIR]
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from cellscape.featvis import (FourierParam, PlateauStop, channels_batched,  # noqa: E402
+                               activation_filter, render, standard_transforms)
+from cellscape.model import build_model, load_model  # noqa: E402
+
+MODEL_CFG = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
+             "dense": [256], "dropout": 0.25}
+IMAGE_SIZE, N_CLASSES, LAYER = 78, 2, "conv4"
+CACHE = Path("/tmp/cellscape_bench")
+PLATEAU = PlateauStop(window=48, rel_tol=0.01, min_steps=192)
+
+
+# ----------------------------------------------------------------------------- model
+
+def simulated_images(n, seed=0):
+    """n normalised simulated cells (N, 2, 78, 78) and labels, as the data rule prepares them."""
+    from cellscape.simulate import CLASSES, simulate_event
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for i in range(n):
+        label = i % len(CLASSES)
+        raw, _ = simulate_event(rng, CLASSES[label])
+        x = raw.astype(np.float32)
+        peak = x.max(axis=(1, 2), keepdims=True) + 1e-6
+        x = np.where(x < 0.2 * peak, 0.0, x / peak)
+        images.append(x)
+        labels.append(label)
+    return np.stack(images).astype(np.float32), np.array(labels)
+
+
+def quick_trained_model(seconds=150, seed=0):
+    """The default model trained for ``seconds`` on simulated cells (cached in /tmp)."""
+    path = CACHE / f"featvis_quick_{seconds}s_seed{seed}.pt"
+    if path.exists():
+        return load_model(path, MODEL_CFG, IMAGE_SIZE, N_CLASSES), f"quick-trained (cached {path})"
+    torch.manual_seed(seed)
+    images, labels = simulated_images(2400, seed)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    train, val = slice(0, 2000), slice(2000, None)
+    model = build_model(MODEL_CFG, IMAGE_SIZE, N_CLASSES)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    started, step = time.perf_counter(), 0
+    model.train()
+    while time.perf_counter() - started < seconds:
+        idx = torch.randint(2000, (32,))
+        batch = x[train][idx]
+        batch = torch.flip(batch, dims=[-1]) if step % 2 else batch
+        loss = torch.nn.functional.cross_entropy(model(batch), y[train][idx])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        step += 1
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(x[val]).argmax(1) == y[val]).float().mean().item()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    print(f"quick training: {step} steps of 32 in {seconds} s, val accuracy {accuracy:.3f}",
+          file=sys.stderr)
+    return model, f"quick-trained {seconds} s, val accuracy {accuracy:.3f}"
+
+
+def bench_model(train_seconds=150):
+    weights = ROOT / "results" / "model" / "weights.pt"
+    if weights.exists():
+        return load_model(weights, MODEL_CFG, IMAGE_SIZE, N_CLASSES), f"trained ({weights})"
+    try:
+        return quick_trained_model(train_seconds)
+    except Exception as error:  # the simulator is someone else's module; never fail the bench
+        print(f"quick training failed ({error!r}); using random weights", file=sys.stderr)
+        torch.manual_seed(0)
+        return build_model(MODEL_CFG, IMAGE_SIZE, N_CLASSES).eval(), "random weights"
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def stacked_param(seeds):
+    """One batched Fourier param whose item i starts exactly as FourierParam(1, seed=seeds[i])."""
+    return FourierParam(len(seeds), 2, IMAGE_SIZE, seed=list(seeds))
+
+
+def baseline(model, channels, steps):
+    """The straightforward loop: one channel per run, full forward, all steps."""
+    images, objective, seconds = [], [], 0.0
+    for c in channels:
+        result = render(model, channels_batched(LAYER, [c]), FourierParam(1, 2, IMAGE_SIZE, seed=c),
+                        standard_transforms(IMAGE_SIZE), steps=steps, seed=c, truncate=False,
+                        progress=False)
+        images.append(result.images[0])
+        objective.append(result.final_objective[0])
+        seconds += result.seconds
+    return np.stack(images), np.array(objective), seconds
+
+
+def optimised(model, channels, steps, seed=0, **options):
+    """All channels in one batch, truncated forward, plateau stopping."""
+    result = render(model, channels_batched(LAYER, channels), stacked_param(channels),
+                    standard_transforms(IMAGE_SIZE), steps=steps, seed=seed, truncate=True,
+                    stop_plateau=PLATEAU, progress=False, **options)
+    return result
+
+
+def seconds_per_step(model, channels, steps=24, **options):
+    """Wall time per step of a batched, truncated render (no plateau), for option screening."""
+    render(model, channels_batched(LAYER, channels), stacked_param(channels), (), steps=3,
+           progress=False, **options)  # warm-up
+    result = render(model, channels_batched(LAYER, channels), stacked_param(channels),
+                    standard_transforms(IMAGE_SIZE), steps=steps, progress=False, **options)
+    return result.seconds / steps
+
+
+def live_channels(model, n):
+    """The first n conv4 channels that fire on some simulated cell (briefly trained ReLU nets
+    have dead channels, whose feature image is blank whatever the method)."""
+    try:
+        images, _ = simulated_images(32, seed=7)
+    except Exception:
+        return list(range(n))
+    from cellscape.featvis import channel_maps
+    peaks = []
+    for c in range(model.layer(LAYER)[0].out_channels):
+        peaks.append(channel_maps(model, LAYER, [c] * len(images), images).max())
+        if sum(p > 0 for p in peaks) == n:
+            break
+    return [c for c, p in enumerate(peaks) if p > 0][:n]
+
+
+def image_correlation(a, b):
+    a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(1, keepdims=True)
+    b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(1, keepdims=True)
+    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+
+
+# ----------------------------------------------------------------------------- figure
+
+def false_colour(images):
+    """(B, 2, H, W) in [0, 1] -> (B, H, W, 3) RGB: R = cytoplasm (ch 0), G = nucleus (ch 1)."""
+    rgb = np.zeros((len(images), *images.shape[-2:], 3), dtype=np.float32)
+    rgb[..., 0], rgb[..., 1] = images[:, 0], images[:, 1]
+    return rgb
+
+
+def save_feature_png(path, rows, channels, title):
+    """Grid: one row per (label, images (B, 2, H, W)) pair, one column per channel."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(rows), len(channels), figsize=(2.2 * len(channels), 2.4 * len(rows)),
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c, rgb in enumerate(false_colour(images)):
+            ax = axes[r, c]
+            ax.imshow(rgb, interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"{LAYER} ch {channels[c]}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=9)
+    fig.suptitle(title + "\nred = cytoplasm (ch 0), green = nucleus (ch 1)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- driver
+
+def run(quick=True, threads=1, out_dir=None, train_seconds=150):
+    """Benchmark rows {name, value, unit, baseline, baseline_value, ratio}; optional PNG."""
+    torch.set_num_threads(threads)
+    model, model_note = bench_model(train_seconds)
+    model.eval()
+    steps = 512
+    channels = live_channels(model, 4)
+    base_channels = channels[:2] if quick else channels
+    candidates = {"plain": {}, "channels_last": {"channels_last": True}, "bf16": {"bf16": True},
+                  "channels_last+bf16": {"channels_last": True, "bf16": True}}
+    screen = {name: seconds_per_step(model, channels, **opts) for name, opts in candidates.items()}
+    fastest = min(screen, key=screen.get)
+    options = candidates[fastest] if screen[fastest] < 0.9 * screen["plain"] else {}
+    print("seconds/step of a 4-channel truncated render: "
+          + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in screen.items())
+          + f" -> using {options or 'plain'}", file=sys.stderr)
+
+    base_images, base_objective, base_seconds = baseline(model, base_channels, steps)
+    fast = optimised(model, channels, steps, **options)
+    # reference for "equal quality": the same optimised run with another transform seed
+    other = optimised(model, channels, steps, seed=1, **options)
+    base_per_channel = base_seconds / len(base_channels)
+    fast_per_channel = fast.seconds / len(channels)
+    n = len(base_channels)
+    fast_objective = fast.final_objective[:n]
+    quality = fast_objective / np.maximum(base_objective, 1e-12)
+    total_quality = fast_objective.sum() / max(base_objective.sum(), 1e-12)
+    seed_quality = other.final_objective[:n] / np.maximum(fast_objective, 1e-12)
+    similarity = image_correlation(base_images, fast.images[:n])
+    seed_similarity = image_correlation(fast.images[:n], other.images[:n])
+
+    print(f"model: {model_note}; {LAYER} channels {channels}; {threads} thread(s)")
+    print(f"baseline : {base_per_channel:7.2f} s/channel ({steps} steps, one channel per run, "
+          f"full forward)")
+    print(f"optimised: {fast_per_channel:7.2f} s/channel ({fast.steps_run} steps, batch "
+          f"{len(channels)}, truncated forward, {PLATEAU}, options {options or 'none'})")
+    print(f"speed-up : {base_per_channel / fast_per_channel:.2f}x")
+    for i, c in enumerate(base_channels):
+        print(f"  ch {c}: objective baseline {base_objective[i]:.4f}  optimised "
+              f"{fast_objective[i]:.4f}  ({100 * quality[i]:.1f}%), image correlation "
+              f"{similarity[i]:.3f} | seed 0 vs seed 1: objective {100 * seed_quality[i]:.1f}%, "
+              f"image correlation {seed_similarity[i]:.3f}")
+    print(f"summed objective optimised / baseline: {100 * total_quality:.1f}% (seed-to-seed: "
+          f"{100 * other.final_objective[:n].sum() / max(fast_objective.sum(), 1e-12):.1f}%)")
+
+    if out_dir is not None:
+        filtered, feedback = activation_filter(model, LAYER, channels, fast.images)
+        png = Path(out_dir) / f"featvis_{LAYER}.png"
+        save_feature_png(png, [(f"baseline\n{steps} steps", base_images),
+                               (f"optimised\n{fast.steps_run} steps", fast.images[:n]),
+                               ("filtered", filtered[:n])],
+                         base_channels, f"{model_note}")
+        save_feature_png(Path(out_dir) / f"featvis_{LAYER}_all.png",
+                         [("optimised", fast.images), ("filtered", filtered)], channels,
+                         f"{model_note}; feedback " + ", ".join(f"{f:.2f}" for f in feedback))
+        print(f"wrote {png}")
+
+    return [
+        {"name": f"featvis {LAYER} seconds per feature image", "value": fast_per_channel,
+         "unit": "s", "baseline": f"one channel/run, {steps} steps, full forward",
+         "baseline_value": base_per_channel, "ratio": base_per_channel / fast_per_channel},
+        {"name": f"featvis {LAYER} summed objective reached (optimised / baseline)",
+         "value": float(total_quality), "unit": "fraction", "baseline": "baseline objective",
+         "baseline_value": 1.0, "ratio": float(total_quality)},
+        {"name": f"featvis {LAYER} objective reached (optimised / baseline, worst channel)",
+         "value": float(quality.min()), "unit": "fraction", "baseline": "seed-to-seed worst",
+         "baseline_value": float(seed_quality.min()), "ratio": float(quality.min())},
+        {"name": f"featvis {LAYER} image correlation with baseline (worst channel)",
+         "value": float(similarity.min()), "unit": "pearson r",
+         "baseline": "seed-to-seed worst correlation", "baseline_value": float(seed_similarity.min()),
+         "ratio": float(similarity.min())},
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="baseline on all 4 channels (slower)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=str(CACHE), help="folder for the PNGs")
+    parser.add_argument("--train-seconds", type=int, default=150)
+    args = parser.parse_args(argv)
+    for row in run(quick=not args.full, threads=args.threads, out_dir=args.out,
+                   train_seconds=args.train_seconds):
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

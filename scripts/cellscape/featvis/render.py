@@ -1,0 +1,272 @@
+"""The optimisation loop that draws feature images (lucid's ``optvis/render.py``).
+
+It knows objectives, parameterisations and transforms only through their interfaces:
+``objective(activations) -> value`` with ``objective.layers``, ``param() -> images`` with
+``param.parameters()``, ``transforms(images, generator) -> images``. Forward hooks on the layers
+the objective reads collect activations; once the deepest one has been seen the forward pass is
+abandoned (a private exception), so optimising conv4 never pays for conv5..dense.
+"""
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .transforms import compose
+
+INPUT = "input"  # pseudo-layer: the transformed image batch as the network sees it
+
+
+class _AllLayersCaptured(Exception):
+    """Raised from a hook to stop the forward pass once every needed layer was seen."""
+
+
+class _RedirectedReLU(torch.autograd.Function):
+    """ReLU whose gradient is not blocked for a batch item whose units are all off.
+
+    A channel that is zero everywhere on the initial grey image gets no gradient through its
+    ReLU and its feature image never starts. As lucid's ``redirected_relu_grad``: where the
+    ordinary ReLU gradient of a batch item is entirely zero, pass the gradient through
+    wherever it pushes the input *up* (never pushing a negative input further down).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        negative = x < 0
+        relu_grad = torch.where(negative, torch.zeros_like(grad), grad)
+        # the optimiser descends -objective: positive grad pushes the input down
+        redirected = torch.where(negative & (grad > 0), torch.zeros_like(grad), grad)
+        blocked = relu_grad.flatten(1).abs().amax(dim=1) == 0
+        blocked = blocked.view(-1, *([1] * (x.dim() - 1)))
+        return torch.where(blocked, redirected, relu_grad)
+
+
+@contextmanager
+def redirected_relus(model, enabled):
+    """While ``enabled()`` is true, every nn.ReLU of ``model`` uses the redirected gradient."""
+
+    def hook(module, inputs, output):
+        if enabled():
+            return _RedirectedReLU.apply(inputs[0])
+        return None
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def layer_module(model, name):
+    """The module whose output is layer ``name`` (CellNet.layer, else by module path)."""
+    if hasattr(model, "layer"):
+        return model.layer(name)
+    return dict(model.named_modules())[name]
+
+
+@contextmanager
+def capture_activations(model, layers, truncate=True):
+    """Yield ``run(images) -> {layer: activation}`` with hooks on ``layers``, removed afterwards.
+
+    With ``truncate`` the forward pass stops as soon as all hooked layers have produced their
+    output. Activations are returned as float32 even under bfloat16 autocast.
+    """
+    wanted = set(layers) - {INPUT}
+    captured = {}
+
+    def hook_for(name):
+        def hook(module, inputs, output):
+            captured[name] = output.float()
+            if truncate and wanted.issubset(captured):
+                raise _AllLayersCaptured
+
+        return hook
+
+    handles = [layer_module(model, name).register_forward_hook(hook_for(name)) for name in wanted]
+
+    def run(images):
+        captured.clear()
+        if wanted:
+            try:
+                model(images)
+            except _AllLayersCaptured:
+                pass
+        acts = dict(captured)
+        acts[INPUT] = images.float()
+        return acts
+
+    try:
+        yield run
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def frozen_eval(model):
+    """Model in eval mode with its parameters excluded from autograd; restored afterwards."""
+    was_training = model.training
+    requires_grad = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(model.parameters(), requires_grad):
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+class PlateauStop:
+    """Stop when no batch item's objective improved by more than ``rel_tol`` over a window.
+
+    The objective under random transforms is noisy, so the mean over the last ``window`` steps
+    is compared to the mean over the window before; an item has plateaued when that gain is at
+    most ``rel_tol * |recent mean| + abs_tol``. All items must have plateaued, and at least
+    ``min_steps`` steps must have run.
+    """
+
+    def __init__(self, window=32, rel_tol=0.01, min_steps=64, abs_tol=0.0):
+        self.window, self.rel_tol = int(window), float(rel_tol)
+        self.min_steps, self.abs_tol = int(min_steps), float(abs_tol)
+
+    def __call__(self, item_history):
+        history = np.asarray(item_history, dtype=np.float64)
+        n = len(history)
+        if n < max(self.min_steps, 2 * self.window):
+            return False
+        recent = history[n - self.window:].mean(axis=0)
+        before = history[n - 2 * self.window:n - self.window].mean(axis=0)
+        gain = recent - before
+        return bool(np.all(gain <= self.rel_tol * np.abs(recent) + self.abs_tol))
+
+    def __repr__(self):
+        return (f"PlateauStop(window={self.window}, rel_tol={self.rel_tol}, "
+                f"min_steps={self.min_steps}, abs_tol={self.abs_tol})")
+
+
+@dataclass
+class RenderResult:
+    images: np.ndarray  # (B, C, H, W) float32 in [0, 1], the untransformed final images
+    snapshots: dict  # {step: (B, C, H, W)} images after `step` updates (0 = initial)
+    history: np.ndarray  # (steps_run,) total objective per step, on transformed images
+    item_history: np.ndarray  # (steps_run, B) per-item objective per step
+    final_objective: np.ndarray  # (B,) objective of the final untransformed images
+    steps_run: int
+    seconds: float
+    stopped_early: bool = False
+    settings: dict = field(default_factory=dict)
+
+
+def _per_item(value, batch):
+    """(B,) view of an objective value; a whole-batch scalar is spread evenly."""
+    value = value.detach().float()
+    if value.dim() == 0:
+        return value.expand(batch) / batch
+    return value
+
+
+def _plateau_rule(stop_plateau):
+    if stop_plateau is None or stop_plateau is False:
+        return None
+    if isinstance(stop_plateau, PlateauStop):
+        return stop_plateau
+    if isinstance(stop_plateau, dict):
+        return PlateauStop(**stop_plateau)
+    if stop_plateau is True:
+        return PlateauStop()
+    raise TypeError(f"stop_plateau must be None, True, a dict or a PlateauStop, got {stop_plateau!r}")
+
+
+def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots=(), seed=0,
+           device=None, stop_plateau=None, progress=True, truncate=True, channels_last=False,
+           bf16=False, redirect_relu_steps=16):
+    """Maximise ``objective`` over the images of ``param`` with Adam; return a RenderResult.
+
+    ``transforms`` is a list of transforms (or one callable) applied before every forward pass
+    with a generator seeded by ``seed``. ``stop_plateau`` (a PlateauStop, its kwargs as a dict,
+    or True for the defaults) ends the run early once every item has converged. ``truncate``
+    stops each forward pass at the deepest layer the objective needs. ``channels_last`` and
+    ``bf16`` (autocast to bfloat16) are speed options; see bench/bench_featvis.py for whether
+    they pay off on a given machine. For the first ``redirect_relu_steps`` steps ReLUs pass
+    gradient to items whose units are all off (lucid's ``relu_gradient_override``), so channels
+    that are silent on the initial grey image still get drawn. The model and the param are
+    moved to ``device``.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    transform = transforms if callable(transforms) else compose(transforms)
+    plateau = _plateau_rule(stop_plateau)
+    snapshot_steps = set(int(s) for s in snapshots)
+    generator = torch.Generator().manual_seed(int(seed))
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(device)
+    param.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(param.parameters(), lr=lr)
+    totals, per_item, shots = [], [], {}
+    stopped_early = False
+    step = 0
+    started = time.perf_counter()
+    try:
+        with frozen_eval(model), capture_activations(model, objective.layers, truncate) as run, \
+                redirected_relus(model, lambda: torch.is_grad_enabled() and step < redirect_relu_steps):
+            bar = tqdm(total=steps, desc=f"render {objective.name}"[:60], file=sys.stderr,
+                       disable=not progress, mininterval=2.0)
+            for step in range(steps):
+                images = param()
+                if step in snapshot_steps:
+                    shots[step] = images.detach().cpu().numpy().astype(np.float32)
+                seen = transform(images, generator).contiguous(memory_format=memory_format)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    acts = run(seen)
+                value = objective(acts)
+                optimizer.zero_grad(set_to_none=True)
+                (-value.sum()).backward()
+                optimizer.step()
+                item = _per_item(value, images.shape[0]).cpu().numpy()
+                per_item.append(item)
+                totals.append(float(item.sum()))
+                bar.update(1)
+                if step % 16 == 0:
+                    bar.set_postfix(objective=f"{totals[-1]:.4g}")
+                if plateau is not None and plateau(per_item):
+                    stopped_early = True
+                    break
+            bar.close()
+            steps_run = len(totals)
+            with torch.no_grad():
+                final = param()
+                final_value = _per_item(objective(run(final.contiguous(memory_format=memory_format))),
+                                        final.shape[0])
+            final_images = final.cpu().numpy().astype(np.float32)
+            if steps_run in snapshot_steps:
+                shots[steps_run] = final_images
+    finally:
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
+    return RenderResult(
+        images=final_images,
+        snapshots=shots,
+        history=np.asarray(totals, dtype=np.float64),
+        item_history=np.asarray(per_item, dtype=np.float64).reshape(len(totals), -1),
+        final_objective=final_value.cpu().numpy().astype(np.float64),
+        steps_run=steps_run,
+        seconds=time.perf_counter() - started,
+        stopped_early=stopped_early,
+        settings={"steps": steps, "lr": lr, "seed": seed, "truncate": truncate,
+                  "channels_last": channels_last, "bf16": bf16,
+                  "redirect_relu_steps": redirect_relu_steps,
+                  "stop_plateau": repr(plateau), "device": str(device)},
+    )

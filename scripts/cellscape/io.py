@@ -1,0 +1,101 @@
+"""Atomic, streaming writers for the files passed between rules.
+
+A rule that dies must not leave a file that looks finished: everything is written beside its
+target under a temporary name and renamed into place only when complete.
+"""
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(target, suffix=None):
+    """Yield a temporary path beside ``target``; rename it to ``target`` on success only."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = suffix if suffix is not None else "".join(target.suffixes)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{suffix}", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_csv(df, path):
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def write_json(obj, path):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_npy(array, path):
+    with atomic_path(path) as tmp:
+        np.save(tmp, array)
+
+
+def save_npz(path, **arrays):
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+class NpyRowWriter:
+    """Append rows of a fixed shape to an ``.npy`` file whose length is unknown in advance.
+
+    Rows go to a raw temporary file as they come (memory stays at one batch); ``close`` writes
+    the ``.npy`` header for the final row count and renames the result into place. Used for
+    the image set (rows kept by quality control) and the activation dumps.
+    """
+
+    def __init__(self, path, row_shape, dtype):
+        self.path = Path(path)
+        self.row_shape = tuple(row_shape)
+        self.dtype = np.dtype(dtype)
+        self.rows = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, raw = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".raw", dir=self.path.parent)
+        self._raw_path = Path(raw)
+        self._raw = os.fdopen(fd, "wb")
+
+    def append(self, rows):
+        rows = np.ascontiguousarray(rows, dtype=self.dtype)
+        if rows.shape[1:] != self.row_shape:
+            raise ValueError(f"{self.path}: row shape {rows.shape[1:]} != {self.row_shape}")
+        self._raw.write(rows.tobytes())
+        self.rows += len(rows)
+
+    def close(self):
+        self._raw.close()
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                  "shape": (self.rows, *self.row_shape)}
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as out, open(self._raw_path, "rb") as raw:
+                np.lib.format.write_array_header_1_0(out, header)
+                shutil.copyfileobj(raw, out, length=16 << 20)
+        self._raw_path.unlink()
+
+    def abort(self):
+        self._raw.close()
+        if self._raw_path.exists():
+            self._raw_path.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False

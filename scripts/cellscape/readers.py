@@ -1,0 +1,171 @@
+"""Find and read raw events from a folder per class, in the formats cytometry software exports.
+
+Three layouts, detected per file:
+- per-channel TIFF: one file per channel and event, ``<id>_Ch<k>.ome.tif`` (IDEAS/ImageStream export);
+- stack: one multi-channel ``.tif``/``.tiff``/``.npy`` per event, channels first or last;
+- RGB: a stained smear photograph (``.jpg``/``.jpeg``/``.png``/``.bmp``), two channels by stain separation.
+
+Every reader returns the event as float32 ``(2, H, W)``, channel 0 = cytoplasm, channel 1 = nucleus,
+with the value at which the detector saturates (for the saturation check).
+"""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import stain
+
+PER_CHANNEL = re.compile(r"^(?P<id>.+)_(?P<ch>Ch\d+)(\.ome)?\.tiff?$", re.IGNORECASE)
+STACK_SUFFIXES = {".tif", ".tiff", ".npy"}
+RGB_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+class InputError(ValueError):
+    """Bad input: the message names the file (or config key) and the problem."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One raw event: where its files are and how to read them."""
+    id: str
+    cls: str
+    layout: str          # "per_channel", "stack" or "rgb"
+    files: tuple         # per_channel: (cytoplasm file, nucleus file); else (file,)
+
+    @property
+    def source(self):
+        return str(self.files[0])
+
+
+def class_folders(root, classes):
+    """The folder of each configured class; errors for a missing or empty class folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: data directory does not exist")
+    if len(classes) < 2:
+        raise InputError(f"config classes: need at least two classes, got {list(classes)}")
+    folders = {}
+    for cls in classes:
+        folder = root / cls
+        if not folder.is_dir():
+            present = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise InputError(f"{folder}: class folder missing (found folders: {present})")
+        if not any(f.is_file() for f in folder.iterdir()):
+            raise InputError(f"{folder}: class folder is empty")
+        folders[cls] = folder
+    return folders
+
+
+def discover_events(root, classes, channel_files):
+    """List the events under ``root/<class>/``, sorted by class then id (deterministic order).
+
+    ``channel_files`` maps ``cytoplasm``/``nucleus`` to the channel token of per-channel files
+    (e.g. ``Ch2``/``Ch4``). A per-channel event missing its partner file is an error.
+    """
+    events = []
+    for cls, folder in class_folders(root, classes).items():
+        per_channel = {}
+        for f in sorted(folder.iterdir()):
+            if not f.is_file() or f.name.startswith("."):
+                continue
+            m = PER_CHANNEL.match(f.name)
+            suffix = f.suffix.lower()
+            if m:
+                per_channel.setdefault(m["id"], {})[m["ch"].capitalize()] = f
+            elif suffix in STACK_SUFFIXES:
+                events.append(Event(f.stem, cls, "stack", (f,)))
+            elif suffix in RGB_SUFFIXES:
+                events.append(Event(f.stem, cls, "rgb", (f,)))
+        want = (channel_files["cytoplasm"].capitalize(), channel_files["nucleus"].capitalize())
+        for event_id, chans in per_channel.items():
+            missing = [c for c in want if c not in chans]
+            if missing:
+                found = ", ".join(sorted(str(p.name) for p in chans.values()))
+                raise InputError(f"{folder / event_id}: missing partner channel file(s) "
+                                 f"{', '.join(missing)} (found {found})")
+            events.append(Event(event_id, cls, "per_channel", (chans[want[0]], chans[want[1]])))
+    if not events:
+        raise InputError(f"{root}: no image files found in the class folders")
+    return sorted(events, key=lambda e: (e.cls, e.id))
+
+
+def _read_tiff(path):
+    import tifffile
+    try:
+        return tifffile.imread(path)
+    except Exception as err:  # tifffile raises several types for corrupt files
+        raise InputError(f"{path}: unreadable TIFF ({err})") from err
+
+
+def _read_array(path):
+    if Path(path).suffix.lower() == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except Exception as err:
+            raise InputError(f"{path}: unreadable .npy ({err})") from err
+    return _read_tiff(path)
+
+
+def saturation_level(dtype):
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind in "ui" else np.inf
+
+
+def read_per_channel(event):
+    planes = []
+    for f in event.files:
+        a = _read_tiff(f)
+        a = np.squeeze(a)
+        if a.ndim != 2:
+            raise InputError(f"{f}: expected one 2-D channel image, got shape {a.shape}")
+        planes.append(a)
+    if planes[0].shape != planes[1].shape:
+        raise InputError(f"{event.files[1]}: channel size {planes[1].shape} differs from "
+                         f"{event.files[0].name} {planes[0].shape}")
+    return np.stack(planes).astype(np.float32), saturation_level(planes[0].dtype)
+
+
+def read_stack(event, stack_channels):
+    """Multi-channel stack; channels-first or channels-last decided by which axis is short."""
+    f = event.files[0]
+    a = np.squeeze(_read_array(f))
+    if a.ndim != 3:
+        raise InputError(f"{f}: expected a multi-channel stack (3-D), got shape {a.shape}")
+    first = a.shape[0] <= min(a.shape[1:]) and a.shape[0] <= 16
+    last = a.shape[-1] <= min(a.shape[:2]) and a.shape[-1] <= 16
+    if not (first or last):
+        raise InputError(f"{f}: cannot tell the channel axis of shape {a.shape}")
+    if not first:
+        a = np.moveaxis(a, -1, 0)
+    idx = (stack_channels["cytoplasm"], stack_channels["nucleus"])
+    if max(idx) >= a.shape[0]:
+        raise InputError(f"{f}: has {a.shape[0]} channels, config asks for channels {idx} "
+                         f"(data.stack_channels)")
+    return a[list(idx)].astype(np.float32), saturation_level(a.dtype)
+
+
+def read_rgb(event, rgb_cfg):
+    from PIL import Image, UnidentifiedImageError
+    f = event.files[0]
+    try:
+        with Image.open(f) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise InputError(f"{f}: unreadable image ({err})") from err
+    return stain.two_channels(rgb, rgb_cfg), np.inf
+
+
+def read_event(event, data_cfg):
+    """Read one event as float32 (2, H, W) plus its saturation level; InputError when bad."""
+    if event.layout == "per_channel":
+        image, sat = read_per_channel(event)
+    elif event.layout == "stack":
+        image, sat = read_stack(event, data_cfg["stack_channels"])
+    else:
+        image, sat = read_rgb(event, data_cfg["rgb"])
+    if not np.all(np.isfinite(image)):
+        raise InputError(f"{event.source}: image contains NaN or infinite values")
+    if image.shape[1] < 8 or image.shape[2] < 8:
+        raise InputError(f"{event.source}: image too small ({image.shape[1]}x{image.shape[2]} px)")
+    return image, sat

@@ -1,0 +1,24 @@
+"""What every rule script does first: log to the rule's log, honour its thread count."""
+import logging
+import os
+import sys
+
+
+def start(snakemake, uses_torch=False):
+    """Send stdout/stderr (tqdm, warnings, tracebacks) to the rule's log; set thread counts.
+
+    Thread variables are set before numba or torch are imported by the caller, so both use the
+    rule's ``threads`` instead of every core of the node. Returns the config.
+    """
+    threads = str(max(1, int(snakemake.threads)))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = threads
+    if snakemake.log:
+        stream = open(snakemake.log[0], "w", buffering=1)
+        sys.stdout = sys.stderr = stream
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if uses_torch:
+        import torch
+        torch.set_num_threads(int(threads))
+    return snakemake.config

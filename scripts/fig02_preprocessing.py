@@ -1,0 +1,19 @@
+"""Rule fig02_preprocessing: paper Fig. 2 for the first kept test cell, and the QC figure."""
+import pandas as pd
+
+from cellscape.figures.common import save_figure
+from cellscape.figures.data_figures import preprocessing_figure, qc_figure
+from cellscape.readers import discover_events, read_event
+from cellscape.rulerun import start
+
+config = start(snakemake)
+index = pd.read_csv(snakemake.input.index)
+qc = pd.read_csv(snakemake.input.qc)
+cell = index[index["split"] == "test"].iloc[0]
+roots = list(snakemake.input.raw) or [config["data"]["directory"]]
+events = {e.source: e for root in roots
+          for e in discover_events(root, config["classes"], config["data"]["channel_files"])}
+raw, _ = read_event(events[cell["source"]], config["data"])
+fig = preprocessing_figure(raw, config["data"], config["image_size"], f"{cell['class']} {cell['id']}")
+save_figure(fig, *snakemake.output.preprocessing)
+save_figure(qc_figure(qc, config["classes"]), *snakemake.output.qc)
