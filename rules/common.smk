@@ -74,3 +74,40 @@ def all_targets():
     targets += figure(2, "preprocessing") + figure(2, "qc")
     targets += MODEL_TARGETS
     return targets
+
+
+def uses_cuda():
+    """Whether torch rules will run on a GPU (decided without importing torch: 'auto' asks
+    for a GPU only when one is visible to this process)."""
+    if config["device"] == "cuda":
+        return True
+    if config["device"] == "cpu":
+        return False
+    import shutil
+    return shutil.which("nvidia-smi") is not None
+
+
+def gpu_count(wildcards):
+    return 1 if uses_cuda() else 0
+
+
+def runtime_train(wildcards, attempt):
+    """Minutes: about 2 GFLOP per training image on a 2-core CPU at ~40 images/s."""
+    per_epoch = 3 * 0.6 * n_images() / 40 / 60
+    return int((15 + per_epoch * config["training"]["epochs"]) * attempt)
+
+
+def n_selected():
+    share = 1.0 if config["activations"]["split"] == "all" else config["data"]["split"]["test"]
+    return int(n_images() * share / sum(config["data"]["split"].values())) + 1
+
+
+def mem_mb_dump(wildcards, attempt):
+    """The images, one batch of the layer, and the reduction's (D x k) working matrices."""
+    d = LAYER_SHAPE[wildcards.layer].size
+    k = config["activations"]["reduced_dim"] + 10
+    return int(mem_mb_images(wildcards, 1) + (d * k * 4 * 3 + d * 256 * 4) / 2**20) * attempt
+
+
+def runtime_dump(wildcards, attempt):
+    return int(10 + n_selected() * LAYER_SHAPE[wildcards.layer].size / 2e9) * attempt

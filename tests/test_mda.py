@@ -1,6 +1,5 @@
 """MDA (target-guided embedding) and the embedding-quality scores used to compare maps."""
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ from cellscape.manifold_scores import (  # noqa: E402
     geodesic_distance_correlation, knn_graph, knn_regression_error, trustworthiness)
 from cellscape.mda import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind  # noqa: E402
 
-warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+# umap-learn warns that a fixed random_state makes it single-threaded: that is intended.
+pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")
 
 
 def embed_in_50d(points, noise=0.05, seed=0):

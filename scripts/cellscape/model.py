@@ -58,6 +58,7 @@ class CellNet(nn.Module):
             if not final and dense_dropout > 0:
                 self.classifier.add_module(f"drop_dense{j}", nn.Dropout(dense_dropout))
             d_in = d_out
+        self.apply(_init_weights)
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -73,6 +74,14 @@ class CellNet(nn.Module):
     @torch.no_grad()
     def predict_proba(self, x):
         return torch.softmax(self(x), dim=1)
+
+
+def _init_weights(module):
+    """He initialisation for the ReLU layers: with PyTorch's default, this 12-layer net without
+    batch normalisation barely moves away from chance in the first epochs."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        nn.init.zeros_(module.bias)
 
 
 def count_parameters(model):

@@ -65,7 +65,7 @@ def discover_events(root, classes, channel_files):
     """
     events = []
     for cls, folder in class_folders(root, classes).items():
-        per_channel = {}
+        per_channel, n_before = {}, len(events)
         for f in sorted(folder.iterdir()):
             if not f.is_file() or f.name.startswith("."):
                 continue
@@ -85,17 +85,22 @@ def discover_events(root, classes, channel_files):
                 raise InputError(f"{folder / event_id}: missing partner channel file(s) "
                                  f"{', '.join(missing)} (found {found})")
             events.append(Event(event_id, cls, "per_channel", (chans[want[0]], chans[want[1]])))
-    if not events:
-        raise InputError(f"{root}: no image files found in the class folders")
+        if len(events) == n_before:  # only hidden files, notes, other suffixes
+            raise InputError(f"{folder}: no image files (expected *_{want[0]}.ome.tif + "
+                             f"*_{want[1]}.ome.tif, {'/'.join(sorted(STACK_SUFFIXES))} stacks "
+                             f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
     return sorted(events, key=lambda e: (e.cls, e.id))
 
 
 def _read_tiff(path):
     import tifffile
     try:
-        return tifffile.imread(path)
+        image = tifffile.imread(path)
     except Exception as err:  # tifffile raises several types for corrupt files
         raise InputError(f"{path}: unreadable TIFF ({err})") from err
+    if image.size == 0:  # a broken first-page offset reads as an empty array, with a warning
+        raise InputError(f"{path}: unreadable TIFF (no image data)")
+    return image
 
 
 def _read_array(path):
@@ -146,13 +151,17 @@ def read_stack(event, stack_channels):
 
 
 def read_rgb(event, rgb_cfg):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     f = event.files[0]
     try:
         with Image.open(f) as im:
+            bands = im.getbands()
             rgb = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as err:
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError... for broken files
         raise InputError(f"{f}: unreadable image ({err})") from err
+    if len(bands) < 3 and bands != ("P",):
+        raise InputError(f"{f}: expected an RGB smear photograph, got a {len(bands)}-band "
+                         f"image ({''.join(bands)}); stain separation needs colour")
     return stain.two_channels(rgb, rgb_cfg), np.inf
 
 

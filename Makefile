@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` (every figure of the embedded default) and
+# `make test` (the test suite). Each creates or reuses .venv and installs pinned dependencies.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 8
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-8)
+
+.PHONY: run test test-fast bench lint dry-run report clean-results system-deps
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: regenerate every figure of the embedded default configuration
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+
+## system-deps: Debian packages the tests drive for real (headless Chromium, SLURM, munge)
+system-deps:
+	bash tests/install_system_deps.sh
+
+## test: the whole suite, end-to-end tiny run, browser and SLURM tests included
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -ra tests
+
+## test-fast: unit tests only (no end-to-end, browser or cluster)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -ra -m "not slow" tests
+
+## bench: every benchmark; writes results/bench/summary.{md,csv} (BENCH_MODE=full for full mode)
+bench: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python bench/run_all.py --mode $${BENCH_MODE:-quick}
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake -n --quiet rules
+
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.html

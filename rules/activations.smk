@@ -1,0 +1,41 @@
+# Stage 3: per-layer activation dumps of the selected images, with a streamed reduction.
+
+ACT = f"{RESULTS}/activations"
+
+
+rule select_images:
+    input:
+        predictions=f"{MODEL}/predictions.csv",
+    output:
+        f"{ACT}/selection.csv",
+    log:
+        f"{LOGS}/select_images.log",
+    params:
+        split=config["activations"]["split"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/select_images.py"
+
+
+rule dump_activations:
+    input:
+        weights=f"{MODEL}/weights.pt",
+        images=f"{RESULTS}/data/images.npy",
+        selection=f"{ACT}/selection.csv",
+    output:
+        features=f"{ACT}/{{layer}}/features.npy",
+        reduced=f"{ACT}/{{layer}}/reduced.npy",
+    log:
+        f"{LOGS}/activations/{{layer}}.log",
+    benchmark:
+        f"{BENCH}/activations/{{layer}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_dump,
+        runtime=runtime_dump,
+        gpu=gpu_count,
+    script:
+        "../scripts/dump_activations.py"

@@ -1,0 +1,170 @@
+"""Figures of the trained model: architecture (Fig. 1), confusion (Fig. 3), kernels (Fig. 4),
+activation images (Figs. 5, 6) and the training curves."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.patches import FancyBboxPatch
+
+from ..architecture import layer_shapes
+from .common import false_colour, hide_axes, hue_image
+
+GREEN_RED = LinearSegmentedColormap.from_list("green_red", ["#00a000", "#000000", "#e00000"])
+
+
+def architecture_figure(model, model_cfg, image_size, n_classes):
+    """Paper Fig. 1: one block per layer, its height proportional to log(tensor size)."""
+    shapes = layer_shapes(model_cfg, image_size, n_classes)
+    blocks = [("input", "input", f"2x{image_size}x{image_size}", 2 * image_size ** 2)]
+    k = 0
+    for stage, channels in enumerate(model_cfg["conv_stages"], start=1):
+        for _ in channels:
+            s = shapes[k]
+            blocks.append((s.name, "conv", f"{s.channels}x{s.height}x{s.width}", s.size))
+            k += 1
+        h = -(-shapes[k - 1].height // 2)
+        blocks.append((f"pool{stage}", "pool", f"{shapes[k - 1].channels}x{h}x{h}\n+dropout {model_cfg['dropout']:.0%}",
+                       shapes[k - 1].channels * h * h))
+    for s in shapes[k:]:
+        blocks.append((s.name, "dense", f"{s.channels}", s.size))
+    colours = {"input": "#bbbbbb", "conv": "#4c9be8", "pool": "#f0a04b", "dense": "#6cc070"}
+    n_params = sum(p.numel() for p in model.parameters())
+    fig, ax = plt.subplots(figsize=(max(12, len(blocks) * 0.95), 4.8))
+    peak = np.log10(max(b[3] for b in blocks))
+    for i, (name, kind, label, size) in enumerate(blocks):
+        h = 0.5 + 3.0 * np.log10(size) / peak
+        ax.add_patch(FancyBboxPatch((i - 0.38, -h / 2), 0.76, h, boxstyle="round,pad=0.02",
+                                    fc=colours[kind], ec="black", lw=0.8))
+        ax.text(i, h / 2 + 0.15, name, ha="center", va="bottom", fontsize=9, weight="bold")
+        ax.text(i, -h / 2 - 0.15, label, ha="center", va="top", fontsize=7.5)
+        if i:
+            ax.annotate("", (i - 0.4, 0), (i - 0.6, 0), arrowprops={"arrowstyle": "->", "lw": 0.8})
+    handles = [plt.Rectangle((0, 0), 1, 1, fc=c, ec="black") for c in colours.values()]
+    ax.legend(handles, ["input", "3x3 conv + ReLU", "2x2 max-pool + dropout", "dense (last: softmax)"],
+              loc="upper left", ncol=4, fontsize=8, frameon=False)
+    ax.set_xlim(-0.7, len(blocks) - 0.3)
+    ax.set_ylim(-3.2, 3.0)
+    ax.axis("off")
+    ax.set_title(f"CellNet: feature-tensor shape after each layer (channels x height x width); "
+                 f"{n_params:,} trainable parameters")
+    return fig
+
+
+def confusion_figure(metrics):
+    """Paper Fig. 3: test-set confusion matrix, per-class accuracy on the rows."""
+    classes = metrics["classes"]
+    cm = np.asarray(metrics["confusion"])
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), constrained_layout=True)
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, f"{cm[i, j]}\n{share[i, j]:.1%}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), [f"{c}\n(acc. {metrics['per_class_accuracy'][c]:.1%})" for c in classes])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"Test set: accuracy {metrics['test_accuracy']:.1%} (n = {metrics['n_test']})")
+    fig.colorbar(im, ax=ax, label="share of true class")
+    return fig
+
+
+def training_curves_figure(history):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    best = history["val_loss"].idxmin()
+    for ax, key, label in ((a, "loss", "cross-entropy loss"), (b, "accuracy", "accuracy")):
+        ax.plot(history["epoch"], history[f"train_{key}"], "o-", label="training (augmented)")
+        ax.plot(history["epoch"], history[f"val_{key}"], "s-", label="validation")
+        ax.axvline(history["epoch"][best], color="gray", ls="--", label="kept weights")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend()
+    fig.suptitle("Training curves")
+    return fig
+
+
+def kernels_figure(model):
+    """Paper Fig. 4: conv1 kernels (3x3x2) as red/green; conv2 kernels (3x3x32) green-to-red."""
+    w1 = model.layer("conv1")[0].weight.detach().cpu().numpy()  # (32, 2, 3, 3)
+    w2 = model.layer("conv2")[0].weight.detach().cpu().numpy()  # (32, 32, 3, 3)
+    n1 = len(w1)
+    fig = plt.figure(figsize=(12, 7.5), constrained_layout=True)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 3.2])
+    ax = top.subplots(1, 1)
+    scaled = (w1 - w1.min()) / (w1.max() - w1.min() + 1e-12)
+    tiles = false_colour(scaled)  # (32, 3, 3, 3)
+    row = np.ones((3, n1 * 4 - 1, 3))
+    for i in range(n1):
+        row[:, i * 4:i * 4 + 3] = tiles[i]
+    ax.imshow(row, interpolation="nearest")
+    hide_axes(ax)
+    ax.set_title("conv1: 32 kernels 3x3x2 (red = cytoplasm weight, green = nucleus weight; min-max scaled)")
+    ax2 = bottom.subplots(1, 1)
+    c_in = w2.shape[1]
+    mosaic = np.full((len(w2) * 4 - 1, c_in * 4 - 1), np.nan)
+    for i in range(len(w2)):
+        for j in range(c_in):
+            mosaic[i * 4:i * 4 + 3, j * 4:j * 4 + 3] = w2[i, j]
+    lim = np.nanmax(np.abs(w2))
+    im = ax2.imshow(mosaic, cmap=GREEN_RED, vmin=-lim, vmax=lim, interpolation="nearest")
+    ax2.set_xlabel("input channel (conv1 output)")
+    ax2.set_ylabel("conv2 kernel")
+    ax2.set_xticks(np.arange(c_in) * 4 + 1, range(1, c_in + 1), fontsize=6)
+    ax2.set_yticks(np.arange(len(w2)) * 4 + 1, range(1, len(w2) + 1), fontsize=6)
+    ax2.set_title("conv2: 32 kernels 3x3x32")
+    bottom.colorbar(im, ax=ax2, label="weight", shrink=0.6)
+    return fig
+
+
+@torch.no_grad()
+def layer_activations(model, image, layers):
+    """Post-activation tensors of one image at the named layers: {layer: (C, H, W) numpy}."""
+    captured = {}
+    hooks = [model.layer(name).register_forward_hook(
+        lambda _m, _i, out, name=name: captured.__setitem__(name, out[0].detach().cpu().numpy()))
+        for name in layers]
+    try:
+        model.eval()
+        model(torch.as_tensor(image[None], dtype=torch.float32, device=next(model.parameters()).device))
+    finally:
+        for h in hooks:
+            h.remove()
+    return captured
+
+
+def conv2_activations_figure(image, maps, cell_label):
+    """Paper Fig. 5: every conv2 channel normalised, in its own hue; the combined image."""
+    c = len(maps)
+    hues = np.linspace(0, 1, c, endpoint=False)
+    cols = 8
+    rows = -(-c // cols)
+    fig, axes = plt.subplots(rows + 1, cols, figsize=(cols * 1.5, (rows + 1) * 1.6), constrained_layout=True)
+    for ax in axes.ravel():
+        hide_axes(ax)
+        ax.set_frame_on(False)
+    axes[0, 0].imshow(false_colour(image))
+    axes[0, 0].set_title("cell", fontsize=8)
+    axes[0, 1].imshow(hue_image(maps, hues))
+    axes[0, 1].set_title("all channels", fontsize=8)
+    for k in range(c):
+        ax = axes[1 + k // cols, k % cols]
+        ax.imshow(hue_image(maps[k:k + 1], hues[k:k + 1]))
+        ax.set_title(f"ch {k}", fontsize=7)
+    fig.suptitle(f"conv2 activations of {cell_label}, each channel normalised in its own hue")
+    return fig
+
+
+def combined_activations_figure(image, maps_by_layer, cell_label):
+    """Paper Fig. 6: the combined activation image of one cell at each of the first conv layers."""
+    n = len(maps_by_layer) + 1
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 3), constrained_layout=True)
+    axes[0].imshow(false_colour(image))
+    axes[0].set_title("cell (false colour)")
+    for ax, (name, maps) in zip(axes[1:], maps_by_layer.items()):
+        ax.imshow(hue_image(maps))
+        ax.set_title(f"{name}: {maps.shape[0]} ch, {maps.shape[1]}x{maps.shape[2]}")
+    for ax in axes:
+        hide_axes(ax)
+    fig.suptitle(f"Combined activation images of {cell_label} (one hue per channel)")
+    return fig

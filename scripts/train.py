@@ -1,0 +1,34 @@
+"""Rule train: fit the classifier (resuming from the last checkpoint), then evaluate it."""
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.evaluate import predict_proba, predictions_table, test_metrics  # noqa: E402
+from cellscape.io import atomic_path, write_csv, write_json  # noqa: E402
+from cellscape.model import build_model, resolve_device  # noqa: E402
+from cellscape.train import fit  # noqa: E402
+
+device = resolve_device(config["device"])
+images = np.load(snakemake.input.images, mmap_mode="r")
+index = pd.read_csv(snakemake.input.index, dtype={"id": str})
+classes = json.loads(open(snakemake.input.classes).read())
+best, history, n_params = fit(images, index, classes, config["model"], config["training"],
+                              config["image_size"], config["seed"], device, snakemake.params.checkpoint)
+out = snakemake.output
+with atomic_path(out.weights) as tmp:
+    torch.save(best, tmp)
+write_csv(pd.DataFrame(history), out.history)
+model = build_model(config["model"], config["image_size"], len(classes)).to(device)
+model.load_state_dict(best)
+predictions = predictions_table(index, predict_proba(model, images, device), classes)
+write_csv(predictions, out.predictions)
+metrics = test_metrics(predictions, classes, n_params)
+metrics["best_epoch"] = int(pd.DataFrame(history)["val_loss"].idxmin() + 1)
+metrics["device"] = str(device)
+write_json(metrics, out.metrics)
+print(json.dumps(metrics, indent=1))
