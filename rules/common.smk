@@ -111,3 +111,6 @@ def mem_mb_dump(wildcards, attempt):
 
 def runtime_dump(wildcards, attempt):
     return int(10 + n_selected() * LAYER_SHAPE[wildcards.layer].size / 2e9) * attempt
+
+
+EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]

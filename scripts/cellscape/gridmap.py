@@ -6,13 +6,14 @@ problem solved with the Jonker-Volgenant algorithm.
 
 - ``method="dense"``: the full n x cells cost matrix, ``lap.lapjv`` (or scipy's
   ``linear_sum_assignment`` with ``solver="scipy"``): exact, O(n^2) memory.
-- ``method="lapmod"``: the sparse solver ``lap.lapmod`` over a few candidate cells per
-  point. Candidates are the point's nearest cells *and* the cells near where a cheap
-  feasible assignment puts it (a sort-based, Knothe-Rosenblatt-like one: points sorted
-  into columns by x, each column by y), so a perfect matching always exists even when
-  the embedding is clustered and points must travel far. Then it refines: candidates are
-  widened around each point's current cell and the problem solved again, until the cost
-  stops improving by more than ``tol``.
+- ``method="lapmod"``: the sparse solver ``lap.lapmod`` over ~``n_neighbors`` candidate cells
+  per point. On a clustered map (t-SNE) the optimal assignment moves points far, so the
+  candidates are the cells nearest each point's *target*, where the same assignment solved
+  on a random quarter of the points (recursively, coarser grids) sends its neighbours; the
+  cell from a cheap feasible assignment (points sorted into columns by x, each column by y)
+  is always added so a perfect matching exists; then one or two rounds with candidates
+  around each point's current cell. On 5,625 clustered points: ~3 s, cost within 0.01% of
+  scipy's optimum (which takes ~200 s, lapjv dense several minutes).
 
 No I/O here.
 """
@@ -59,35 +60,64 @@ def _sorted_assignment(P, shape):
     return cells
 
 
-def _transport_targets(P, shape, block=5, blur=1.0, n_iter=2000, tol=1e-3):
-    """Where each point should roughly go: entropic optimal transport to a coarse grid.
+def _coarse_targets(P, shape, n_neighbors, random_state, coarse_below=400, factor=4):
+    """Where each point should roughly go, from the same assignment solved on a subsample.
 
-    The grid is cut into ``block`` x ``block`` blocks (capacity = cells in the block); a
-    Sinkhorn plan between the points and the block centres (entropy eps = (blur * block)^2,
-    cost = squared distance) is solved and each point's target is its barycentric
-    projection. This is where a clustered point has to travel under the optimal
-    assignment, up to about one block, so the sparse solver only needs candidates near it.
+    On a clustered map the optimal assignment moves points far from where they are, so the
+    nearest cells of a point are poor candidates. A random 1/``factor`` of the points is
+    assigned to its own (coarser) grid over the same extent - recursively, down to
+    ``coarse_below`` points solved densely - and every point's target is its position
+    plus the displacement of its nearest subsample points (inverse-distance weighted).
     """
-    columns, rows = shape
-    cells = grid_cells(shape)
-    block_id = (cells[:, 1] // block) * int(np.ceil(columns / block)) + cells[:, 0] // block
-    _, block_id, capacity = np.unique(block_id, return_inverse=True, return_counts=True)
-    centres = np.stack([np.bincount(block_id, cells[:, 0]), np.bincount(block_id, cells[:, 1])], 1) / capacity[:, None]
-    cost = ((P[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
-    eps = (blur * block) ** 2
-    kernel = np.exp(-(cost - cost.min(1, keepdims=True)) / eps)  # row shift: absorbed in u
-    a = np.ones(len(P))
-    b = capacity * len(P) / capacity.sum()
-    v = np.ones(len(centres))
-    for _ in range(n_iter):
-        u = a / np.maximum(kernel @ v, 1e-300)
-        column_mass = kernel.T @ u
-        v = b / np.maximum(column_mass, 1e-300)
-        if np.abs(column_mass * v - b).max() <= tol * b.max() and _ > 10:
+    n = len(P)
+    size = np.array(shape, dtype=np.float64) - 1
+    unit = P / np.where(size > 0, size, 1)
+    rng = np.random.default_rng(random_state)
+    sub = np.sort(rng.choice(n, max(n // factor, 2), replace=False))
+    sub_shape = grid_shape(len(sub))
+    sub_points = unit[sub] * (np.array(sub_shape, dtype=np.float64) - 1)
+    if len(sub) <= coarse_below:
+        sub_cells = _dense_assignment(sub_points, grid_cells(sub_shape))
+    else:
+        sub_cells = _sparse_assignment(sub_points, sub_shape, n_neighbors, 1, 1e-3, random_state + 1)
+    sub_size = np.array(sub_shape, dtype=np.float64) - 1
+    moved = grid_cells(sub_shape)[sub_cells] / np.where(sub_size > 0, sub_size, 1) - unit[sub]
+    k = min(4, len(sub))
+    distance, nearest = cKDTree(unit[sub]).query(unit, k=k)
+    weight = 1 / np.maximum(distance.reshape(n, k), 1e-9)
+    displacement = (weight[:, :, None] * moved[nearest.reshape(n, k)]).sum(1) / weight.sum(1, keepdims=True)
+    return (unit + displacement) * size
+
+
+def _dense_assignment(P, cells_xy):
+    import lap
+    cost_matrix = ((P[:, None, :] - cells_xy[None, :, :]) ** 2).sum(-1)
+    _, assigned, _ = lap.lapjv(cost_matrix, extend_cost=cost_matrix.shape[0] != cost_matrix.shape[1])
+    return np.asarray(assigned, dtype=np.int64)
+
+
+def _sparse_assignment(P, shape, n_neighbors, max_rounds, tol, random_state):
+    """lapmod over candidates near each point's coarse target, then refinement rounds."""
+    n = len(P)
+    cells_xy = grid_cells(shape)
+    tree = cKDTree(cells_xy)
+    k = min(n_neighbors, len(cells_xy))
+    targets = _coarse_targets(P, shape, n_neighbors, random_state)
+    near_target = tree.query(targets, k=k)[1].reshape(n, -1)
+    feasible = _sorted_assignment(P, shape)  # guarantees a perfect matching exists
+    assigned = _solve_sparse(P, cells_xy, np.concatenate([near_target, feasible[:, None]], axis=1))
+    cost = _assignment_cost(P, cells_xy, assigned)
+    for _ in range(max_rounds):
+        # look around where each point is now and where it was aimed; the current cells stay feasible
+        near_assigned = tree.query(cells_xy[assigned], k=k)[1].reshape(n, -1)
+        new = _solve_sparse(P, cells_xy, np.concatenate([near_target, near_assigned], axis=1))
+        new_cost = _assignment_cost(P, cells_xy, new)
+        improved = cost - new_cost
+        if new_cost <= cost:
+            assigned, cost = new, new_cost
+        if improved <= tol * max(cost, 1e-12):
             break
-    plan = kernel * v[None, :]
-    plan /= plan.sum(1, keepdims=True)
-    return plan @ centres
+    return assigned
 
 
 def _solve_sparse(P, cells_xy, candidates):
@@ -116,7 +146,7 @@ def _assignment_cost(P, cells_xy, assigned):
     return float(((cells_xy[assigned] - P) ** 2).sum())
 
 
-def grid_positions(Y, method="lapmod", n_neighbors=32, max_rounds=6, tol=1e-4, solver="lapjv"):
+def grid_positions(Y, method="lapmod", n_neighbors=24, max_rounds=2, tol=1e-4, solver="lapjv", random_state=0):
     """Assign every point of the (n, 2) embedding Y a distinct grid cell.
 
     Returns ``(G, cost)``: G int (n, 2) of grid coordinates (gx, gy), cost the total squared
@@ -130,33 +160,15 @@ def grid_positions(Y, method="lapmod", n_neighbors=32, max_rounds=6, tol=1e-4, s
     P = scale_to_grid(Y, shape)
     cells_xy = grid_cells(shape)
     if method == "dense":
-        cost_matrix = ((P[:, None, :] - cells_xy[None, :, :]) ** 2).sum(-1)
         if solver == "scipy":
             from scipy.optimize import linear_sum_assignment
+            cost_matrix = ((P[:, None, :] - cells_xy[None, :, :]) ** 2).sum(-1)
             rows, assigned = linear_sum_assignment(cost_matrix)
             assigned = assigned[np.argsort(rows)]
         else:
-            import lap
-            _, assigned, _ = lap.lapjv(cost_matrix, extend_cost=cost_matrix.shape[0] != cost_matrix.shape[1])
-        assigned = np.asarray(assigned, dtype=np.int64)
+            assigned = _dense_assignment(P, cells_xy)
     elif method == "lapmod":
-        tree = cKDTree(cells_xy)
-        k = min(n_neighbors, len(cells_xy))
-        targets = _transport_targets(P, shape)
-        near_target = tree.query(targets, k=k)[1].reshape(n, -1)
-        feasible = _sorted_assignment(P, shape)  # guarantees a perfect matching exists
-        assigned = _solve_sparse(P, cells_xy, np.concatenate([near_target, feasible[:, None]], axis=1))
-        cost = _assignment_cost(P, cells_xy, assigned)
-        for _ in range(max_rounds):
-            near_assigned = tree.query(cells_xy[assigned], k=k)[1].reshape(n, -1)
-            candidates = np.concatenate([near_target, near_assigned], axis=1)
-            new = _solve_sparse(P, cells_xy, candidates)
-            new_cost = _assignment_cost(P, cells_xy, new)
-            improved = cost - new_cost
-            if new_cost <= cost:
-                assigned, cost = new, new_cost
-            if improved <= tol * max(cost, 1e-12):
-                break
+        assigned = _sparse_assignment(P, shape, n_neighbors, max_rounds, tol, random_state)
     else:
         raise ValueError(f"unknown grid method {method!r}; choose lapmod or dense")
     if len(np.unique(assigned)) != n:

@@ -1,0 +1,39 @@
+"""Rule explorer: write results/explorer/ (embedding explorer, IFeaLiD, feature-image gallery)."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.explorer.build import build_explorer  # noqa: E402
+from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+p = snakemake.params
+inp = snakemake.input
+pairs = [(layer, method) for layer in p.layers for method in p.methods]
+embeddings = {pair: pd.read_csv(path, dtype={"id": str}) for pair, path in zip(pairs, inp.embeddings)}
+grids = {pair: pd.read_csv(path, dtype={"id": str}) for pair, path in zip(pairs, inp.grids)}
+featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
+predictions = pd.read_csv(inp.predictions, dtype={"id": str})
+index = pd.read_csv(inp.index, dtype={"id": str})
+images = np.load(inp.images, mmap_mode="r")
+device = resolve_device(config["device"])
+model = load_model(inp.weights, config["model"], config["image_size"], len(config["classes"]), device=device)
+
+test = predictions[predictions["split"] == "test"]
+# IFeaLiD cells: the most certain test cells of each class, alternating
+ranked = [g.sort_values("certainty", ascending=False)["id"].tolist() for _, g in test.groupby("label")]
+ids = [i for group in zip(*ranked) for i in group][:p.featuremap_cells]
+rows = index.set_index("id").loc[ids, "row"].to_numpy()
+maps = feature_maps(model, np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))], p.conv_layers,
+                    device=device)
+test_rows = test["row"].to_numpy()
+scores = channel_scores(model, np.asarray(images[np.sort(test_rows)]), p.conv_layers, device=device)
+order_ids = test.sort_values("row")["id"].to_numpy()
+top = {layer: top_activating_cells(s, order_ids, k=p.top_cells) for layer, s in scores.items()}
+sizes = build_explorer(Path(snakemake.output.page).parent, embeddings, grids, predictions, images, index,
+                       featvis, maps, config["classes"], featuremap_ids=ids, top_cells=top)
+print(f"explorer: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB")
