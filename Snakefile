@@ -11,6 +11,8 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/model.smk"
+include: "rules/activations.smk"
+include: "rules/embeddings.smk"
 
 
 rule all:

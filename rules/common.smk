@@ -73,6 +73,7 @@ def all_targets():
     targets = [f"{RESULTS}/data/images.npy", f"{RESULTS}/data/index.csv"]
     targets += figure(2, "preprocessing") + figure(2, "qc")
     targets += MODEL_TARGETS
+    targets += EMBEDDING_TARGETS
     return targets
 
 
@@ -114,3 +115,30 @@ def runtime_dump(wildcards, attempt):
 
 
 EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
+
+
+wildcard_constraints:
+    method="umap|tsne|pca|mda",
+
+
+def embedding_params(wildcards):
+    """The method's global settings with this layer's overrides on top: changing one layer's
+    override changes only that layer's job parameters, so only it reruns."""
+    emb = config["embeddings"]
+    override = emb["per_layer"].get(wildcards.layer, {}).get(wildcards.method, {})
+    return {"method": wildcards.method, "params": {**emb[wildcards.method], **override},
+            "seed": config["seed"]}
+
+
+def layer_embeddings(wildcards):
+    return expand(f"{RESULTS}/embeddings/{wildcards.layer}/{{method}}.csv",
+                  method=config["embeddings"]["methods"])
+
+
+def mem_mb_embed(wildcards, attempt):
+    """Reduced features (n x k) and the kNN graph: small; t-SNE/UMAP working memory dominates."""
+    return int(1500 + n_selected() * 0.2) * attempt
+
+
+def runtime_embed(wildcards, attempt):
+    return int(5 + n_selected() / 200) * attempt

@@ -1,0 +1,244 @@
+# Stage "MDA": the same network trained on a regression task (the nucleus-to-cell area ratio
+# measured on the images), its feature space embedded layer by layer with MDA, UMAP, t-SNE and
+# PCA and scored, and MDA maps of the classifier's layers beside its UMAP maps.
+# Switched on and off with config mda.enabled; exports REGRESSION_TARGETS for all_targets().
+
+REG = f"{RESULTS}/mda"
+REG_METHODS = config["mda"]["methods"]
+REG_FIGURE_LAYERS = config["mda"]["figure_layers"] or LAYERS
+REG_TRAINING = {**config["training"], **config["mda"]["training"]}
+
+if set(REG_FIGURE_LAYERS) - set(LAYERS):
+    raise WorkflowError(f"config mda.figure_layers: {sorted(set(REG_FIGURE_LAYERS) - set(LAYERS))} "
+                        f"are not layers of the network ({', '.join(LAYERS)})")
+
+REGRESSION_TARGETS = []
+if config["mda"]["enabled"]:
+    REGRESSION_TARGETS = (figure(20, "mda_regression") + figure(20, "mda_regression_error")
+                          + figure(21, "mda_scores") + figure(22, "mda_classifier")
+                          + [f"{REG}/metrics.csv", f"{REG}/test_error.json"])
+
+
+def runtime_train_regression(wildcards, attempt):
+    """Minutes: as the classifier's training, for the regression net's epochs."""
+    per_epoch = 3 * 0.6 * n_images() / 40 / 60
+    return int((15 + per_epoch * REG_TRAINING["epochs"]) * attempt)
+
+
+def regression_embedding_settings(layer, method):
+    """The classifier's embedding settings for this method and layer (per-layer overrides included)."""
+    per_layer = config["embeddings"]["per_layer"].get(layer, {})
+    return {**config["embeddings"][method], **per_layer.get(method, {})}
+
+
+def regression_method(wildcards):
+    return wildcards.method
+
+
+def regression_embedding_params(wildcards):
+    return regression_embedding_settings(wildcards.layer, wildcards.method)
+
+
+def classifier_guide_columns(wildcards):
+    """What guides MDA on the classifier: its class labels or its softmax probabilities."""
+    if config["mda"]["classifier_target"] == "probabilities":
+        return [f"p_{c}" for c in config["classes"]]
+    return ["class"]
+
+
+def classifier_mda_params(wildcards):
+    return regression_embedding_settings(wildcards.layer, "mda")
+
+
+rule measure_targets:
+    input:
+        images=f"{RESULTS}/data/images.npy",
+        index=f"{RESULTS}/data/index.csv",
+    output:
+        f"{REG}/targets.csv",
+    log:
+        f"{LOGS}/mda/measure_targets.log",
+    params:
+        min_object_px=config["qc"]["min_object_px"],
+    threads: 1
+    resources:
+        mem_mb=mem_mb_images,
+        runtime=10,
+    script:
+        "../scripts/regression_targets.py"
+
+
+rule train_regression:
+    input:
+        images=f"{RESULTS}/data/images.npy",
+        targets=f"{REG}/targets.csv",
+    output:
+        weights=f"{REG}/model/weights.pt",
+        history=f"{REG}/model/history.csv",
+        scaling=f"{REG}/model/target_scaling.json",
+        predictions=f"{REG}/predictions.csv",
+        test_error=f"{REG}/test_error.json",
+    log:
+        f"{LOGS}/mda/train_regression.log",
+    benchmark:
+        f"{BENCH}/mda/train_regression.tsv"
+    params:
+        checkpoint=f"{REG}/model/checkpoint.pt",
+        training=REG_TRAINING,
+    threads: 8
+    resources:
+        mem_mb=mem_mb_images,
+        runtime=runtime_train_regression,
+        gpu=gpu_count,
+    script:
+        "../scripts/regression_train.py"
+
+
+rule regression_selection:
+    input:
+        predictions=f"{REG}/predictions.csv",
+    output:
+        f"{REG}/activations/selection.csv",
+    log:
+        f"{LOGS}/mda/selection.log",
+    params:
+        split=config["mda"]["split"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/select_images.py"
+
+
+rule regression_activations:
+    input:
+        weights=f"{REG}/model/weights.pt",
+        images=f"{RESULTS}/data/images.npy",
+        selection=f"{REG}/activations/selection.csv",
+    output:
+        features=temp(f"{REG}/activations/{{layer}}/features.npy"),
+        reduced=f"{REG}/activations/{{layer}}/reduced.npy",
+    log:
+        f"{LOGS}/mda/activations/{{layer}}.log",
+    benchmark:
+        f"{BENCH}/mda/activations/{{layer}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_dump,
+        runtime=runtime_dump,
+        gpu=gpu_count,
+    script:
+        "../scripts/regression_activations.py"
+
+
+rule regression_embedding:
+    input:
+        reduced=f"{REG}/activations/{{layer}}/reduced.npy",
+        selection=f"{REG}/activations/selection.csv",
+    output:
+        embedding=f"{REG}/embeddings/{{layer}}/{{method}}.csv",
+        scores=f"{REG}/embeddings/{{layer}}/{{method}}_scores.json",
+    log:
+        f"{LOGS}/mda/embeddings/{{layer}}/{{method}}.log",
+    benchmark:
+        f"{BENCH}/mda/embeddings/{{layer}}/{{method}}.tsv"
+    wildcard_constraints:
+        method="|".join(REG_METHODS),
+    params:
+        method=regression_method,
+        method_params=regression_embedding_params,
+        guide_columns=[config["mda"]["guide"]],
+        score_column="target",
+        keep_columns=["id", "split", "class", "target", "predicted", "error"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/regression_embedding.py"
+
+
+rule regression_metrics:
+    input:
+        expand(f"{REG}/embeddings/{{layer}}/{{method}}_scores.json", layer=LAYERS, method=REG_METHODS),
+    output:
+        f"{REG}/metrics.csv",
+    log:
+        f"{LOGS}/mda/metrics.log",
+    params:
+        keys=[(layer, method) for layer in LAYERS for method in REG_METHODS],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/regression_metrics.py"
+
+
+rule regression_figures:
+    input:
+        embeddings=expand(f"{REG}/embeddings/{{layer}}/{{method}}.csv", layer=REG_FIGURE_LAYERS,
+                          method=REG_METHODS),
+        metrics=f"{REG}/metrics.csv",
+        test_error=f"{REG}/test_error.json",
+    output:
+        target=report(figure(20, "mda_regression"), caption="../report/mda_regression.rst", category="3 MDA"),
+        error=report(figure(20, "mda_regression_error"), caption="../report/mda_regression_error.rst",
+                     category="3 MDA"),
+        scores=report(figure(21, "mda_scores"), caption="../report/mda_scores.rst", category="3 MDA"),
+    log:
+        f"{LOGS}/figures/mda_regression.log",
+    params:
+        layers=REG_FIGURE_LAYERS,
+        all_layers=LAYERS,
+        methods=REG_METHODS,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/regression_figures.py"
+
+
+rule classifier_mda:
+    input:
+        reduced=f"{ACT}/{{layer}}/reduced.npy",
+        selection=f"{ACT}/selection.csv",
+    output:
+        embedding=f"{REG}/classifier/{{layer}}/mda.csv",
+        scores=f"{REG}/classifier/{{layer}}/mda_scores.json",
+    log:
+        f"{LOGS}/mda/classifier/{{layer}}.log",
+    params:
+        method="mda",
+        method_params=classifier_mda_params,
+        guide_columns=classifier_guide_columns,
+        score_column="label",
+        keep_columns=["id", "class", "label", "predicted", "certainty"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/regression_embedding.py"
+
+
+rule mda_classifier_figure:
+    input:
+        mda=expand(f"{REG}/classifier/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS),
+        umap=expand(f"{RESULTS}/embeddings/{{layer}}/umap.csv", layer=REG_FIGURE_LAYERS),
+        classes=f"{RESULTS}/data/classes.json",
+    output:
+        report(figure(22, "mda_classifier"), caption="../report/mda_classifier.rst", category="3 MDA"),
+    log:
+        f"{LOGS}/figures/mda_classifier.log",
+    params:
+        layers=REG_FIGURE_LAYERS,
+        classifier_target=config["mda"]["classifier_target"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/regression_mda_classifier_figure.py"

@@ -1,0 +1,124 @@
+"""Which layers the feature-image figures use and which channels each render job draws.
+
+Torch-free: the Snakefile imports it to know, before anything runs, how many chunk jobs each
+layer has. Channel *identities* are chosen later, from the trained model (``channel_order``);
+a chunk job renders a fixed range of positions ("slots") in its layer's channel order, so the
+job list is known at parse time while the channels themselves depend on the model.
+
+With ``featvis.channels: shown`` a layer renders only as many leading channels of its order
+as the figures show (Figs. 14-16); with ``all`` every channel of every conv layer is drawn.
+"""
+import math
+
+import numpy as np
+
+
+def _conv_number(name):
+    return int(name[len("conv"):])
+
+
+def resolve_layer(requested, conv_layers, fallback="middle"):
+    """``requested`` if the network has it, else a stand-in conv layer.
+
+    ``fallback``: ``middle`` (the middle conv layer, for Figs. 13 and 15 that want a
+    mid-level layer) or ``nearest`` (the conv layer with the closest number, so conv9 of a
+    six-conv-layer network becomes conv6).
+    """
+    if not conv_layers:
+        raise ValueError("the network has no conv layers")
+    if requested in conv_layers:
+        return requested
+    if fallback == "middle":
+        return conv_layers[(len(conv_layers) - 1) // 2]
+    if fallback == "nearest":
+        try:
+            k = _conv_number(requested)
+        except ValueError:
+            raise ValueError(f"featvis layer {requested!r} is not a conv layer") from None
+        return min(conv_layers, key=lambda name: (abs(_conv_number(name) - k), _conv_number(name)))
+    raise ValueError(f"unknown fallback {fallback!r}")
+
+
+def figure_layers(featvis_cfg, conv_layers):
+    """The layer each figure uses: {evolution, grid, neurons, nmf, clusters (list, unique)}."""
+    clusters = []
+    for name in featvis_cfg["cluster_layers"]:
+        layer = resolve_layer(name, conv_layers, "nearest")
+        if layer not in clusters:
+            clusters.append(layer)
+    return {
+        "evolution": resolve_layer(featvis_cfg["evolution_layer"], conv_layers, "middle"),
+        "grid": resolve_layer(featvis_cfg["grid_layer"], conv_layers, "middle"),
+        "neurons": resolve_layer(featvis_cfg["neuron_layer"], conv_layers, "nearest"),
+        "nmf": resolve_layer(featvis_cfg["nmf_layer"], conv_layers, "nearest"),
+        "clusters": clusters,
+    }
+
+
+def render_counts(featvis_cfg, conv_channels):
+    """{conv layer: number of leading channels of its order to render}.
+
+    ``conv_channels``: {layer: channel count}, in forward order. ``shown``: Fig. 14's
+    ``overview_channels`` everywhere, ``neuron_channels`` in Fig. 16's layer, every channel
+    in Fig. 15's grid layer. ``all``: every channel.
+    """
+    layers = list(conv_channels)
+    if featvis_cfg["channels"] == "all":
+        return dict(conv_channels)
+    chosen = figure_layers(featvis_cfg, layers)
+    counts = {}
+    for layer, c in conv_channels.items():
+        n = featvis_cfg["overview_channels"]
+        if layer == chosen["neurons"]:
+            n = max(n, featvis_cfg["neuron_channels"])
+        if layer == chosen["grid"]:
+            n = c
+        counts[layer] = min(n, c)
+    return counts
+
+
+def chunk_ids(n_channels, chunk_size):
+    """Chunk wildcard values ("0", "1", ...) for a layer rendering ``n_channels`` channels."""
+    return [str(k) for k in range(math.ceil(n_channels / chunk_size))]
+
+
+def chunk_slots(chunk, chunk_size, n_channels):
+    """(start, stop) positions in the layer's channel order that chunk ``chunk`` renders."""
+    start = int(chunk) * chunk_size
+    if not 0 <= start < n_channels:
+        raise ValueError(f"chunk {chunk} is outside the {n_channels} channels to render")
+    return start, min(start + chunk_size, n_channels)
+
+
+def channel_order(profiles):
+    """Order a layer's channels so that any leading block is a diverse, live selection.
+
+    ``profiles``: (n_images, C) spatial-mean activation of every channel on every image.
+    Greedy farthest-point selection on the correlation distance (1 - Pearson r) between the
+    channels' profiles over the cells: start with the channel of highest mean activation,
+    then repeatedly take the channel whose profile is least correlated with its most similar
+    already-chosen channel (ties: the more active channel). Channels that never fire (dead
+    ReLUs, constant profile) come last, most active first. Returns an int array (C,).
+    """
+    profiles = np.asarray(profiles, dtype=np.float64)
+    n_channels = profiles.shape[1]
+    mean = profiles.mean(axis=0)
+    spread = profiles.std(axis=0)
+    live = np.flatnonzero((profiles.max(axis=0) > 0) & (spread > 1e-12))
+    dead = np.setdiff1d(np.arange(n_channels), live)
+    dead = dead[np.argsort(-mean[dead], kind="stable")]
+    if len(live) == 0:
+        return dead.astype(np.int64)
+    z = (profiles[:, live] - mean[live]) / spread[live]
+    distance = 1.0 - (z.T @ z) / len(profiles)  # correlation distance between channels
+    first = int(np.argmax(mean[live]))
+    chosen = [first]
+    nearest = distance[first].copy()
+    nearest[first] = -np.inf
+    for _ in range(len(live) - 1):
+        best = np.flatnonzero(nearest == nearest.max())
+        pick = int(best[np.argmax(mean[live][best])])
+        chosen.append(pick)
+        nearest = np.minimum(nearest, distance[pick])
+        nearest[chosen] = -np.inf
+    return np.concatenate([live[chosen], dead]).astype(np.int64)

@@ -1,0 +1,24 @@
+"""Rule layer_metrics: class separation of one layer in feature space and each embedding;
+DBSCAN clusters of its UMAP (or first) embedding."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+start(snakemake)
+from cellscape.io import write_csv  # noqa: E402
+from cellscape.separation import dbscan_clusters, layer_separation  # noqa: E402
+
+p = snakemake.params
+X = np.load(snakemake.input.reduced)
+selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
+maps = {m: pd.read_csv(path, dtype={"id": str})[["x", "y"]].to_numpy()
+        for m, path in zip(p.methods, snakemake.input.embeddings)}
+rows = layer_separation(X, selection["label"].to_numpy(), maps, random_state=snakemake.config["seed"])
+table = pd.DataFrame(rows)
+table.insert(0, "layer", snakemake.wildcards.layer)
+write_csv(table, snakemake.output.separation)
+basis = "umap" if "umap" in maps else p.methods[0]
+clusters = dbscan_clusters(maps[basis], eps=p.eps, min_samples=p.min_samples)
+write_csv(pd.DataFrame({"id": selection["id"], "cluster": clusters, "embedding": basis}),
+          snakemake.output.clusters)

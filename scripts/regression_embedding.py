@@ -1,0 +1,35 @@
+"""Rules regression_embedding and classifier_mda: one 2-D map of one layer's reduced features, and its scores."""
+import time
+
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake)
+from cellscape.embed import make_embedder  # noqa: E402
+from cellscape.io import write_csv, write_json  # noqa: E402
+from cellscape.manifold_scores import embedding_scores  # noqa: E402
+
+params = snakemake.params
+features = np.load(snakemake.input.reduced).astype(np.float64)
+selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
+if features.shape[1] == 1:  # a one-unit layer (the regression output): PCA needs two columns
+    features = np.hstack([features, np.zeros_like(features)])
+guide = selection[list(params.guide_columns)].to_numpy()
+guide = guide[:, 0] if guide.shape[1] == 1 else guide.astype(np.float64)
+
+embedder = make_embedder(params.method, params.method_params, random_state=config["seed"])
+started = time.perf_counter()
+embedding = embedder.fit_transform(features, guide if params.method == "mda" else None)
+seconds = time.perf_counter() - started
+
+table = selection[list(params.keep_columns)].copy()
+table.insert(1, "x", embedding[:, 0])
+table.insert(2, "y", embedding[:, 1])
+write_csv(table, snakemake.output.embedding)
+scores = embedding_scores(features, embedding, selection[params.score_column].to_numpy(dtype=np.float64),
+                          random_state=config["seed"])
+scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]))
+print(params.method, scores)
+write_json(scores, snakemake.output.scores)

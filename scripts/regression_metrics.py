@@ -1,0 +1,13 @@
+"""Rule regression_metrics: every map's scores in one table (layer, method, scores, seconds)."""
+import json
+
+import pandas as pd
+
+from cellscape.io import write_csv
+from cellscape.rulerun import start
+
+start(snakemake)
+rows = [{"layer": layer, "method": method, **json.loads(open(path).read())}
+        for (layer, method), path in zip(snakemake.params.keys, snakemake.input)]
+columns = ["layer", "method", "geodesic_correlation", "knn_rmse", "knn_r2", "trustworthiness", "seconds", "n", "dims"]
+write_csv(pd.DataFrame(rows)[columns], snakemake.output[0])
