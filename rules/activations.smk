@@ -16,6 +16,8 @@ rule select_images:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/select_images.py"
 
@@ -37,5 +39,7 @@ rule dump_activations:
         mem_mb=mem_mb_dump,
         runtime=runtime_dump,
         gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/dump_activations.py"

@@ -142,3 +142,13 @@ def mem_mb_embed(wildcards, attempt):
 
 def runtime_embed(wildcards, attempt):
     return int(5 + n_selected() / 200) * attempt
+
+
+def runtime_simulate(wildcards, attempt):
+    """Minutes: the simulator writes ~300 events/s on one core."""
+    return int(5 + events_in_chunk(wildcards) / 300 / 60 * 3) * attempt
+
+
+def runtime_ingest(wildcards, attempt):
+    """Minutes: ingestion streams ~300 events/s per core."""
+    return int(10 + n_images() / 300 / 60 * 3) * attempt

@@ -12,7 +12,9 @@ rule simulate_chunk:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=lambda wc: 5 + events_in_chunk(wc) // 6000,
+        runtime=runtime_simulate,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/simulate_chunk.py"
 
@@ -32,7 +34,9 @@ rule ingest:
     threads: 2
     resources:
         mem_mb=mem_mb_images,
-        runtime=lambda wc: 10 + n_images() // 3000,
+        runtime=runtime_ingest,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/ingest.py"
 
@@ -51,5 +55,7 @@ rule fig02_preprocessing:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/fig02_preprocessing.py"

@@ -22,6 +22,8 @@ rule embed:
     resources:
         mem_mb=mem_mb_embed,
         runtime=runtime_embed,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/embed.py"
 
@@ -44,6 +46,8 @@ rule layer_metrics:
     resources:
         mem_mb=mem_mb_embed,
         runtime=runtime_embed,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/layer_metrics.py"
 
@@ -62,5 +66,7 @@ rule separation_table:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/separation_table.py"

@@ -28,5 +28,7 @@ rule explorer:
     resources:
         mem_mb=mem_mb_images,
         runtime=20,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/build_explorer.py"

@@ -26,6 +26,8 @@ rule train:
         mem_mb=mem_mb_images,
         runtime=runtime_train,
         gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/train.py"
 
@@ -50,5 +52,7 @@ rule model_figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/model_figures.py"

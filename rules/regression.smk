@@ -46,6 +46,14 @@ def classifier_guide_columns(wildcards):
     return ["class"]
 
 
+def classifier_mda_maps(wildcards):
+    """The classifier's MDA maps: the embeddings stage's own when it makes them with the same
+    guide (it guides MDA by the softmax probabilities), else this stage's."""
+    if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
+        return expand(f"{RESULTS}/embeddings/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
+    return expand(f"{REG}/classifier/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
+
+
 def classifier_mda_params(wildcards):
     return regression_embedding_settings(wildcards.layer, "mda")
 
@@ -64,6 +72,8 @@ rule measure_targets:
     resources:
         mem_mb=mem_mb_images,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_targets.py"
 
@@ -90,6 +100,8 @@ rule train_regression:
         mem_mb=mem_mb_images,
         runtime=runtime_train_regression,
         gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_train.py"
 
@@ -107,6 +119,8 @@ rule regression_selection:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/select_images.py"
 
@@ -128,6 +142,8 @@ rule regression_activations:
         mem_mb=mem_mb_dump,
         runtime=runtime_dump,
         gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_activations.py"
 
@@ -155,6 +171,8 @@ rule regression_embedding:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_embedding.py"
 
@@ -167,11 +185,13 @@ rule regression_metrics:
     log:
         f"{LOGS}/mda/metrics.log",
     params:
-        keys=[(layer, method) for layer in LAYERS for method in REG_METHODS],
+        layer_methods=[(layer, method) for layer in LAYERS for method in REG_METHODS],
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_metrics.py"
 
@@ -197,6 +217,8 @@ rule regression_figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_figures.py"
 
@@ -220,13 +242,15 @@ rule classifier_mda:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_embedding.py"
 
 
 rule mda_classifier_figure:
     input:
-        mda=expand(f"{REG}/classifier/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS),
+        mda=classifier_mda_maps,
         umap=expand(f"{RESULTS}/embeddings/{{layer}}/umap.csv", layer=REG_FIGURE_LAYERS),
         classes=f"{RESULTS}/data/classes.json",
     output:
@@ -240,5 +264,7 @@ rule mda_classifier_figure:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/regression_mda_classifier_figure.py"

@@ -17,6 +17,5 @@ model = load_model(snakemake.input.weights, config["model"], config["image_size"
 images = np.load(snakemake.input.images, mmap_mode="r")
 dump_layer(model, images, selection["row"].to_numpy(), snakemake.wildcards.layer, snakemake.output.features,
            dtype=act["dtype"], batch_size=act["batch_size"], device=device)
-method = {"randomized_pca": "rpca"}.get(act["reduction"], act["reduction"])  # the schema's name for rpca
-reduced = reduce_streamed(snakemake.output.features, method, act["reduced_dim"], config["seed"])
+reduced = reduce_streamed(snakemake.output.features, act["reduction"], act["reduced_dim"], config["seed"])
 save_npy(reduced.astype(np.float32), snakemake.output.reduced)

@@ -12,7 +12,6 @@ can show what is present, not what is missing. No I/O here.
 """
 import numpy as np
 import pandas as pd
-from sklearn.cluster import DBSCAN
 
 NOISE = -1
 
@@ -67,12 +66,11 @@ def largest_clusters(labels, max_clusters):
     return sizes.index.to_numpy(dtype=np.int64)[:max_clusters]
 
 
-def dbscan_clusters(embedding, eps=0.5, min_samples=10):
-    """DBSCAN on an embedding table's (x, y): a table ``id, cluster`` (-1 = noise).
 
-    The stand-in for ``embeddings/{layer}/clusters.csv`` when only the embedding is at hand;
-    same parameters as the embedding stage (``embeddings.dbscan_eps``/``dbscan_min_samples``).
-    """
-    xy = embedding[["x", "y"]].to_numpy(dtype=np.float64)
-    labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(xy)
-    return pd.DataFrame({"id": embedding["id"].to_numpy(), "cluster": labels.astype(np.int64)})
+def drawable_clusters(labels, ids, weights, max_clusters):
+    """Indices into ``ids`` of the (at most ``max_clusters``) largest clusters whose direction is
+    defined, largest first: the clusters that get a feature image."""
+    position = {c: k for k, c in enumerate(np.asarray(ids).tolist())}
+    defined = weights_defined(weights)
+    ordered = [position[c] for c in largest_clusters(labels, len(position)).tolist() if c in position]
+    return np.array([k for k in ordered if defined[k]][:max_clusters], dtype=np.int64)

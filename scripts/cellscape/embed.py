@@ -224,4 +224,4 @@ def tsne_with_snapshots(X, n_snapshots=7, every=5, perplexity=30, n_iter=500, ea
     frames = np.stack(recorder.frames)
     snapshots = np.round(np.linspace(0, len(frames) - 1, min(n_snapshots, len(frames)))).astype(int)
     return {"frames": frames, "iterations": np.asarray(recorder.iterations), "snapshots": snapshots,
-            "embedding": frames[-1]}
+            "embedding": frames[-1], "early_exaggeration_iter": early_exaggeration_iter}

@@ -122,3 +122,24 @@ def channel_order(profiles):
         nearest = np.minimum(nearest, distance[pick])
         nearest[chosen] = -np.inf
     return np.concatenate([live[chosen], dead]).astype(np.int64)
+
+
+def forward_flops(shapes, layer, in_channels=2):
+    """Multiply-adds x 2 of one image's forward pass up to ``layer`` (3x3 convs, dense layers).
+
+    ``shapes``: ``architecture.layer_shapes`` output. A render step costs about three times
+    this (forward, backward to the image) plus the transforms; used for runtime estimates and
+    the paper-scale cost table.
+    """
+    flops, c_in, flat = 0, in_channels, None
+    for s in shapes:
+        if s.kind == "conv":
+            flops += 2 * 9 * c_in * s.channels * s.height * s.width
+            c_in = s.channels
+            flat = s.channels * ((s.height + 1) // 2) * ((s.width + 1) // 2)
+        else:
+            flops += 2 * flat * s.channels
+            flat = s.channels
+        if s.name == layer:
+            return flops
+    raise ValueError(f"unknown layer {layer!r}")

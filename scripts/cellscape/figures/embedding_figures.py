@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
 
 from ..boundary import DecisionBoundary
 from ..gridmap import grid_shape, interpolate, scale_to_grid
@@ -194,14 +195,14 @@ def cell_image_map_figure(table, images, classes, method="UMAP", layer="dense1",
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal")
-    ring_points = 1.3 * size * (10.5 * 72) / max(high - low)  # ring diameter in points
     for t in range(len(classes)):
         for p in range(len(classes)):
             wrong = (true == t) & (predicted == p)
             if t == p or not wrong.any():
                 continue
-            ax.scatter(xy[wrong, 0], xy[wrong, 1], s=ring_points ** 2, facecolors="none",
-                       edgecolors=CLASS_COLOURS[p], linewidths=1.5, zorder=4)
+            for x, y in xy[wrong]:
+                ax.add_patch(Circle((x, y), 0.6 * size, fill=False, edgecolor=CLASS_COLOURS[p], linewidth=1.5,
+                                    zorder=4))
             handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor=CLASS_COLOURS[p],
                                   label=f"{classes[t]} predicted as {classes[p]} ({int(wrong.sum())})"))
     ax.set_xlabel(f"{method} 1")
@@ -223,7 +224,7 @@ def grid_stages_figure(table, G, classes, stages=(0, 1 / 6, 2 / 6, 3 / 6, 4 / 6,
     true, predicted = _codes(table, classes)
     n = len(xy)
     size = max(1.0, 4000 / n)
-    fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.0), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.5), constrained_layout=True)
     for ax, t in zip(np.atleast_1d(axes), stages):
         _scatter_classes(ax, interpolate(xy, G, t), true, predicted, size)
         ax.set_title(f"{t:.0%} grid", fontsize=9)
@@ -311,12 +312,14 @@ def separation_figure(scores, layers=None):
     metrics = [m for m in SEPARATION_METRICS if m in scores.columns]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), constrained_layout=True, squeeze=False)
     x = np.arange(len(layers))
+    spaces = list(dict.fromkeys(scores["space"]))
+    colour = {space: f"C{i}" for i, space in enumerate(spaces)}  # the same colour in every panel
     for ax, metric in zip(axes[0], metrics):
         for space, rows in scores.groupby("space", sort=False):
             values = rows.set_index("layer").reindex(layers)[metric].to_numpy(float)
             if np.all(np.isnan(values)):
                 continue
-            ax.plot(x, values, marker="o", label=space)
+            ax.plot(x, values, marker="o", label=space, color=colour[space])
         ax.set_xticks(x, layers, rotation=45, ha="right")
         ax.set_xlabel("layer")
         ax.set_ylabel(SEPARATION_METRICS[metric])

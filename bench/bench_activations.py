@@ -1,0 +1,78 @@
+"""Activation-dump throughput against a bare forward pass, and peak memory.
+
+The dump runs the forward pass to the layer, flattens, converts to float16 and appends to an
+.npy on disk; the baseline is the same forward pass to the same layer with the output thrown
+away. Peak memory is measured in a subprocess: it must stay near one batch, not the layer.
+"""
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+from cellscape.activations import dump_layer  # noqa: E402
+from cellscape.model import build_model  # noqa: E402
+
+PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
+
+CHILD = """
+import json, resource, sys, time, numpy as np, torch
+sys.path.insert(0, {scripts!r})
+from cellscape.activations import dump_layer
+from cellscape.model import build_model
+model = build_model({cfg!r}, 78, 2).eval()
+images = np.load({images!r}, mmap_mode="r")
+t0 = time.perf_counter()
+dump_layer(model, images, np.arange(len(images)), {layer!r}, {out!r}, batch_size=64)
+print(json.dumps({{"seconds": time.perf_counter() - t0,
+                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+@torch.no_grad()
+def bare_forward(model, images, layer, batch_size=64):
+    stop = list(model.features.named_children())
+    names = [n for n, _ in stop]
+    head = torch.nn.Sequential(*[m for _, m in stop[:names.index(layer) + 1]])
+    t0 = time.perf_counter()
+    for s in range(0, len(images), batch_size):
+        head(torch.from_numpy(np.asarray(images[s:s + batch_size])))
+    return len(images) / (time.perf_counter() - t0)
+
+
+def run(quick=True):
+    n = 512 if quick else 5625
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        images_path = Path(tmp) / "images.npy"
+        np.save(images_path, np.random.default_rng(0).random((n, 2, 78, 78), dtype=np.float32))
+        images = np.load(images_path, mmap_mode="r")
+        model = build_model(PAPER, 78, 2).eval()
+        for layer in ("conv1", "conv4"):
+            bare = bare_forward(model, images, layer)
+            out = Path(tmp) / f"{layer}.npy"
+            child = subprocess.run([sys.executable, "-c", CHILD.format(scripts=str(SCRIPTS), cfg=PAPER,
+                                    images=str(images_path), layer=layer, out=str(out))],
+                                   capture_output=True, text=True, check=True)
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+            dumped = n / result["seconds"]
+            layer_mb = np.load(out, mmap_mode="r").nbytes / 2**20
+            rows.append({"name": f"{layer} dump throughput ({n} images)", "value": dumped, "unit": "images/s",
+                         "baseline": "bare forward pass to the layer", "baseline_value": bare,
+                         "ratio": dumped / bare})
+            rows.append({"name": f"{layer} dump peak memory", "value": result["peak_mb"], "unit": "MB",
+                         "baseline": "size of the dumped layer (float16)", "baseline_value": layer_mb,
+                         "ratio": result["peak_mb"] / layer_mb})
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run(quick="--full" not in sys.argv):
+        print(row)

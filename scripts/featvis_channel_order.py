@@ -1,0 +1,37 @@
+"""Rule featvis_channel_order: every conv layer's channels in rendering order (diverse, live first).
+
+Profiles are the spatial-mean activation of each channel on up to ``featvis.profile_images``
+test cells; they also give Fig. 16 the cells that drive each channel most.
+"""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.featvis_jobs import channel_order  # noqa: E402
+from cellscape.featvis_tasks import channel_profiles  # noqa: E402
+from cellscape.io import save_npz, write_csv  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+layers = snakemake.params.layers
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
+test = predictions[predictions["split"] == "test"]
+n = min(config["featvis"]["profile_images"], len(test))
+rng = np.random.default_rng(config["seed"])
+test = test.iloc[np.sort(rng.choice(len(test), size=n, replace=False))]
+images = np.load(snakemake.input.images, mmap_mode="r")
+profiles = channel_profiles(model, images, test["row"].to_numpy(), layers, device)
+
+tables = []
+for layer in layers:
+    order = channel_order(profiles[layer])
+    p = profiles[layer][:, order]
+    tables.append(pd.DataFrame({"layer": layer, "rank": np.arange(len(order)), "channel": order,
+                                "mean_activation": p.mean(axis=0), "active_fraction": (p > 0).mean(axis=0)}))
+write_csv(pd.concat(tables, ignore_index=True), snakemake.output.order)
+save_npz(snakemake.output.profiles, rows=test["row"].to_numpy(), ids=test["id"].to_numpy().astype(str),
+         **{layer: profiles[layer] for layer in layers})

@@ -1,0 +1,24 @@
+"""Rule featvis_chunk: feature images (unfiltered and activation-filtered) of one chunk of a layer's channels."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.featvis_tasks import colour_mixing, render_channels  # noqa: E402
+from cellscape.io import save_npz  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+layer = snakemake.wildcards.layer
+start_slot, stop_slot = snakemake.params.slots
+order = pd.read_csv(snakemake.input.order)
+channels = order[order["layer"] == layer].sort_values("rank")["channel"].to_numpy()[start_slot:stop_slot]
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+fv = config["featvis"]
+colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=config["seed"])
+result = render_channels(model, layer, channels, fv, config["image_size"], config["seed"], device, colour)
+print(f"{layer} channels {channels.tolist()}: {result['steps_run']} steps in {result['seconds']:.1f} s",
+      flush=True)
+save_npz(snakemake.output[0], **result)

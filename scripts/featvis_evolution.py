@@ -1,0 +1,21 @@
+"""Rule featvis_evolution: Fig. 13's data, the first channels of a layer's order drawn at increasing step counts."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.featvis_tasks import colour_mixing, render_evolution  # noqa: E402
+from cellscape.io import save_npz  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+layer = snakemake.wildcards.layer
+fv = config["featvis"]
+order = pd.read_csv(snakemake.input.order)
+channels = order[order["layer"] == layer].sort_values("rank")["channel"].to_numpy()[:fv["evolution_channels"]]
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=config["seed"])
+save_npz(snakemake.output[0], **render_evolution(model, layer, channels, fv, config["image_size"],
+                                                 config["seed"], device, colour))

@@ -1,0 +1,15 @@
+"""Rule featvis_merge: a layer's chunk files as one features.npz (channel-order rank order) and feedback.csv."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+start(snakemake)
+from cellscape.io import save_npz, write_csv  # noqa: E402
+
+KEYS = ("channels", "images", "filtered", "objective", "feedback")
+chunks = [np.load(path) for path in snakemake.input]
+merged = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in KEYS}
+save_npz(snakemake.output.features, **merged)
+write_csv(pd.DataFrame({"channel": merged["channels"], "objective": merged["objective"],
+                       "feedback": merged["feedback"]}), snakemake.output.feedback)

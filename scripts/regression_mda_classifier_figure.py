@@ -1,0 +1,18 @@
+"""Rule mda_classifier_figure: the classifier's layers as MDA maps above their UMAP maps."""
+import json
+
+import pandas as pd
+
+from cellscape.rulerun import start
+
+start(snakemake)
+from cellscape.figures.common import save_figure  # noqa: E402
+from cellscape.figures.mda_figures import classifier_mda_figure  # noqa: E402
+
+layers = snakemake.params.layers
+mda = {layer: pd.read_csv(path, dtype={"id": str}) for layer, path in zip(layers, snakemake.input.mda)}
+umap = {layer: pd.read_csv(path, dtype={"id": str}) for layer, path in zip(layers, snakemake.input.umap)}
+classes = json.loads(open(snakemake.input.classes).read())
+guide = {"label": "class labels", "probabilities": "softmax probabilities"}[snakemake.params.classifier_target]
+figure = classifier_mda_figure(mda, umap, layers, classes, guide=guide)
+save_figure(figure, snakemake.output[0], snakemake.output[1])
