@@ -1,8 +1,13 @@
 # Stage 4: 2-D embeddings per {layer} and {method}, grid mapping, separation metrics, clusters.
 
 EMB = f"{RESULTS}/embeddings"
-EMBEDDING_TARGETS = [f"{RESULTS}/metrics/separation.csv"] + expand(
-    f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=config["embeddings"]["methods"])
+FIGURE_LAYER = config["embeddings"]["figure_layer"] if config["embeddings"]["figure_layer"] in LAYERS else LAYERS[-2]
+EMBEDDING_TARGETS = (
+    [f"{RESULTS}/metrics/separation.csv", f"{RESULTS}/figures/fig07_tsne_snapshots_{FIGURE_LAYER}.gif"]
+    + figure(12, "umap_layers")
+    + [path for n, slug in ((7, "tsne_snapshots"), (8, "tsne_certainty"), (9, "umap_cells"), (10, "grid_stages"),
+                            (11, "grid_boundary")) for path in figure(n, f"{slug}_{FIGURE_LAYER}")]
+    + expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=config["embeddings"]["methods"]))
 
 
 rule embed:
@@ -70,3 +75,52 @@ rule separation_table:
         "../envs/cellscape.yaml"
     script:
         "../scripts/separation_table.py"
+
+
+rule embedding_figures:
+    input:
+        reduced=f"{ACT}/{{layer}}/reduced.npy",
+        selection=f"{ACT}/selection.csv",
+        tsne=f"{EMB}/{{layer}}/tsne.csv",
+        tsne_grid=f"{EMB}/{{layer}}/tsne_grid.csv",
+        images=f"{RESULTS}/data/images.npy",
+        index=f"{RESULTS}/data/index.csv",
+    output:
+        fig07=report(figure(7, "tsne_snapshots_{layer}"), caption="../report/fig07.rst", category="3 Embeddings"),
+        gif=f"{RESULTS}/figures/fig07_tsne_snapshots_{{layer}}.gif",
+        fig08=report(figure(8, "tsne_certainty_{layer}"), caption="../report/fig08.rst", category="3 Embeddings"),
+        fig09=report(figure(9, "umap_cells_{layer}"), caption="../report/fig09.rst", category="3 Embeddings"),
+        fig10=report(figure(10, "grid_stages_{layer}"), caption="../report/fig10.rst", category="3 Embeddings"),
+        fig11=report(figure(11, "grid_boundary_{layer}"), caption="../report/fig11.rst", category="3 Embeddings"),
+    log:
+        f"{LOGS}/figures/embedding_{{layer}}.log",
+    benchmark:
+        f"{BENCH}/figures/embedding_{{layer}}.tsv"
+    params:
+        classes=config["classes"],
+        seed=config["seed"],
+        perplexity=config["embeddings"]["tsne"]["perplexity"],
+    threads: 1
+    resources:
+        mem_mb=mem_mb_images,
+        runtime=runtime_embed,
+    script:
+        "../scripts/embedding_figures.py"
+
+
+rule umap_layers_figure:
+    input:
+        expand(f"{EMB}/{{layer}}/umap.csv", layer=LAYERS),
+    output:
+        report(figure(12, "umap_layers"), caption="../report/fig12.rst", category="3 Embeddings"),
+    log:
+        f"{LOGS}/figures/fig12.log",
+    params:
+        layers=LAYERS,
+        classes=config["classes"],
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/fig12_umap_layers.py"

@@ -1,65 +1,18 @@
 # Stage 5: feature visualisation (paper Figs. 13-18) and pixel attribution (Fig. 19).
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
-from cellscape.featvis_jobs import chunk_ids, chunk_slots, figure_layers, forward_flops, render_counts
+from cellscape.featvis_jobs import FeatvisJobs
 
 FV = f"{RESULTS}/featvis"
-FV_CFG = config["featvis"]
-FV_LAYERS = figure_layers(FV_CFG, CONV_LAYERS)
+FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV)  # chunks, slots, resources
+FV_LAYERS = FV_JOBS.layers
 # Fig. 18 draws the clusters on the embedding they were found in (as the layer_metrics rule)
 CLUSTER_BASIS = "umap" if "umap" in config["embeddings"]["methods"] else config["embeddings"]["methods"][0]
-FV_COUNTS = render_counts(FV_CFG, {name: LAYER_SHAPE[name].channels for name in CONV_LAYERS})
 FEATVIS_TARGETS = (figure(13, "feature_evolution") + figure(14, "feature_layers") + figure(15, "feature_grid")
                    + figure(16, "neuron_examples") + figure(17, "neuron_groups") + figure(18, "cluster_features")
                    + figure(19, "attribution") + figure(19, "attribution_sanity"))
-if FV_CFG["channels"] == "all":
+if config["featvis"]["channels"] == "all":
     FEATVIS_TARGETS += expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS)
-
-
-def featvis_chunks(wildcards):
-    """Every chunk file of one layer."""
-    n = FV_COUNTS[wildcards.layer]
-    return expand(f"{FV}/{wildcards.layer}/chunk{{chunk}}.npz", chunk=chunk_ids(n, FV_CFG["chunk_size"]))
-
-
-def featvis_slots(wildcards):
-    """(start, stop) positions of the layer's channel order that one chunk renders."""
-    return chunk_slots(wildcards.chunk, FV_CFG["chunk_size"], FV_COUNTS[wildcards.layer])
-
-
-def render_minutes(layer, images, steps):
-    """Minutes for ``images`` feature images of ``layer``: a step is ~3 forward passes, at a
-    conservative 5 GFLOP/s (one CPU core), plus start-up."""
-    seconds = images * steps * 3 * forward_flops(SHAPES, layer) / 5e9
-    return 5 + seconds / 60
-
-
-def runtime_featvis_chunk(wildcards, attempt):
-    start, stop = featvis_slots(wildcards)
-    return int(render_minutes(wildcards.layer, stop - start, FV_CFG["steps"]) * attempt)
-
-
-def runtime_featvis_evolution(wildcards, attempt):
-    steps = max(FV_CFG["evolution_steps"])
-    return int(render_minutes(wildcards.layer, FV_CFG["evolution_channels"], steps) * attempt)
-
-
-def runtime_featvis_directions(wildcards, attempt):
-    n = FV_CFG["nmf_groups"] + FV_CFG["max_clusters"]
-    return int(render_minutes(wildcards.layer, n, FV_CFG["steps"]) * attempt)
-
-
-def mem_mb_featvis(wildcards, attempt):
-    """The image set is memory-mapped; a render holds a batch of every layer's activations
-    up to the target layer, with gradients (about 4 copies)."""
-    upto = CONV_LAYERS[: CONV_LAYERS.index(wildcards.layer) + 1]
-    batch = max(FV_CFG["chunk_size"], FV_CFG["nmf_groups"], FV_CFG["max_clusters"])
-    per_image = sum(LAYER_SHAPE[name].size for name in upto) * 4 * 4
-    return int(1500 + batch * per_image / 2**20) * attempt
-
-
-def featvis_layer_features(wildcards):
-    return expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS)
 
 
 rule featvis_channel_order:
@@ -97,11 +50,11 @@ rule featvis_chunk:
     benchmark:
         f"{BENCH}/featvis/{{layer}}_chunk{{chunk}}.tsv"
     params:
-        slots=featvis_slots,
+        slots=FV_JOBS.slots,
     threads: 1
     resources:
-        mem_mb=mem_mb_featvis,
-        runtime=runtime_featvis_chunk,
+        mem_mb=FV_JOBS.mem_mb,
+        runtime=FV_JOBS.runtime_chunk,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -111,7 +64,7 @@ rule featvis_chunk:
 
 rule featvis_merge:
     input:
-        featvis_chunks,
+        FV_JOBS.chunk_files,
     output:
         features=f"{FV}/{{layer}}/features.npz",
         feedback=f"{FV}/{{layer}}/feedback.csv",
@@ -140,8 +93,8 @@ rule featvis_evolution:
         f"{BENCH}/featvis/{{layer}}_evolution.tsv"
     threads: 1
     resources:
-        mem_mb=mem_mb_featvis,
-        runtime=runtime_featvis_evolution,
+        mem_mb=FV_JOBS.mem_mb,
+        runtime=FV_JOBS.runtime_evolution,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -162,8 +115,8 @@ rule featvis_nmf:
         f"{BENCH}/featvis/{{layer}}_nmf.tsv"
     threads: 1
     resources:
-        mem_mb=mem_mb_featvis,
-        runtime=runtime_featvis_directions,
+        mem_mb=FV_JOBS.mem_mb,
+        runtime=FV_JOBS.runtime_directions,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -186,8 +139,8 @@ rule featvis_clusters:
         f"{BENCH}/featvis/{{layer}}_clusters.tsv"
     threads: 1
     resources:
-        mem_mb=mem_mb_featvis,
-        runtime=runtime_featvis_directions,
+        mem_mb=FV_JOBS.mem_mb,
+        runtime=FV_JOBS.runtime_directions,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -216,7 +169,7 @@ rule featvis_fig13:
 
 rule featvis_fig14:
     input:
-        features=featvis_layer_features,
+        features=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         order=f"{FV}/channel_order.csv",
     output:
         report(figure(14, "feature_layers"), caption="../report/fig14.rst", category="4 Feature images"),

@@ -31,7 +31,7 @@ def attribute(model, images, targets, method="saliency", n_steps=32):
     from captum.attr import IntegratedGradients, Saliency
     model.eval()
     x = _batch(model, images).requires_grad_(True)
-    target = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=x.device)
+    target = torch.as_tensor(np.array(targets), dtype=torch.long, device=x.device)
     if method == "saliency":
         result = Saliency(model).attribute(x, target=target, abs=True)
     elif method == "integrated_gradients":
@@ -47,12 +47,16 @@ def importance(attributions):
     return np.abs(np.asarray(attributions, dtype=np.float32)).sum(axis=1)
 
 
-def rank_similarity(a, b):
-    """Spearman rank correlation of each pair of maps (B, H, W) x (B, H, W) -> (B,); 0 if constant."""
+def rank_similarity(a, b, masks=None):
+    """Spearman rank correlation of each pair of maps (B, H, W) x (B, H, W) -> (B,); 0 if constant.
+
+    With ``masks`` (B, H, W) bool only the pixels inside each mask are compared.
+    """
     out = np.zeros(len(a))
     for i, (x, y) in enumerate(zip(np.asarray(a), np.asarray(b))):
-        x, y = x.ravel(), y.ravel()
-        if np.ptp(x) > 0 and np.ptp(y) > 0:
+        keep = np.ones(x.shape, dtype=bool) if masks is None else np.asarray(masks[i], dtype=bool)
+        x, y = x[keep], y[keep]
+        if len(x) > 1 and np.ptp(x) > 0 and np.ptp(y) > 0:
             out[i] = spearmanr(x, y).statistic
     return out
 
@@ -77,8 +81,12 @@ class CascadingRandomisation:
     ``fit(model, images, targets)`` (the model is copied, never changed) records the
     importance maps of the trained model and after re-initialising each layer in turn from
     the top, keeping the earlier ones randomised. Attributes: ``layers_`` (randomised so far
-    at each stage: "none", then layer names), ``maps_`` (stages, B, H, W) and ``spearman_``
-    (stages, B): rank correlation of each stage's maps with the trained model's.
+    at each stage: "none", then layer names), ``maps_`` (stages, B, H, W), ``spearman_``
+    (stages, B): rank correlation of each stage's maps with the trained model's over the whole
+    image, and ``spearman_cell_`` the same inside the cell only (pixels where any image channel
+    is non-zero). The second matters for methods that multiply by the input (integrated
+    gradients from a black baseline): they are zero on a zero background whatever the weights,
+    which alone keeps the whole-image correlation high.
     """
 
     def __init__(self, method="saliency", n_steps=32, random_state=0):
@@ -99,6 +107,8 @@ class CascadingRandomisation:
         self.layers_ = stages
         self.maps_ = np.stack(maps)
         self.spearman_ = np.stack([rank_similarity(maps[0], m) for m in maps])
+        inside = np.abs(np.asarray(images)).sum(axis=1) > 0
+        self.spearman_cell_ = np.stack([rank_similarity(maps[0], m, inside) for m in maps])
         return self
 
     def _maps(self, model, images, targets):

@@ -205,7 +205,7 @@ def tsne_with_snapshots(X, n_snapshots=7, every=5, perplexity=30, n_iter=500, ea
     every ``every`` iterations; ``iterations`` (n_frames,) their iteration numbers (0 =
     initialisation; the first ``early_exaggeration_iter`` are the exaggerated phase);
     ``snapshots`` the indices into ``frames`` of ``n_snapshots`` evenly spaced frames from the
-    first to the last; ``embedding`` the final (n, 2) positions.
+    first to the last; ``embedding`` the final (n, 2) positions; ``early_exaggeration_iter``.
     """
     X = np.asarray(X, dtype=np.float64)
     recorder = _Recorder(every)

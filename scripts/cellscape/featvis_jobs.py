@@ -143,3 +143,56 @@ def forward_flops(shapes, layer, in_channels=2):
         if s.name == layer:
             return flops
     raise ValueError(f"unknown layer {layer!r}")
+
+
+class FeatvisJobs:
+    """The feature-visualisation stage's job plan for one config, as Snakemake callables.
+
+    Bound methods serve as input, params and resource functions of ``rules/featvis.smk``, so
+    the rule file holds rules only. ``featvis_dir`` is the results folder of the stage.
+    Runtimes assume a conservative 5 GFLOP/s (one CPU core) and three forward passes per step.
+    """
+
+    FLOPS_PER_SECOND = 5e9
+
+    def __init__(self, featvis_cfg, shapes, featvis_dir):
+        self.cfg = featvis_cfg
+        self.shapes = list(shapes)
+        self.conv_layers = [s.name for s in self.shapes if s.kind == "conv"]
+        self.shape = {s.name: s for s in self.shapes}
+        self.dir = featvis_dir
+        self.layers = figure_layers(featvis_cfg, self.conv_layers)
+        self.counts = render_counts(featvis_cfg, {name: self.shape[name].channels for name in self.conv_layers})
+
+    def chunk_files(self, wildcards):
+        """Every chunk file of one layer (input of the merge)."""
+        n = self.counts[wildcards.layer]
+        return [f"{self.dir}/{wildcards.layer}/chunk{k}.npz" for k in chunk_ids(n, self.cfg["chunk_size"])]
+
+    def slots(self, wildcards):
+        """(start, stop) positions of the layer's channel order that one chunk renders."""
+        return chunk_slots(wildcards.chunk, self.cfg["chunk_size"], self.counts[wildcards.layer])
+
+    def render_minutes(self, layer, images, steps):
+        seconds = images * steps * 3 * forward_flops(self.shapes, layer) / self.FLOPS_PER_SECOND
+        return 5 + seconds / 60
+
+    def runtime_chunk(self, wildcards, attempt):
+        start, stop = self.slots(wildcards)
+        return int(self.render_minutes(wildcards.layer, stop - start, self.cfg["steps"]) * attempt)
+
+    def runtime_evolution(self, wildcards, attempt):
+        steps = max(self.cfg["evolution_steps"])
+        return int(self.render_minutes(wildcards.layer, self.cfg["evolution_channels"], steps) * attempt)
+
+    def runtime_directions(self, wildcards, attempt):
+        n = max(self.cfg["nmf_groups"], self.cfg["max_clusters"])
+        return int(self.render_minutes(wildcards.layer, n, self.cfg["steps"]) * attempt)
+
+    def mem_mb(self, wildcards, attempt):
+        """A render holds a batch of every layer's activations up to the target, with
+        gradients (about 4 copies); the image set is memory-mapped."""
+        upto = self.conv_layers[: self.conv_layers.index(wildcards.layer) + 1]
+        batch = max(self.cfg["chunk_size"], self.cfg["nmf_groups"], self.cfg["max_clusters"])
+        per_image = sum(self.shape[name].size for name in upto) * 4 * 4
+        return int(1500 + batch * per_image / 2**20) * attempt

@@ -24,6 +24,8 @@ def atomic_path(target, suffix=None):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are for everyone to read
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -203,7 +203,7 @@ def predict_outputs(model, images, device, batch_size=256):
     """Raw network outputs (n, n_outputs) for an (n, 2, H, W) array or memmap, in batches
     (for a regression net: standardised predictions, see ``RegressionTask.to_original_units``)."""
     model.eval()
-    out = [model(torch.from_numpy(np.asarray(images[start:start + batch_size], dtype=np.float32)).to(device)).cpu()
+    out = [model(torch.from_numpy(np.array(images[start:start + batch_size], dtype=np.float32)).to(device)).cpu()
            for start in range(0, len(images), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 

@@ -201,7 +201,7 @@ def cell_image_map_figure(table, images, classes, method="UMAP", layer="dense1",
             if t == p or not wrong.any():
                 continue
             for x, y in xy[wrong]:
-                ax.add_patch(Circle((x, y), 0.6 * size, fill=False, edgecolor=CLASS_COLOURS[p], linewidth=1.5,
+                ax.add_patch(Circle((x, y), 0.45 * size, fill=False, edgecolor=CLASS_COLOURS[p], linewidth=1.5,
                                     zorder=4))
             handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor=CLASS_COLOURS[p],
                                   label=f"{classes[t]} predicted as {classes[p]} ({int(wrong.sum())})"))

@@ -1,0 +1,299 @@
+"""Feature-image figures (paper Figs. 13-18) and the attribution figures (Fig. 19).
+
+Every function takes arrays and returns a matplotlib figure; the rule scripts load and save.
+Feature images are false colour: red = cytoplasm channel, green = nucleus channel.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import hsv_to_rgb
+
+from .common import false_colour, hide_axes, hue_image
+
+COLOUR_NOTE = "red = cytoplasm, green = nucleus"
+
+
+def _tile(ax, image, title=None, fontsize=7):
+    ax.imshow(false_colour(image), interpolation="nearest")
+    hide_axes(ax)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+
+
+def _map(ax, values, cmap="magma", title=None, vmax=None, fontsize=7):
+    """An activation or attribution map, 0 at black; returns the image for a colour bar."""
+    values = np.asarray(values, dtype=np.float32)
+    top = float(values.max()) if vmax is None else vmax
+    im = ax.imshow(values, cmap=cmap, vmin=0, vmax=top if top > 0 else 1, interpolation="nearest")
+    hide_axes(ax)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+    return im
+
+
+def feature_evolution_figure(channels, steps, snapshots, objective, layer):
+    """Fig. 13: rows = channels, columns = optimisation steps; last column: objective vs steps."""
+    n_channels, n_steps = len(channels), len(steps)
+    fig, axes = plt.subplots(n_channels, n_steps + 1, figsize=(1.55 * (n_steps + 1) + 1.2, 1.65 * n_channels),
+                             constrained_layout=True, squeeze=False,
+                             gridspec_kw={"width_ratios": [1] * n_steps + [1.8]})
+    for i, c in enumerate(channels):
+        for j, s in enumerate(steps):
+            _tile(axes[i, j], snapshots[j, i], f"{objective[j, i]:.3g}", fontsize=7)
+            if i == 0:
+                axes[i, j].set_title(f"step {s}\n{objective[j, i]:.3g}", fontsize=8)
+        axes[i, 0].set_ylabel(f"{layer} ch {c}", fontsize=8)
+        ax = axes[i, -1]
+        ax.plot(steps, objective[:, i], "o-", ms=3)
+        ax.set_xscale("symlog", linthresh=16)
+        ax.set_ylabel("mean activation", fontsize=7)
+        ax.tick_params(labelsize=6)
+        if i == n_channels - 1:
+            ax.set_xlabel("optimisation steps", fontsize=7)
+    fig.suptitle(f"{layer}: feature images as the optimisation runs (number above each image: the "
+                 f"channel's mean activation on it; {COLOUR_NOTE})", fontsize=9)
+    return fig
+
+
+def feature_layers_figure(features_by_layer, n_channels):
+    """Fig. 14: one column per conv layer; for each of the first ``n_channels`` channels of the
+    layer's order, the feature image above its activation-filtered version."""
+    layers = list(features_by_layer)
+    rows = 2 * n_channels
+    fig, axes = plt.subplots(rows, len(layers), figsize=(1.3 * len(layers) + 0.8, 1.3 * rows + 0.6),
+                             constrained_layout=True, squeeze=False)
+    for j, layer in enumerate(layers):
+        fv = features_by_layer[layer]
+        for k in range(n_channels):
+            top, bottom = axes[2 * k, j], axes[2 * k + 1, j]
+            if k < len(fv["channels"]):
+                _tile(top, fv["images"][k], f"{layer} ch {fv['channels'][k]}" if k else
+                      f"{layer}\nch {fv['channels'][k]}", fontsize=7)
+                _tile(bottom, fv["filtered"][k])
+            else:
+                top.axis("off")
+                bottom.axis("off")
+    for k in range(n_channels):
+        axes[2 * k, 0].set_ylabel("feature\nimage", fontsize=7)
+        axes[2 * k + 1, 0].set_ylabel("filtered", fontsize=7)
+    fig.suptitle(f"Feature images of every conv layer, most diverse live channels first; each above its "
+                 f"activation-filtered version ({COLOUR_NOTE})", fontsize=9)
+    return fig
+
+
+def grid_mosaic(images, grid, gap=2):
+    """False-colour tiles (N, 2, H, W) placed at integer grid cells (N, 2) (gx, gy), white gaps."""
+    grid = np.asarray(grid, dtype=int)
+    h, w = images.shape[-2:]
+    columns, rows = grid[:, 0].max() + 1, grid[:, 1].max() + 1
+    canvas = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), dtype=np.float32)
+    for image, (gx, gy) in zip(false_colour(images), grid):
+        canvas[gy * (h + gap):gy * (h + gap) + h, gx * (w + gap):gx * (w + gap) + w] = image
+    return canvas
+
+
+def feature_grid_figure(channels, images, filtered, embedding, grid, layer):
+    """Fig. 15: all feature images of a layer on a grid that follows a UMAP of their own
+    feature tensors at that layer; left unfiltered, right filtered (same arrangement)."""
+    h, w = images.shape[-2:]
+    fig = plt.figure(figsize=(15, 6.3), constrained_layout=True)
+    ax_map, ax_raw, ax_filt = fig.subplots(1, 3, gridspec_kw={"width_ratios": [0.8, 1, 1]})
+    ax_map.scatter(embedding[:, 0], embedding[:, 1], s=12, c=grid[:, 0] + grid[:, 1], cmap="viridis")
+    for c, (x, y) in zip(channels, embedding):
+        ax_map.annotate(str(c), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax_map.set_xlabel("UMAP 1")
+    ax_map.set_ylabel("UMAP 2")
+    ax_map.set_title(f"UMAP of the feature images' {layer} tensors\n(labels: channel; colour: grid diagonal)",
+                     fontsize=9)
+    for ax, tiles, title in ((ax_raw, images, "feature images"), (ax_filt, filtered, "activation-filtered")):
+        ax.imshow(grid_mosaic(tiles, grid), interpolation="nearest")
+        hide_axes(ax)
+        ax.set_title(f"{title} ({COLOUR_NOTE})", fontsize=9)
+        for c, (gx, gy) in zip(channels, grid):
+            ax.text(gx * (w + 2) + 2, gy * (h + 2) + 2, str(c), color="white", fontsize=5, va="top",
+                    bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "lw": 0})
+    fig.suptitle(f"All {len(channels)} {layer} feature images arranged by similarity (UMAP mapped to a grid "
+                 f"by linear assignment)", fontsize=10)
+    return fig
+
+
+def neuron_examples_figure(layer, channels, images, filtered, example_images, example_labels, example_maps,
+                           top_images, top_labels, top_maps):
+    """Fig. 16: per channel (row) the feature image, filtered, its maps on two example cells,
+    the two cells that activate it most and their maps.
+
+    ``example_images`` (2, 2, H, W), ``example_maps`` (K, 2, h, w), ``top_images``
+    (K, 2, 2, H, W), ``top_maps`` (K, 2, h, w), ``top_labels`` K lists of two strings.
+    """
+    k = len(channels)
+    columns = ["feature image", "filtered", f"map on\n{example_labels[0]}", f"map on\n{example_labels[1]}",
+               "top cell 1", "its map", "top cell 2", "its map"]
+    fig, axes = plt.subplots(k + 1, len(columns), figsize=(1.45 * len(columns) + 0.9, 1.45 * (k + 1) + 0.4),
+                             constrained_layout=True, squeeze=False)
+    for ax in axes[0]:
+        ax.axis("off")
+    for j, (image, label) in enumerate(zip(example_images, example_labels)):
+        _tile(axes[0, 2 + j], image, f"example cell\n{label}")
+        axes[0, 2 + j].axis("on")
+    im = None
+    for i, c in enumerate(channels):
+        # one scale per row: weak channels stay visible; the row's maximum is in its label
+        vmax = max(float(np.max(example_maps[i])), float(np.max(top_maps[i])), 1e-12)
+        _tile(axes[i + 1, 0], images[i])
+        _tile(axes[i + 1, 1], filtered[i])
+        axes[i + 1, 0].set_ylabel(f"{layer} ch {c}\nmax {vmax:.3g}", fontsize=8)
+        for j in range(2):
+            im = _map(axes[i + 1, 2 + j], example_maps[i, j] / vmax, vmax=1.0)
+            _tile(axes[i + 1, 4 + 2 * j], top_images[i, j], top_labels[i][j], fontsize=6)
+            _map(axes[i + 1, 5 + 2 * j], top_maps[i, j] / vmax, vmax=1.0)
+    for j, title in enumerate(columns):
+        axes[1, j].set_title(title if j not in (4, 6) else f"{title}\n{axes[1, j].get_title()}", fontsize=7)
+    fig.colorbar(im, ax=axes[1:, -1], label=f"{layer} activation / row maximum", shrink=0.5)
+    fig.suptitle(f"{layer} channels: feature images, activation maps on two example cells, and the test cells "
+                 f"that activate them most ({COLOUR_NOTE})", fontsize=9)
+    return fig
+
+
+def group_hues(n):
+    return np.linspace(0, 1, n, endpoint=False)
+
+
+def neuron_groups_figure(layer, cell_image, cell_label, spatial, images, weights, error):
+    """Fig. 17: NMF neuron groups of one cell's layer tensor: combined map (one hue per
+    group), then per group its feature image, spatial map and channel weights."""
+    k = len(spatial)
+    hues = group_hues(k)
+    fig = plt.figure(figsize=(max(8.0, 1.8 * k + 1), 8.4), constrained_layout=True)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 2.6])
+    ax_cell, ax_all, ax_legend = top.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
+    _tile(ax_cell, cell_image, f"cell {cell_label}", fontsize=8)
+    ax_all.imshow(hue_image(spatial, hues), interpolation="nearest")
+    hide_axes(ax_all)
+    ax_all.set_title(f"{k} groups combined\n(one hue per group)", fontsize=8)
+    colours = hsv_to_rgb(np.stack([hues, np.ones(k), np.ones(k)], axis=1))
+    ax_legend.bar(np.arange(k), spatial.reshape(k, -1).sum(axis=1), color=colours, edgecolor="black")
+    ax_legend.set_xticks(np.arange(k), [f"G{g + 1}" for g in range(k)], fontsize=7)
+    ax_legend.set_ylabel("total activation", fontsize=8)
+    ax_legend.set_title(f"NMF of {layer} (positions x channels), rel. error {error:.2f}", fontsize=8)
+    axes = bottom.subplots(3, k, squeeze=False)
+    for g in range(k):
+        _tile(axes[0, g], images[g], f"G{g + 1} feature image", fontsize=7)
+        axes[1, g].imshow(hue_image(spatial[g:g + 1], hues[g:g + 1]), interpolation="nearest")
+        hide_axes(axes[1, g])
+        axes[1, g].set_title(f"G{g + 1} where it fires", fontsize=7)
+        ax = axes[2, g]
+        ax.bar(np.arange(weights.shape[1]), weights[g], color=colours[g], width=1.0)
+        ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel(f"{layer} channel", fontsize=7)
+        if g == 0:
+            ax.set_ylabel("channel weight", fontsize=7)
+    bottom.suptitle(f"per group: feature image (objective: the group's channel weights as a direction, "
+                    f"{COLOUR_NOTE}), spatial activation, channel weights", fontsize=8)
+    fig.suptitle(f"Neuron groups of {layer} for one cell", fontsize=10)
+    return fig
+
+
+def cluster_colours(cluster_ids):
+    """{cluster: RGB}: tab20 by cluster number, noise black."""
+    cmap = plt.get_cmap("tab20")
+    return {int(c): (0.0, 0.0, 0.0) if c < 0 else cmap(int(c) % 20)[:3] for c in cluster_ids}
+
+
+def cluster_features_figure(panels):
+    """Fig. 18: per layer (row) the embedding coloured by DBSCAN cluster (noise black) and a
+    feature image per drawn cluster.
+
+    ``panels``: list of dicts with layer, basis (embedding name), xy (n, 2), labels (n,),
+    clusters (K,), sizes (K,), images (K, 2, H, W), objective (K,).
+    """
+    n_images = max([len(p["clusters"]) for p in panels] + [1])
+    per_row = min(n_images, 6)
+    image_rows = [max(1, -(-len(p["clusters"]) // per_row)) for p in panels]
+    fig = plt.figure(figsize=(4.2 + 1.55 * per_row, sum(1.75 * r + 0.6 for r in image_rows) + 0.4),
+                     constrained_layout=True)
+    rows = fig.subfigures(len(panels), 1, height_ratios=image_rows, squeeze=False)[:, 0]
+    for sub, p, n_rows in zip(rows, panels, image_rows):
+        grid = sub.add_gridspec(n_rows, per_row + 1, width_ratios=[2.6] + [1] * per_row)
+        ax = sub.add_subplot(grid[:, 0])
+        colours = cluster_colours(np.unique(p["labels"]))
+        noise = p["labels"] < 0
+        ax.scatter(p["xy"][noise, 0], p["xy"][noise, 1], s=3, c="black", label="noise", rasterized=True)
+        for c in sorted(set(p["labels"][~noise].tolist())):
+            member = p["labels"] == c
+            ax.scatter(p["xy"][member, 0], p["xy"][member, 1], s=3, color=colours[c], rasterized=True)
+            centre = np.median(p["xy"][member], axis=0)
+            ax.text(centre[0], centre[1], str(c), fontsize=7, weight="bold", ha="center",
+                    bbox={"facecolor": "white", "alpha": 0.7, "pad": 0.5, "lw": 0})
+        ax.set_xlabel(f"{p['basis']} 1", fontsize=8)
+        ax.set_ylabel(f"{p['basis']} 2", fontsize=8)
+        ax.tick_params(labelsize=6)
+        n_clusters = len(set(p["labels"][~noise].tolist()))
+        ax.set_title(f"{p['layer']}: {n_clusters} DBSCAN clusters, {noise.sum()} noise (black)", fontsize=8)
+        ax.legend(loc="best", fontsize=6, markerscale=2)
+        for k, c in enumerate(p["clusters"]):
+            tile = sub.add_subplot(grid[k // per_row, 1 + k % per_row])
+            _tile(tile, p["images"][k], f"cluster {c} (n={p['sizes'][k]})", fontsize=7)
+            for spine in tile.spines.values():
+                spine.set_edgecolor(colours[int(c)])
+                spine.set_linewidth(3)
+        if not len(p["clusters"]):
+            sub.add_subplot(grid[0, 1]).axis("off")
+    fig.suptitle("Feature images of clusters: each maximises the channels active above the whole set "
+                 f"(w = ReLU((median_cluster - median_all) / sd_all), unit length; {COLOUR_NOTE})", fontsize=9)
+    return fig
+
+
+def attribution_figure(images, labels, maps_by_method):
+    """Fig. 19: per cell (row) the image and each method's importance map (|attribution|
+    summed over channels), scaled to the map's 99th percentile."""
+    methods = list(maps_by_method)
+    fig, axes = plt.subplots(len(images), len(methods) + 1, figsize=(2.2 * (len(methods) + 1) + 0.8,
+                                                                     2.1 * len(images) + 0.5),
+                             constrained_layout=True, squeeze=False)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        _tile(axes[i, 0], image, label, fontsize=7)
+        for j, method in enumerate(methods):
+            values = maps_by_method[method][i]
+            im = _map(axes[i, j + 1], values / max(np.percentile(values, 99), 1e-12), cmap="inferno", vmax=1.0)
+            if i == 0:
+                axes[i, j + 1].set_title(method.replace("_", " "), fontsize=8)
+    fig.colorbar(im, ax=axes[:, -1], label="importance / 99th percentile", shrink=0.5)
+    fig.suptitle(f"Pixel attribution of the predicted class ({COLOUR_NOTE} in the cell images)", fontsize=9)
+    return fig
+
+
+def attribution_sanity_figure(layers, spearman_by_method, spearman_cell_by_method, maps_by_method, cell_label):
+    """Fig. 19 (sanity): Spearman correlation of the maps with the trained model's as layers are
+    randomised from the top (mean and range over cells; solid: whole image, dashed: inside the
+    cell only), and one cell's maps at each stage."""
+    methods = list(spearman_by_method)
+    stages = len(layers)
+    fig = plt.figure(figsize=(max(10.0, 1.05 * stages + 1), 3.2 + 1.3 * len(methods)), constrained_layout=True)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.2, 1.3 * len(methods)])
+    ax = top.subplots(1, 1)
+    x = np.arange(stages)
+    for k, method in enumerate(methods):
+        colour = f"C{k}"
+        for rho, style, where in ((spearman_by_method[method], "o-", "whole image"),
+                                  (spearman_cell_by_method[method], "s--", "inside the cell")):
+            rho = np.asarray(rho)
+            ax.plot(x, rho.mean(axis=1), style, color=colour, label=f"{method.replace('_', ' ')}, {where}")
+            ax.fill_between(x, rho.min(axis=1), rho.max(axis=1), color=colour, alpha=0.15)
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.set_xticks(x, ["trained"] + [f"+{name}" for name in layers[1:]], rotation=45, fontsize=7)
+    ax.set_ylabel("Spearman rank corr.\nwith trained maps")
+    ax.set_xlabel("layers re-initialised, cumulatively from the top")
+    ax.set_ylim(-0.3, 1.05)
+    ax.legend(fontsize=8)
+    ax.set_title("Cascading model randomisation (Adebayo et al. 2018): maps that depend on the learned "
+                 "weights lose their correlation", fontsize=9)
+    axes = bottom.subplots(len(methods), stages, squeeze=False)
+    for i, method in enumerate(methods):
+        for s in range(stages):
+            values = maps_by_method[method][s]
+            _map(axes[i, s], values / max(np.percentile(values, 99), 1e-12), cmap="inferno", vmax=1.0)
+            if i == 0:
+                axes[i, s].set_title("trained" if s == 0 else f"+{layers[s]}", fontsize=6)
+        axes[i, 0].set_ylabel(method.replace("_", "\n"), fontsize=7)
+    bottom.suptitle(f"maps of {cell_label} at each stage (each scaled to its 99th percentile)", fontsize=8)
+    return fig

@@ -1,0 +1,37 @@
+"""Rule embedding_figures: paper Figs. 7-11 for one layer (dense1 by default)."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake)
+from cellscape.embed import make_embedder, tsne_with_snapshots  # noqa: E402
+from cellscape.figures import embedding_figures as ef  # noqa: E402
+from cellscape.figures.common import save_figure  # noqa: E402
+
+p, inp, out = snakemake.params, snakemake.input, snakemake.output
+layer = snakemake.wildcards.layer
+X = np.load(inp.reduced)
+selection = pd.read_csv(inp.selection, dtype={"id": str})
+tsne = pd.read_csv(inp.tsne, dtype={"id": str})
+grid = pd.read_csv(inp.tsne_grid, dtype={"id": str}).set_index("id").loc[tsne["id"], ["gx", "gy"]].to_numpy()
+
+snaps = tsne_with_snapshots(X, perplexity=p.perplexity, random_state=p.seed)
+save_figure(ef.tsne_snapshots_figure(snaps, selection["class"], p.classes, layer=layer), *out.fig07)
+ef.write_tsne_animation(snaps, selection["class"], p.classes, out.gif, layer=layer)
+save_figure(ef.boundary_figure(tsne, p.classes, layer=layer), *out.fig08)
+
+# Fig. 9: its own UMAP of at most n cells per class, with a high min_dist to spread the images
+emb = config["embeddings"]
+sample = ef.sample_per_class(selection, emb["fig09_per_class"], random_state=p.seed)
+rows = sample.index.to_numpy()
+umap = make_embedder("umap", {**emb["umap"], "min_dist": emb["fig09_min_dist"]}, p.seed)
+Y = umap.fit_transform(X[rows])
+table = sample[["id", "class", "predicted", "certainty"]].assign(x=Y[:, 0], y=Y[:, 1])
+images = np.load(inp.images, mmap_mode="r")
+image_rows = sample["row"].to_numpy()
+cells = np.asarray(images[np.sort(image_rows)])[np.argsort(np.argsort(image_rows))]
+save_figure(ef.cell_image_map_figure(table, cells, p.classes, layer=layer), *out.fig09, dpi=200)
+
+save_figure(ef.grid_stages_figure(tsne, grid, p.classes, layer=layer), *out.fig10)
+save_figure(ef.grid_map_figure(tsne, grid, p.classes, layer=layer), *out.fig11)

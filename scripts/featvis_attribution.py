@@ -1,0 +1,47 @@
+"""Rule attribution: saliency and integrated-gradients maps of example cells, and the cascading
+model-randomisation sanity check (Fig. 19)."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.attribution import METHODS, CascadingRandomisation, attribute, importance  # noqa: E402
+from cellscape.featvis_tasks import example_cells  # noqa: E402
+from cellscape.figures.common import save_figure  # noqa: E402
+from cellscape.figures.featvis_figures import attribution_figure, attribution_sanity_figure  # noqa: E402
+from cellscape.io import save_npz, write_csv  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+fv = config["featvis"]
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
+cells = example_cells(predictions, fv["attribution_cells_per_class"])
+# interleave the classes, so the sanity check's first cells cover every class
+cells = cells.assign(k=cells.groupby("label").cumcount()).sort_values(["k", "label"]).reset_index(drop=True)
+images_all = np.load(snakemake.input.images, mmap_mode="r")
+images = np.stack([np.asarray(images_all[r], dtype=np.float32) for r in cells["row"]])
+targets = cells["predicted_label"].to_numpy()
+labels = [f"{c['class']} {c['id']}\npredicted {c['predicted']} ({c['certainty']:.0%})" for _, c in cells.iterrows()]
+
+maps = {m: importance(attribute(model, images, targets, m, fv["attribution_ig_steps"])) for m in METHODS}
+save_figure(attribution_figure(images, labels, maps), *snakemake.output.figure)
+
+n = min(fv["attribution_sanity_cells"], len(cells))
+checks = {m: CascadingRandomisation(m, fv["attribution_ig_steps"], random_state=config["seed"])
+          .fit(model, images[:n], targets[:n]) for m in METHODS}
+layers = checks[METHODS[0]].layers_
+rows = [{"method": m, "stage": s, "randomised_down_to": layer, "id": cells["id"][i],
+         "spearman": check.spearman_[s, i], "spearman_cell": check.spearman_cell_[s, i]}
+        for m, check in checks.items() for s, layer in enumerate(layers) for i in range(n)]
+table = pd.DataFrame(rows)
+write_csv(table, snakemake.output.sanity)
+print(table.groupby(["method", "stage", "randomised_down_to"], sort=False)[["spearman", "spearman_cell"]].mean().to_string(), flush=True)
+save_npz(snakemake.output.maps, ids=cells["id"].to_numpy().astype(str), targets=targets, images=images,
+         **maps, **{f"sanity_{m}": check.maps_ for m, check in checks.items()}, sanity_layers=np.array(layers))
+save_figure(attribution_sanity_figure(layers, {m: c.spearman_ for m, c in checks.items()},
+                                      {m: c.spearman_cell_ for m, c in checks.items()},
+                                      {m: c.maps_[:, 0] for m, c in checks.items()}, labels[0].split("\n")[0]),
+            *snakemake.output.sanity_figure)

@@ -1,0 +1,31 @@
+"""Rule featvis_fig15: all feature images of a layer on a grid following a UMAP of their own
+feature tensors at that layer (paper Fig. 15)."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.embed import UMAPEmbedder  # noqa: E402
+from cellscape.featvis_tasks import layer_outputs  # noqa: E402
+from cellscape.figures.common import save_figure  # noqa: E402
+from cellscape.figures.featvis_figures import feature_grid_figure  # noqa: E402
+from cellscape.gridmap import grid_positions  # noqa: E402
+from cellscape.io import write_csv  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+layer = snakemake.params.layer
+fv = np.load(snakemake.input.features)
+order = np.argsort(fv["channels"], kind="stable")  # channel order: the layout does not depend on rank
+channels, images, filtered = fv["channels"][order], fv["images"][order], fv["filtered"][order]
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+tensors = layer_outputs(model, images, [layer], device)[layer].reshape(len(images), -1)
+umap_cfg = config["embeddings"]["umap"]
+embedding = UMAPEmbedder(n_neighbors=umap_cfg["n_neighbors"], min_dist=umap_cfg["min_dist"],
+                         random_state=config["seed"]).fit_transform(tensors)
+grid, _ = grid_positions(embedding, method="dense")
+write_csv(pd.DataFrame({"channel": channels, "x": embedding[:, 0], "y": embedding[:, 1],
+                        "gx": grid[:, 0], "gy": grid[:, 1]}), snakemake.output.grid)
+save_figure(feature_grid_figure(channels, images, filtered, embedding, grid, layer), *snakemake.output.figure)

@@ -1,0 +1,43 @@
+"""Rule featvis_fig16: channels' feature images beside their activation maps on example cells and the
+test cells that activate them most (paper Fig. 16)."""
+import numpy as np
+import pandas as pd
+
+from cellscape.rulerun import start
+
+config = start(snakemake, uses_torch=True)
+from cellscape.featvis_tasks import example_cells, layer_outputs  # noqa: E402
+from cellscape.figures.common import save_figure  # noqa: E402
+from cellscape.figures.featvis_figures import neuron_examples_figure  # noqa: E402
+from cellscape.model import load_model, resolve_device  # noqa: E402
+
+layer = snakemake.params.layer
+k = config["featvis"]["neuron_channels"]
+fv = np.load(snakemake.input.features)
+channels = fv["channels"][:k]
+profiles = np.load(snakemake.input.profiles)
+device = resolve_device(config["device"])
+model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
+                   device=device)
+images = np.load(snakemake.input.images, mmap_mode="r")
+predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
+by_row = predictions.set_index("row")
+
+examples = example_cells(predictions, 1).head(2)
+example_images = np.asarray(images[np.sort(examples["row"].to_numpy())], dtype=np.float32)
+examples = examples.sort_values("row")
+example_maps = layer_outputs(model, example_images, [layer], device)[layer][:, channels].transpose(1, 0, 2, 3)
+
+# the two profiled test cells with the highest mean activation of each channel
+top_rows = profiles["rows"][np.argsort(-profiles[layer][:, channels], axis=0, kind="stable")[:2].T]  # (k, 2)
+unique_rows = np.unique(top_rows)
+unique_images = np.asarray(images[unique_rows], dtype=np.float32)
+unique_maps = layer_outputs(model, unique_images, [layer], device)[layer]
+where = np.searchsorted(unique_rows, top_rows)
+top_images = unique_images[where]
+top_maps = unique_maps[where, channels[:, None]]
+top_labels = [[f"{by_row.loc[r, 'class']} {by_row.loc[r, 'id']}" for r in pair] for pair in top_rows]
+example_labels = [f"{row['class']} {row['id']}" for _, row in examples.iterrows()]
+save_figure(neuron_examples_figure(layer, channels, fv["images"][:k], fv["filtered"][:k], example_images,
+                                   example_labels, example_maps, top_images, top_labels, top_maps),
+            *snakemake.output)
