@@ -27,6 +27,8 @@ rule featvis_channel_order:
         f"{LOGS}/featvis/channel_order.log",
     params:
         layers=CONV_LAYERS,
+        profile_images=config["featvis"]["profile_images"],
+        seed=config["seed"],
     threads: 2
     resources:
         mem_mb=mem_mb_images,
@@ -51,6 +53,8 @@ rule featvis_chunk:
         f"{BENCH}/featvis/{{layer}}_chunk{{chunk}}.tsv"
     params:
         slots=FV_JOBS.slots,
+        render=FV_JOBS.render_settings(),
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=FV_JOBS.mem_mb,
@@ -91,6 +95,9 @@ rule featvis_evolution:
         f"{LOGS}/featvis/{{layer}}_evolution.log",
     benchmark:
         f"{BENCH}/featvis/{{layer}}_evolution.tsv"
+    params:
+        render=FV_JOBS.render_settings("evolution_steps", "evolution_channels"),
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=FV_JOBS.mem_mb,
@@ -113,6 +120,9 @@ rule featvis_nmf:
         f"{LOGS}/featvis/{{layer}}_nmf.log",
     benchmark:
         f"{BENCH}/featvis/{{layer}}_nmf.tsv"
+    params:
+        render=FV_JOBS.render_settings("nmf_groups"),
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=FV_JOBS.mem_mb,
@@ -137,6 +147,9 @@ rule featvis_clusters:
         f"{LOGS}/featvis/{{layer}}_clusters.log",
     benchmark:
         f"{BENCH}/featvis/{{layer}}_clusters.tsv"
+    params:
+        render=FV_JOBS.render_settings("max_clusters"),
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=FV_JOBS.mem_mb,
@@ -177,6 +190,7 @@ rule featvis_fig14:
         f"{LOGS}/figures/fig14.log",
     params:
         layers=CONV_LAYERS,
+        channels=config["featvis"]["overview_channels"],
     threads: 1
     resources:
         mem_mb=1500,
@@ -198,6 +212,8 @@ rule featvis_fig15:
         f"{LOGS}/figures/fig15.log",
     params:
         layer=FV_LAYERS["grid"],
+        umap=config["embeddings"]["umap"],
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=2000,
@@ -221,6 +237,7 @@ rule featvis_fig16:
         f"{LOGS}/figures/fig16.log",
     params:
         layer=FV_LAYERS["neurons"],
+        channels=config["featvis"]["neuron_channels"],
     threads: 1
     resources:
         mem_mb=mem_mb_images,

@@ -20,8 +20,8 @@ model = load_model(snakemake.input.weights, config["model"], config["image_size"
                    device=device)
 predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
 test = predictions[predictions["split"] == "test"]
-n = min(config["featvis"]["profile_images"], len(test))
-rng = np.random.default_rng(config["seed"])
+n = min(snakemake.params.profile_images, len(test))
+rng = np.random.default_rng(snakemake.params.seed)
 test = test.iloc[np.sort(rng.choice(len(test), size=n, replace=False))]
 images = np.load(snakemake.input.images, mmap_mode="r")
 profiles = channel_profiles(model, images, test["row"].to_numpy(), layers, device)

@@ -16,9 +16,10 @@ channels = order[order["layer"] == layer].sort_values("rank")["channel"].to_nump
 device = resolve_device(config["device"])
 model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
                    device=device)
-fv = config["featvis"]
-colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=config["seed"])
-result = render_channels(model, layer, channels, fv, config["image_size"], config["seed"], device, colour)
+fv = snakemake.params.render
+seed = snakemake.params.seed
+colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=seed)
+result = render_channels(model, layer, channels, fv, config["image_size"], seed, device, colour)
 print(f"{layer} channels {channels.tolist()}: {result['steps_run']} steps in {result['seconds']:.1f} s",
       flush=True)
 save_npz(snakemake.output[0], **result)

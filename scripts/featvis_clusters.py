@@ -12,7 +12,8 @@ from cellscape.io import save_npz  # noqa: E402
 from cellscape.model import load_model, resolve_device  # noqa: E402
 
 layer = snakemake.wildcards.layer
-fv = config["featvis"]
+fv = snakemake.params.render
+seed = snakemake.params.seed
 selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
 clusters = pd.read_csv(snakemake.input.clusters, dtype={"id": str})
 labels = selection[["id"]].merge(clusters, on="id", how="left")["cluster"].fillna(-1).to_numpy(dtype=np.int64)
@@ -28,8 +29,8 @@ print(f"{layer}: {len(set(labels.tolist()) - {-1})} clusters, drawing {ids.tolis
 device = resolve_device(config["device"])
 model.to(device)
 if len(ids):
-    colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=config["seed"])
-    images, objective = render_directions(model, layer, weights, fv, config["image_size"], config["seed"],
+    colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=seed)
+    images, objective = render_directions(model, layer, weights, fv, config["image_size"], seed,
                                           device, colour)
 else:
     images = np.zeros((0, model.in_channels, config["image_size"], config["image_size"]), np.float32)

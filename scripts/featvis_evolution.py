@@ -10,12 +10,13 @@ from cellscape.io import save_npz  # noqa: E402
 from cellscape.model import load_model, resolve_device  # noqa: E402
 
 layer = snakemake.wildcards.layer
-fv = config["featvis"]
+fv = snakemake.params.render
+seed = snakemake.params.seed
 order = pd.read_csv(snakemake.input.order)
 channels = order[order["layer"] == layer].sort_values("rank")["channel"].to_numpy()[:fv["evolution_channels"]]
 device = resolve_device(config["device"])
 model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
                    device=device)
-colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=config["seed"])
+colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=seed)
 save_npz(snakemake.output[0], **render_evolution(model, layer, channels, fv, config["image_size"],
-                                                 config["seed"], device, colour))
+                                                 seed, device, colour))

@@ -22,9 +22,9 @@ device = resolve_device(config["device"])
 model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
                    device=device)
 tensors = layer_outputs(model, images, [layer], device)[layer].reshape(len(images), -1)
-umap_cfg = config["embeddings"]["umap"]
+umap_cfg = snakemake.params.umap
 embedding = UMAPEmbedder(n_neighbors=umap_cfg["n_neighbors"], min_dist=umap_cfg["min_dist"],
-                         random_state=config["seed"]).fit_transform(tensors)
+                         random_state=snakemake.params.seed).fit_transform(tensors)
 grid, _ = grid_positions(embedding, method="dense")
 write_csv(pd.DataFrame({"channel": channels, "x": embedding[:, 0], "y": embedding[:, 1],
                         "gx": grid[:, 0], "gy": grid[:, 1]}), snakemake.output.grid)

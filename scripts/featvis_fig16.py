@@ -12,7 +12,7 @@ from cellscape.figures.featvis_figures import neuron_examples_figure  # noqa: E4
 from cellscape.model import load_model, resolve_device  # noqa: E402
 
 layer = snakemake.params.layer
-k = config["featvis"]["neuron_channels"]
+k = snakemake.params.channels
 fv = np.load(snakemake.input.features)
 channels = fv["channels"][:k]
 profiles = np.load(snakemake.input.profiles)

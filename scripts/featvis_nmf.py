@@ -12,7 +12,8 @@ from cellscape.model import load_model, resolve_device  # noqa: E402
 from cellscape.nmf_groups import NeuronGroups  # noqa: E402
 
 layer = snakemake.wildcards.layer
-fv = config["featvis"]
+fv = snakemake.params.render
+seed = snakemake.params.seed
 device = resolve_device(config["device"])
 model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
                    device=device)
@@ -21,11 +22,11 @@ images = np.load(snakemake.input.images, mmap_mode="r")
 cell = example_cells(pd.read_csv(snakemake.input.predictions, dtype={"id": str}), 1).iloc[0]
 image = np.asarray(images[int(cell["row"])], dtype=np.float32)
 tensor = layer_outputs(model, image[None], [layer], device)[layer][0]
-groups = NeuronGroups(fv["nmf_groups"], random_state=config["seed"]).fit(tensor)
+groups = NeuronGroups(fv["nmf_groups"], random_state=seed).fit(tensor)
 print(f"{cell['id']}: NMF relative error {groups.reconstruction_error_:.3f}", flush=True)
-colour = colour_mixing(fv, images, seed=config["seed"])
+colour = colour_mixing(fv, images, seed=seed)
 feature_images, objective = render_directions(model, layer, groups.channel_weights_, fv, config["image_size"],
-                                              config["seed"], device, colour)
+                                              seed, device, colour)
 save_npz(snakemake.output[0], cell_image=image, cell_id=str(cell["id"]), cell_class=str(cell["class"]),
          spatial=groups.spatial_.astype(np.float32), weights=groups.channel_weights_.astype(np.float32),
          error=groups.reconstruction_error_, images=feature_images, objective=objective)

@@ -164,6 +164,14 @@ class FeatvisJobs:
         self.layers = figure_layers(featvis_cfg, self.conv_layers)
         self.counts = render_counts(featvis_cfg, {name: self.shape[name].channels for name in self.conv_layers})
 
+    RENDER_KEYS = ("steps", "lr", "param", "decorrelate", "channels_last", "bf16", "redirect_relu_steps",
+                   "plateau_stop")
+
+    def render_settings(self, *extra):
+        """The featvis settings a render depends on (plus ``extra`` keys), as a rule param: a
+        changed setting reruns exactly the renders it affects."""
+        return {key: self.cfg[key] for key in self.RENDER_KEYS + tuple(extra)}
+
     def chunk_files(self, wildcards):
         """Every chunk file of one layer (input of the merge)."""
         n = self.counts[wildcards.layer]

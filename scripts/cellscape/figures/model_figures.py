@@ -89,18 +89,20 @@ def kernels_figure(model):
     w1 = model.layer("conv1")[0].weight.detach().cpu().numpy()  # (32, 2, 3, 3)
     w2 = model.layer("conv2")[0].weight.detach().cpu().numpy()  # (32, 32, 3, 3)
     n1 = len(w1)
-    fig = plt.figure(figsize=(12, 7.5), constrained_layout=True)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 3.2])
-    ax = top.subplots(1, 1)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 7.5), constrained_layout=True,
+                                  gridspec_kw={"width_ratios": [1, 2.2]})
     scaled = (w1 - w1.min()) / (w1.max() - w1.min() + 1e-12)
     tiles = false_colour(scaled)  # (32, 3, 3, 3)
-    row = np.ones((3, n1 * 4 - 1, 3))
+    cols = 4
+    rows = -(-n1 // cols)
+    mosaic1 = np.ones((rows * 4 - 1, cols * 4 - 1, 3))
     for i in range(n1):
-        row[:, i * 4:i * 4 + 3] = tiles[i]
-    ax.imshow(row, interpolation="nearest")
-    hide_axes(ax)
-    ax.set_title("conv1: 32 kernels 3x3x2 (red = cytoplasm weight, green = nucleus weight; min-max scaled)")
-    ax2 = bottom.subplots(1, 1)
+        r, c = divmod(i, cols)
+        mosaic1[r * 4:r * 4 + 3, c * 4:c * 4 + 3] = tiles[i]
+    ax.imshow(mosaic1, interpolation="nearest")
+    ax.set_xticks(np.arange(cols) * 4 + 1, range(1, cols + 1))
+    ax.set_yticks(np.arange(rows) * 4 + 1, [f"{r * cols + 1}-{r * cols + cols}" for r in range(rows)], fontsize=7)
+    ax.set_title("conv1: 32 kernels 3x3x2\n(red = cytoplasm weight, green = nucleus weight;\nmin-max scaled)")
     c_in = w2.shape[1]
     mosaic = np.full((len(w2) * 4 - 1, c_in * 4 - 1), np.nan)
     for i in range(len(w2)):
@@ -113,7 +115,7 @@ def kernels_figure(model):
     ax2.set_xticks(np.arange(c_in) * 4 + 1, range(1, c_in + 1), fontsize=6)
     ax2.set_yticks(np.arange(len(w2)) * 4 + 1, range(1, len(w2) + 1), fontsize=6)
     ax2.set_title("conv2: 32 kernels 3x3x32")
-    bottom.colorbar(im, ax=ax2, label="weight", shrink=0.6)
+    fig.colorbar(im, ax=ax2, label="weight", shrink=0.6)
     return fig
 
 
