@@ -19,43 +19,15 @@ if config["mda"]["enabled"]:
                           + [f"{REG}/metrics.csv", f"{REG}/test_error.json"])
 
 
-def runtime_train_regression(wildcards, attempt):
-    """Minutes: as the classifier's training, for the regression net's epochs."""
-    per_epoch = 3 * 0.6 * n_images() / 40 / 60
-    return int((15 + per_epoch * REG_TRAINING["epochs"]) * attempt)
-
-
-def regression_embedding_settings(layer, method):
-    """The classifier's embedding settings for this method and layer (per-layer overrides included)."""
-    per_layer = config["embeddings"]["per_layer"].get(layer, {})
-    return {**config["embeddings"][method], **per_layer.get(method, {})}
-
-
-def regression_method(wildcards):
-    return wildcards.method
-
-
-def regression_embedding_params(wildcards):
-    return regression_embedding_settings(wildcards.layer, wildcards.method)
-
-
-def classifier_guide_columns(wildcards):
-    """What guides MDA on the classifier: its class labels or its softmax probabilities."""
-    if config["mda"]["classifier_target"] == "probabilities":
-        return [f"p_{c}" for c in config["classes"]]
-    return ["class"]
-
-
-def classifier_mda_maps(wildcards):
-    """The classifier's MDA maps: the embeddings stage's own when it makes them with the same
-    guide (it guides MDA by the softmax probabilities), else this stage's."""
-    if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
-        return expand(f"{RESULTS}/embeddings/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
-    return expand(f"{REG}/classifier/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
-
-
-def classifier_mda_params(wildcards):
-    return regression_embedding_settings(wildcards.layer, "mda")
+# What guides MDA on the classifier's layers: its class labels or its softmax probabilities.
+REG_CLASSIFIER_GUIDE = ([f"p_{c}" for c in config["classes"]] if config["mda"]["classifier_target"] == "probabilities"
+                        else ["class"])
+# The classifier's MDA maps: the embeddings stage's own when it makes them with the same guide
+# (it guides MDA by the softmax probabilities), else this stage's.
+if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
+    REG_CLASSIFIER_MDA = expand(f"{RESULTS}/embeddings/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
+else:
+    REG_CLASSIFIER_MDA = expand(f"{REG}/classifier/{{layer}}/mda.csv", layer=REG_FIGURE_LAYERS)
 
 
 rule measure_targets:
@@ -98,7 +70,7 @@ rule train_regression:
     threads: 8
     resources:
         mem_mb=mem_mb_images,
-        runtime=runtime_train_regression,
+        runtime=runtime_train,  # sized for the classifier's (more) epochs
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -162,8 +134,7 @@ rule regression_embedding:
     wildcard_constraints:
         method="|".join(REG_METHODS),
     params:
-        method=regression_method,
-        method_params=regression_embedding_params,
+        settings=embedding_params,
         guide_columns=[config["mda"]["guide"]],
         score_column="target",
         keep_columns=["id", "split", "class", "target", "predicted", "error"],
@@ -228,14 +199,15 @@ rule classifier_mda:
         reduced=f"{ACT}/{{layer}}/reduced.npy",
         selection=f"{ACT}/selection.csv",
     output:
-        embedding=f"{REG}/classifier/{{layer}}/mda.csv",
-        scores=f"{REG}/classifier/{{layer}}/mda_scores.json",
+        embedding=f"{REG}/classifier/{{layer}}/{{method}}.csv",
+        scores=f"{REG}/classifier/{{layer}}/{{method}}_scores.json",
     log:
-        f"{LOGS}/mda/classifier/{{layer}}.log",
-    params:
+        f"{LOGS}/mda/classifier/{{layer}}_{{method}}.log",
+    wildcard_constraints:
         method="mda",
-        method_params=classifier_mda_params,
-        guide_columns=classifier_guide_columns,
+    params:
+        settings=embedding_params,
+        guide_columns=REG_CLASSIFIER_GUIDE,
         score_column="label",
         keep_columns=["id", "class", "label", "predicted", "certainty"],
     threads: 1
@@ -250,7 +222,7 @@ rule classifier_mda:
 
 rule mda_classifier_figure:
     input:
-        mda=classifier_mda_maps,
+        mda=REG_CLASSIFIER_MDA,
         umap=expand(f"{RESULTS}/embeddings/{{layer}}/umap.csv", layer=REG_FIGURE_LAYERS),
         classes=f"{RESULTS}/data/classes.json",
     output:

@@ -6,7 +6,7 @@ import pandas as pd
 
 from cellscape.rulerun import start
 
-config = start(snakemake)
+start(snakemake)
 from cellscape.embed import make_embedder  # noqa: E402
 from cellscape.io import write_csv, write_json  # noqa: E402
 from cellscape.manifold_scores import embedding_scores  # noqa: E402
@@ -19,9 +19,10 @@ if features.shape[1] == 1:  # a one-unit layer (the regression output): PCA need
 guide = selection[list(params.guide_columns)].to_numpy()
 guide = guide[:, 0] if guide.shape[1] == 1 else guide.astype(np.float64)
 
-embedder = make_embedder(params.method, params.method_params, random_state=config["seed"])
+settings = params.settings  # {"method", "params" (with this layer's overrides), "seed"}
+embedder = make_embedder(settings["method"], settings["params"], random_state=settings["seed"])
 started = time.perf_counter()
-embedding = embedder.fit_transform(features, guide if params.method == "mda" else None)
+embedding = embedder.fit_transform(features, guide if settings["method"] == "mda" else None)
 seconds = time.perf_counter() - started
 
 table = selection[list(params.keep_columns)].copy()
@@ -29,7 +30,7 @@ table.insert(1, "x", embedding[:, 0])
 table.insert(2, "y", embedding[:, 1])
 write_csv(table, snakemake.output.embedding)
 scores = embedding_scores(features, embedding, selection[params.score_column].to_numpy(dtype=np.float64),
-                          random_state=config["seed"])
+                          random_state=settings["seed"])
 scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]))
-print(params.method, scores)
+print(settings["method"], scores)
 write_json(scores, snakemake.output.scores)
