@@ -13,6 +13,9 @@ include: "rules/data.smk"
 include: "rules/model.smk"
 include: "rules/activations.smk"
 include: "rules/embeddings.smk"
+include: "rules/featvis.smk"
+# include: "rules/regression.smk"  (wired when the MDA stage lands)
+include: "rules/explorer.smk"
 
 
 rule all:

@@ -74,6 +74,9 @@ def all_targets():
     targets += figure(2, "preprocessing") + figure(2, "qc")
     targets += MODEL_TARGETS
     targets += EMBEDDING_TARGETS
+    targets += FEATVIS_TARGETS
+    targets += globals().get("REGRESSION_TARGETS", [])
+    targets += EXPLORER_TARGETS
     return targets
 
 

@@ -206,6 +206,8 @@ def test_grid_mosaic_puts_each_tile_in_its_cell():
     assert canvas.shape == (7, 7, 3)
     assert np.all(canvas[0:3, 4:7] == [1, 0, 0]) and np.all(canvas[4:7, 0:3] == [0, 1, 0])
     assert np.all(canvas[0:3, 0:3] == 1.0)  # unused cell stays white
+    flipped = grid_mosaic(images, np.array([[1, 0], [0, 1]]), gap=1, flip_y=True)
+    assert np.all(flipped[4:7, 4:7] == [1, 0, 0]) and np.all(flipped[0:3, 0:3] == [0, 1, 0])
 
 
 def test_example_cells_are_the_most_confident_correct_test_cells_of_each_class():

@@ -153,6 +153,16 @@ def test_regression_task_standardises_with_the_training_split_only():
         RegressionTask(broken)
 
 
+def test_regression_net_starts_from_predicting_the_training_mean():
+    from cellscape.model import build_model
+    images, index = toy_regression_set(n=20)
+    model = build_model(TINY, 16, 1)
+    task = RegressionTask(index)
+    task.prepare(model)
+    outputs = model(torch.from_numpy(images)).detach().numpy()
+    assert task.to_original_units(outputs) == pytest.approx(np.full(len(images), task.mean))
+
+
 def test_checkpoint_of_a_classifier_is_not_resumed_as_a_regression(tmp_path):
     torch.set_num_threads(1)
     images, index = toy_regression_set(n=48)

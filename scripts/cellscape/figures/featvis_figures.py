@@ -80,14 +80,18 @@ def feature_layers_figure(features_by_layer, n_channels):
     return fig
 
 
-def grid_mosaic(images, grid, gap=2):
-    """False-colour tiles (N, 2, H, W) placed at integer grid cells (N, 2) (gx, gy), white gaps."""
+def grid_mosaic(images, grid, gap=2, flip_y=False):
+    """False-colour tiles (N, 2, H, W) placed at integer grid cells (N, 2) (gx, gy), white gaps.
+
+    ``flip_y`` puts gy = 0 at the bottom, as in a scatter plot of the embedding.
+    """
     grid = np.asarray(grid, dtype=int)
     h, w = images.shape[-2:]
     columns, rows = grid[:, 0].max() + 1, grid[:, 1].max() + 1
     canvas = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), dtype=np.float32)
     for image, (gx, gy) in zip(false_colour(images), grid):
-        canvas[gy * (h + gap):gy * (h + gap) + h, gx * (w + gap):gx * (w + gap) + w] = image
+        row = rows - 1 - gy if flip_y else gy
+        canvas[row * (h + gap):row * (h + gap) + h, gx * (w + gap):gx * (w + gap) + w] = image
     return canvas
 
 
@@ -95,24 +99,27 @@ def feature_grid_figure(channels, images, filtered, embedding, grid, layer):
     """Fig. 15: all feature images of a layer on a grid that follows a UMAP of their own
     feature tensors at that layer; left unfiltered, right filtered (same arrangement)."""
     h, w = images.shape[-2:]
+    rows = int(np.max(grid[:, 1])) + 1
     fig = plt.figure(figsize=(15, 6.3), constrained_layout=True)
     ax_map, ax_raw, ax_filt = fig.subplots(1, 3, gridspec_kw={"width_ratios": [0.8, 1, 1]})
-    ax_map.scatter(embedding[:, 0], embedding[:, 1], s=12, c=grid[:, 0] + grid[:, 1], cmap="viridis")
+    mean_colour = false_colour(images).mean(axis=(1, 2))
+    ax_map.scatter(embedding[:, 0], embedding[:, 1], s=25, c=mean_colour / max(mean_colour.max(), 1e-6),
+                   edgecolors="black", linewidths=0.4)
     for c, (x, y) in zip(channels, embedding):
         ax_map.annotate(str(c), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
     ax_map.set_xlabel("UMAP 1")
     ax_map.set_ylabel("UMAP 2")
-    ax_map.set_title(f"UMAP of the feature images' {layer} tensors\n(labels: channel; colour: grid diagonal)",
-                     fontsize=9)
+    ax_map.set_title(f"UMAP of the feature images' {layer} tensors\n(label: channel; colour: the image's "
+                     f"mean colour)", fontsize=9)
     for ax, tiles, title in ((ax_raw, images, "feature images"), (ax_filt, filtered, "activation-filtered")):
-        ax.imshow(grid_mosaic(tiles, grid), interpolation="nearest")
+        ax.imshow(grid_mosaic(tiles, grid, flip_y=True), interpolation="nearest")
         hide_axes(ax)
         ax.set_title(f"{title} ({COLOUR_NOTE})", fontsize=9)
         for c, (gx, gy) in zip(channels, grid):
-            ax.text(gx * (w + 2) + 2, gy * (h + 2) + 2, str(c), color="white", fontsize=5, va="top",
-                    bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "lw": 0})
+            ax.text(gx * (w + 2) + 2, (rows - 1 - gy) * (h + 2) + 2, str(c), color="white", fontsize=5,
+                    va="top", bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "lw": 0})
     fig.suptitle(f"All {len(channels)} {layer} feature images arranged by similarity (UMAP mapped to a grid "
-                 f"by linear assignment)", fontsize=10)
+                 f"by linear assignment; grid oriented as the UMAP)", fontsize=10)
     return fig
 
 
@@ -237,7 +244,10 @@ def cluster_features_figure(panels):
                 spine.set_edgecolor(colours[int(c)])
                 spine.set_linewidth(3)
         if not len(p["clusters"]):
-            sub.add_subplot(grid[0, 1]).axis("off")
+            blank = sub.add_subplot(grid[0, 1:])
+            blank.axis("off")
+            blank.text(0.02, 0.5, "no cluster with a direction to draw\n(DBSCAN found no cluster, or none "
+                       "raises a channel above the set's median)", fontsize=8, va="center")
     fig.suptitle("Feature images of clusters: each maximises the channels active above the whole set "
                  f"(w = ReLU((median_cluster - median_all) / sd_all), unit length; {COLOUR_NOTE})", fontsize=9)
     return fig
@@ -284,7 +294,7 @@ def attribution_sanity_figure(layers, spearman_by_method, spearman_cell_by_metho
     ax.set_ylabel("Spearman rank corr.\nwith trained maps")
     ax.set_xlabel("layers re-initialised, cumulatively from the top")
     ax.set_ylim(-0.3, 1.05)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("Cascading model randomisation (Adebayo et al. 2018): maps that depend on the learned "
                  "weights lose their correlation", fontsize=9)
     axes = bottom.subplots(len(methods), stages, squeeze=False)
