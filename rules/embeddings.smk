@@ -104,6 +104,8 @@ rule embedding_figures:
     resources:
         mem_mb=mem_mb_images,
         runtime=runtime_embed,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/embedding_figures.py"
 
@@ -122,5 +124,7 @@ rule umap_layers_figure:
     resources:
         mem_mb=1500,
         runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
     script:
         "../scripts/fig12_umap_layers.py"

@@ -30,7 +30,7 @@ def planned_jobs(output):
 
 
 def test_default_config_plans_the_whole_dag(tmp_path):
-    r = snakemake(tmp_path, "-n", "--quiet", "rules", "--cores", "8")
+    r = snakemake(tmp_path, "-n", "--quiet", "rules", "--cores", "8", "--configfile", str(REPO / "config.yaml"))
     assert r.returncode == 0, r.stderr
     jobs = planned_jobs(r.stdout + r.stderr)
     assert jobs["simulate_chunk"] == 4
