@@ -287,3 +287,21 @@ def test_failed_slurm_job_fails_the_run_and_rerun_continues(slurm_cluster, tmp_p
     assert (tmp_path / "first.txt").read_text() == first_job_id
     assert (tmp_path / "first.txt").stat().st_mtime_ns == first_mtime
     assert (tmp_path / "final.txt").exists()
+
+
+@pytest.mark.slow
+def test_tiny_workflow_runs_through_slurm(slurm_cluster, tmp_path):
+    """The real workflow, tiny configuration, every job submitted with sbatch."""
+    result = run_snakemake_on_slurm(
+        tmp_path,
+        ["--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "configs" / "tiny.yaml"),
+         "--config", "mda={'enabled': False}", *fit_to_cluster_args(slurm_cluster)],
+        timeout_s=1500)
+    assert result.returncode == 0, result.stdout[-5000:]
+    jobs = submitted_slurm_jobs(result.stdout)
+    for rule in ("simulate_chunk", "ingest", "train", "dump_activations", "embed", "explorer"):
+        assert jobs.get(rule), (rule, sorted(jobs))
+    results = tmp_path / "results" / "tiny"
+    assert (results / "model" / "metrics.json").exists()
+    assert (results / "explorer" / "index.html").exists()
+    assert len(list((results / "figures").glob("fig*.png"))) >= 12

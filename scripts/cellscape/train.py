@@ -146,8 +146,10 @@ class RegressionTask:
 
         He-initialised, the 12-layer net without batch normalisation starts with outputs of
         several standard deviations; MSE gradients grow with the error (cross-entropy's are
-        bounded), and the first SGD steps then kill the ReLUs: on the default data the net
-        collapsed to predicting the mean (R^2 ~ 0 after 4 epochs at lr 0.003 or 0.001).
+        bounded), and the first SGD steps then kill the ReLUs. On the default data the net
+        without this collapsed to predicting the mean (validation R^2 ~ 0 after 3-4 epochs at
+        lr 0.003 and 0.001); with it, lr 0.001 reached validation R^2 0.84 in 3 epochs (lr 0.003
+        stayed unstable, hence the regression's own lr in the config).
         """
         with torch.no_grad():
             for module in model.layer(model.layer_names[-1]).modules():
