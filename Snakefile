@@ -14,7 +14,7 @@ include: "rules/model.smk"
 include: "rules/activations.smk"
 include: "rules/embeddings.smk"
 include: "rules/featvis.smk"
-# include: "rules/regression.smk"  (wired when the MDA stage lands)
+include: "rules/regression.smk"
 include: "rules/explorer.smk"
 
 

@@ -13,6 +13,10 @@ import traceback
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+def fmt(value):
+    return "-" if value is None else (f"{value:.4g}" if isinstance(value, (int, float)) else str(value))
+
+
 FIELDS = ["benchmark", "name", "value", "unit", "baseline", "baseline_value", "ratio", "seconds"]
 
 
@@ -45,8 +49,8 @@ def main(argv=None):
         seconds = time.perf_counter() - t0
         for row in result:
             rows.append({"benchmark": path.stem, **row, "seconds": round(seconds, 1)})
-            print(f"   {row['name']}: {row['value']:.4g} {row['unit']} vs {row['baseline']} "
-                  f"{row['baseline_value']:.4g} -> ratio {row['ratio']:.3g}", flush=True)
+            print(f"   {row['name']}: {fmt(row['value'])} {row['unit']} vs {row['baseline']} "
+                  f"{fmt(row['baseline_value'])} -> ratio {fmt(row['ratio'])}", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "summary.csv", "w", newline="") as f:
@@ -57,8 +61,8 @@ def main(argv=None):
              "| benchmark | measure | value | unit | baseline (same run) | baseline value | ratio |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['benchmark']} | {r['name']} | {r['value']:.4g} | {r['unit']} | {r['baseline']} | "
-                     f"{r['baseline_value']:.4g} | {r['ratio']:.3g} |")
+        lines.append(f"| {r['benchmark']} | {r['name']} | {fmt(r['value'])} | {r['unit']} | {r['baseline']} | "
+                     f"{fmt(r['baseline_value'])} | {fmt(r['ratio'])} |")
     if failed:
         lines += ["", f"Failed: {', '.join(failed)}"]
     (out / "summary.md").write_text("\n".join(lines) + "\n")

@@ -75,7 +75,7 @@ def all_targets():
     targets += MODEL_TARGETS
     targets += EMBEDDING_TARGETS
     targets += FEATVIS_TARGETS
-    targets += globals().get("REGRESSION_TARGETS", [])
+    targets += REGRESSION_TARGETS
     targets += EXPLORER_TARGETS
     return targets
 
