@@ -14,6 +14,7 @@ roots = list(snakemake.input.raw) or [config["data"]["directory"]]
 events = {e.source: e for root in roots
           for e in discover_events(root, config["classes"], config["data"]["channel_files"])}
 raw, _ = read_event(events[cell["source"]], config["data"])
-fig = preprocessing_figure(raw, config["data"], config["image_size"], f"{cell['class']} {cell['id']}")
+fig = preprocessing_figure(raw, config["data"], config["image_size"], f"{cell['class']} {cell['id']}",
+                           config["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
 save_figure(qc_figure(qc, config["classes"]), *snakemake.output.qc)

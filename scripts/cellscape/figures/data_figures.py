@@ -2,18 +2,22 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..preprocess import fit_to_size, normalise_per_image, subtract_background, threshold_channels
+from ..preprocess import (fit_to_size, keep_central_object, normalise_per_image, subtract_background,
+                          threshold_channels)
 from .common import CLASS_COLOURS, false_colour, hide_axes
 
 CHANNEL_NAMES = ("cytoplasm", "nucleus")
 
 
-def preprocessing_figure(raw, data_cfg, image_size, cell_label):
+def preprocessing_figure(raw, data_cfg, image_size, cell_label, min_object_px=8):
     """Paper Fig. 2: both channels before/after normalisation, false colour unfiltered vs filtered."""
     sized = fit_to_size(raw, image_size, data_cfg["fit"])
     clean = subtract_background(sized)
     unfiltered = normalise_per_image(clean)
-    filtered = normalise_per_image(threshold_channels(clean, data_cfg["threshold"]))
+    filtered = threshold_channels(clean, data_cfg["threshold"])
+    if data_cfg["keep_central_object"]:
+        filtered = keep_central_object(filtered, min_object_px)
+    filtered = normalise_per_image(filtered)
     fig, axes = plt.subplots(2, 3, figsize=(10, 6.6), constrained_layout=True)
     cmaps = ("Reds_r", "Greens_r")
     for k in range(2):
