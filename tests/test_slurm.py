@@ -292,10 +292,13 @@ def test_failed_slurm_job_fails_the_run_and_rerun_continues(slurm_cluster, tmp_p
 @pytest.mark.slow
 def test_tiny_workflow_runs_through_slurm(slurm_cluster, tmp_path):
     """The real workflow, tiny configuration, every job submitted with sbatch."""
+    no_mda = tmp_path / "no_mda.yaml"  # the MDA stage has its own end-to-end test; keep this short
+    no_mda.write_text("mda: {enabled: false}\n")
     result = run_snakemake_on_slurm(
         tmp_path,
-        ["--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "configs" / "tiny.yaml"),
-         "--config", "mda={'enabled': False}", *fit_to_cluster_args(slurm_cluster)],
+        ["--snakefile", str(REPO / "Snakefile"),
+         "--configfile", str(REPO / "configs" / "tiny.yaml"), str(no_mda),
+         *fit_to_cluster_args(slurm_cluster)],
         timeout_s=1500)
     assert result.returncode == 0, result.stdout[-5000:]
     jobs = submitted_slurm_jobs(result.stdout)
