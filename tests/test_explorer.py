@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from browser import canvas_pixel, canvas_signature, chromium, open_page, require_browser  # noqa: E402
 from cellscape.architecture import layer_shapes  # noqa: E402
-from cellscape.explorer import (KNNBoundary, build_explorer, dequantise_uint8, feature_maps,  # noqa: E402
+from cellscape.explorer import (build_explorer, unit_square_probabilities, dequantise_uint8, feature_maps,  # noqa: E402
                                 quantise_uint8, similarity_map, top_activating_cells)
 from cellscape.explorer.browser import screenshots  # noqa: E402
 from cellscape.explorer.cells import aligned_coordinates  # noqa: E402
@@ -99,7 +99,7 @@ def test_knn_boundary_separates_two_clusters():
     rng = np.random.default_rng(0)
     points = np.vstack([rng.uniform(0, 0.4, (30, 2)), rng.uniform(0.6, 1.0, (30, 2))])
     labels = np.repeat([0, 1], 30)
-    proba = KNNBoundary(resolution=32).fit_transform(points, labels)
+    proba = unit_square_probabilities(points, labels, 2, resolution=32)
     assert proba.shape == (32, 32, 2)
     np.testing.assert_allclose(proba.sum(axis=-1), 1, atol=1e-5)
     assert proba[-1, 0, 0] > 0.9 and proba[0, -1, 1] > 0.9  # bottom-left class 0, top-right class 1

@@ -5,48 +5,21 @@ the network's *predicted* class, evaluated on a regular grid and Gaussian-smooth
 can show where in the embedding the network switches its decision.
 """
 import numpy as np
-from scipy.ndimage import gaussian_filter
-from sklearn.neighbors import KNeighborsClassifier
+
+from ..boundary import DecisionBoundary
 
 
-class KNNBoundary:
-    """Class-probability image over the unit square from labelled 2-D points.
-
-    ``fit(points, labels)`` takes points already scaled to [0, 1]^2; ``transform()`` returns
-    (resolution, resolution, n_classes) probabilities, row 0 at the top (y = 1) like an image.
-    """
-
-    def __init__(self, n_neighbors=3, resolution=128, sigma=2.0, n_classes=None, random_state=None):
-        self.n_neighbors = n_neighbors
-        self.resolution = resolution
-        self.sigma = sigma
-        self.n_classes = n_classes
-        self.random_state = random_state  # kNN is deterministic; kept for the common interface
-
-    def fit(self, points, labels):
-        points = np.asarray(points, dtype=np.float64)
-        labels = np.asarray(labels, dtype=int)
-        self.n_classes_ = int(self.n_classes or labels.max() + 1)
-        self.knn_ = KNeighborsClassifier(n_neighbors=min(self.n_neighbors, len(points)))
-        self.knn_.fit(points, labels)
-        return self
-
-    def transform(self, points=None):
-        r = self.resolution
-        centres = (np.arange(r) + 0.5) / r
-        gx, gy = np.meshgrid(centres, centres[::-1])
-        proba = self.knn_.predict_proba(np.column_stack([gx.ravel(), gy.ravel()]))
-        full = np.zeros((r * r, self.n_classes_))
-        full[:, self.knn_.classes_] = proba
-        grid = full.reshape(r, r, self.n_classes_)
-        if self.sigma:
-            grid = np.stack([gaussian_filter(grid[..., k], self.sigma, mode="nearest")
-                             for k in range(self.n_classes_)], axis=-1)
-        grid /= np.maximum(grid.sum(axis=-1, keepdims=True), 1e-12)
-        return grid.astype(np.float32)
-
-    def fit_transform(self, points, labels):
-        return self.fit(points, labels).transform()
+def unit_square_probabilities(points, labels, n_classes, n_neighbors=3, resolution=128, sigma_px=2.0):
+    """(resolution, resolution, n_classes) smoothed class probabilities over [0, 1]^2, row 0 at
+    the top (y = 1) like an image; the same kNN boundary as the figures (cellscape.boundary)."""
+    labels = np.asarray(labels, dtype=int)
+    boundary = DecisionBoundary(n_neighbors=n_neighbors, resolution=resolution,
+                                smoothing=sigma_px / (resolution - 1), margin=0.0)
+    boundary.fit(points, labels, extent=(0.0, 1.0, 0.0, 1.0))
+    grid = np.zeros((n_classes, *boundary.xx.shape))
+    grid[boundary.classes_] = boundary.probabilities_
+    grid /= np.maximum(grid.sum(axis=0, keepdims=True), 1e-12)
+    return np.moveaxis(grid[:, ::-1], 0, -1).astype(np.float32)
 
 
 def boundary_rgba(proba, colours, max_alpha=80, edge_alpha=200):

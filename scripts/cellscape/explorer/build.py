@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..figures.common import CLASS_COLOURS, false_colour
-from .boundary_overlay import KNNBoundary, boundary_rgba
+from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .cells import aligned_coordinates, cell_table
 from .encode import b64_bytes, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet
 
@@ -70,8 +70,7 @@ def embedding_payload(table, embeddings, grids, boundaries, classes, colours):
         proba = (boundaries or {}).get((layer, method))
         if proba is None and present.sum() >= 2:
             points = np.column_stack([coords["x"][present], coords["y"][present]])
-            proba = KNNBoundary(n_classes=len(classes)).fit_transform(
-                points, table["predicted"].to_numpy()[present])
+            proba = unit_square_probabilities(points, table["predicted"].to_numpy()[present], len(classes))
         view = {key: [None if not np.isfinite(v) else round(float(v), 4) for v in values]
                 for key, values in coords.items()}
         view["boundary"] = None if proba is None else image_data_uri(boundary_rgba(proba, colours))
