@@ -295,8 +295,8 @@ def test_tiny_workflow_runs_through_slurm(slurm_cluster, tmp_path):
     model figures, every job submitted with sbatch. The whole DAG runs locally in
     test_workflow.py; here one-thread jobs keep the single test node busy in parallel."""
     results = tmp_path / "results" / "tiny"
-    targets = [str(results / "embeddings" / "conv1" / "umap.csv"),
-               str(results / "figures" / "fig03_confusion.png")]
+    targets = ["results/tiny/embeddings/conv1/umap.csv",  # relative to the working directory
+               "results/tiny/figures/fig03_confusion.png"]
     result = run_snakemake_on_slurm(
         tmp_path,
         [*targets, "--snakefile", str(REPO / "Snakefile"),
