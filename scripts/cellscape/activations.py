@@ -11,37 +11,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .featvis.render import capture_activations, frozen_eval
 from .io import NpyRowWriter
-
-
-class _StopForward(Exception):
-    """Raised by the hook once the wanted layer's output is captured."""
 
 
 @torch.no_grad()
 def layer_batches(model, images, rows, layer, batch_size=64, device="cpu"):
     """Yield (n_batch, D) float32 numpy arrays of ``layer``'s flattened output for ``rows``."""
-    model.eval()
-    captured = {}
-
-    def hook(_module, _inputs, output):
-        # clone: a later in-place op must not change what was captured
-        captured["out"] = output.detach().flatten(1).clone()
-        raise _StopForward
-
-    handle = model.layer(layer).register_forward_hook(hook)
-    try:
+    with frozen_eval(model), capture_activations(model, [layer], truncate=True) as run:
         for start in range(0, len(rows), batch_size):
             idx = np.asarray(rows[start:start + batch_size])
             xb = torch.from_numpy(np.asarray(images[np.sort(idx)], dtype=np.float32))
-            order = np.argsort(np.argsort(idx))  # memmap fancy indexing wants sorted rows
-            try:
-                model(xb.to(device))
-            except _StopForward:
-                pass
-            yield captured.pop("out")[torch.from_numpy(order)].float().cpu().numpy()
-    finally:
-        handle.remove()
+            order = torch.from_numpy(np.argsort(np.argsort(idx)))  # memmap fancy indexing wants sorted rows
+            yield run(xb.to(device))[layer].flatten(1)[order].cpu().numpy()
 
 
 def dump_layer(model, images, rows, layer, out_path, dtype="float16", batch_size=64, device="cpu",

@@ -7,6 +7,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import FancyBboxPatch
 
 from ..architecture import layer_shapes
+from ..featvis.render import capture_activations, frozen_eval
 from .common import false_colour, hide_axes, hue_image
 
 GREEN_RED = LinearSegmentedColormap.from_list("green_red", ["#00a000", "#000000", "#e00000"])
@@ -122,17 +123,10 @@ def kernels_figure(model):
 @torch.no_grad()
 def layer_activations(model, image, layers):
     """Post-activation tensors of one image at the named layers: {layer: (C, H, W) numpy}."""
-    captured = {}
-    hooks = [model.layer(name).register_forward_hook(
-        lambda _m, _i, out, name=name: captured.__setitem__(name, out[0].detach().cpu().numpy()))
-        for name in layers]
-    try:
-        model.eval()
-        model(torch.as_tensor(image[None], dtype=torch.float32, device=next(model.parameters()).device))
-    finally:
-        for h in hooks:
-            h.remove()
-    return captured
+    device = next(model.parameters()).device
+    with frozen_eval(model), capture_activations(model, layers, truncate=True) as run:
+        acts = run(torch.as_tensor(image[None], dtype=torch.float32, device=device))
+    return {name: acts[name][0].cpu().numpy() for name in layers}
 
 
 def conv2_activations_figure(image, maps, cell_label):
