@@ -5,14 +5,14 @@ Not a test. Every timed step runs in its own fresh subprocess (``python -c``) th
 its wall time and its own peak resident memory (``resource.getrusage(RUSAGE_SELF)``), so
 the measurements do not leak into each other.
 
-(a) conv1-sized features (``results/activations/conv1/features.npy`` if present, else a
-    synthetic low-rank, ReLU'd float16 matrix of 194,688 columns written to a temp dir):
-    ours = ``reduce_streamed`` (randomized PCA to 50, file read in row blocks) in one process
-    + ``UMAPEmbedder`` on the 50 columns in another; the pipeline's time is the sum, its peak
-    memory the larger of the two. Baseline = ``np.load`` as float32 + ``umap.UMAP`` (its own
+(a) conv1 of simulated cells (the trained default model if ``results/model/weights.pt`` exists,
+    else a He-initialised paper model): the workflow's ``dump_and_reduce`` (float16 dump to
+    disk, reduced to 50 dimensions while dumping with the single-pass sketch, or afterwards
+    with the multi-pass randomized PCA) + ``UMAPEmbedder`` in another process; the
+    pipeline's time is the sum, its peak memory the larger of the two. Baseline = the same
+    forward pass collected into a float32 matrix in memory + ``umap.UMAP`` on it (its own
     neighbour search and numba compilation, as one would run it). Trustworthiness (k=15) of
-    both maps against the full features (exact distances). The activation dump is the same
-    for both and is not counted.
+    every map against the full features (exact distances).
 (b) t-SNE: openTSNE vs sklearn Barnes-Hut, both single-threaded, on n x 50.
 (c) grid assignment: ``lapmod`` vs scipy's dense ``linear_sum_assignment``: time, cost ratio.
 (d) fixed cost of an embedding job: fresh process, import + UMAP of 300 x 50 with a warm
@@ -36,7 +36,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
-N_FEATURES = 194_688  # conv1: 32 x 78 x 78
 
 _CHILD_HEADER = f"""
 import json, resource, sys, time, warnings
@@ -65,86 +64,107 @@ def run_child(code, env=None, threads=1):
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def write_features(path, n, seed=0, batch=250):
-    """Synthetic conv1-like activations: 30 latent factors, ReLU, float16, written in batches."""
-    import torch
-    generator = torch.Generator().manual_seed(seed)
-    basis = torch.randn(30, N_FEATURES, generator=generator) / np.sqrt(30)
-    labels = np.arange(n) % 2
-    shift = torch.zeros(30)
-    shift[:3] = 1.5
-    from cellscape.io import NpyRowWriter
-    writer = NpyRowWriter(path, (N_FEATURES,), np.float16)
-    for start in range(0, n, batch):
-        rows = min(batch, n - start)
-        latent = torch.randn(rows, 30, generator=generator) * torch.linspace(3, 0.5, 30)
-        latent += torch.from_numpy(labels[start:start + rows, None].astype(np.float32)) * shift
-        block = torch.relu(latent @ basis + 0.3 * torch.randn(rows, N_FEATURES, generator=generator))
-        writer.append(block.numpy().astype(np.float16))
-    writer.close()
-
-
 def _row(name, value, unit, baseline, baseline_value, higher_is_better=False):
     ratio = (value / baseline_value if higher_is_better else baseline_value / value) if value and baseline_value else None
     return dict(name=name, value=float(value), unit=unit, baseline=baseline, baseline_value=float(baseline_value),
                 ratio=None if ratio is None else float(ratio))
 
 
-def bench_reduction_umap(n, workdir, random_state=0):
-    features = Path(workdir) / "features.npy"
-    real = ROOT / "results" / "activations" / "conv1" / "features.npy"
-    if real.exists():
-        source = np.load(real, mmap_mode="r")
-        n = min(n, len(source))
-        from cellscape.io import NpyRowWriter
-        writer = NpyRowWriter(features, source.shape[1:], source.dtype)
-        for start in range(0, n, 256):
-            writer.append(source[start:min(n, start + 256)])
-        writer.close()
-        label = f"real conv1 {n}x{source.shape[1]}"
-    else:
-        write_features(features, n, seed=random_state)
-        label = f"synthetic {n}x{N_FEATURES}"
-    reduced, ours_map, base_map = (Path(workdir) / name for name in ("reduced.npy", "ours.npy", "base.npy"))
-    cache = {"NUMBA_CACHE_DIR": str(Path(workdir) / "numba")}
-    reduce_step = run_child(f"""
-import torch; torch.set_num_threads(1)
-from cellscape.reduce import reduce_streamed
-np.save({str(reduced)!r}, reduce_streamed({str(features)!r}, "rpca", k=50, seed={random_state}, progress=False))
-""")
-    embed_code = f"""
-from cellscape.embed import make_embedder
-np.save({str(ours_map)!r}, make_embedder("umap", None, {random_state}).fit_transform(np.load({str(reduced)!r})))
+def write_cells(path, n, seed=0):
+    """n simulated cells (half lymphocytes), background removed at 20%, channels to [0, 1]."""
+    from cellscape.preprocess import normalise_per_image, subtract_background, threshold_channels
+    from cellscape.simulate import resolve_params, simulate_event
+    params, rng = resolve_params(), np.random.default_rng(seed)
+    images = np.empty((n, 2, 78, 78), dtype=np.float32)
+    for i in range(n):
+        raw, _ = simulate_event(rng, ("lymphocyte", "neutrophil")[i % 2], params)
+        images[i] = normalise_per_image(threshold_channels(subtract_background(raw.astype(np.float32)), 0.2))
+    np.save(path, images)
+
+
+_MODEL_CODE = f"""
+import torch
+from cellscape.model import build_model
+PAPER = {{"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}}
+WEIGHTS = {str(ROOT / "results" / "model" / "weights.pt")!r}
+torch.manual_seed(0)
+model = build_model(PAPER, 78, 2)
+try:
+    model.load_state_dict(torch.load(WEIGHTS, weights_only=True))
+except Exception:  # no default run yet (or another architecture): a He-initialised paper model
+    pass
+model.eval()
+images = np.load(IMAGES, mmap_mode="r")
 """
-    run_child(embed_code, env=cache)  # warm the numba cache once, as a workflow run would
-    embed_step = run_child(embed_code, env=cache)
-    baseline = run_child(f"""
+
+
+def bench_reduction_umap(n, workdir, random_state=0, threads=2):
+    """conv1 of n simulated cells: the workflow's dump (+ reduction while dumping) + UMAP on 50
+    dimensions, against the straightforward pipeline: the same forward pass collected into a
+    float32 matrix in memory and umap-learn on it. Both run with ``threads`` threads."""
+    work = Path(workdir)
+    images = work / "images.npy"
+    write_cells(images, n, seed=random_state)
+    label = f"conv1 of {n} simulated cells x 194688"
+    cache = {"NUMBA_CACHE_DIR": str(work / "numba")}
+    head = _MODEL_CODE.replace("IMAGES", repr(str(images)))
+    rows, maps = [], {}
+    for reduction in ("sketch", "rpca"):
+        reduced, maps[reduction] = work / f"reduced_{reduction}.npy", work / f"ours_{reduction}.npy"
+        dump = run_child(head + f"""
+torch.set_num_threads({threads})
+from cellscape.activations import dump_and_reduce
+np.save({str(reduced)!r}, dump_and_reduce(model, images, np.arange(len(images)), "conv1",
+        {str(work / "features.npy")!r}, {reduction!r}, k=50, seed={random_state}))
+""", threads=threads)
+        embed_code = f"""
+from cellscape.embed import make_embedder
+np.save({str(maps[reduction])!r}, make_embedder("umap", None, {random_state}).fit_transform(np.load({str(reduced)!r})))
+"""
+        run_child(embed_code, env=cache, threads=threads)  # warm the numba cache, as a workflow run would
+        embed = run_child(embed_code, env=cache, threads=threads)
+        rows.append((reduction, dump, embed))
+    base_map = work / "base.npy"
+    baseline = run_child(head + f"""
+torch.set_num_threads({threads})
+from cellscape.activations import layer_batches
+X = np.empty((len(images), 194688), dtype=np.float32)
+start = 0
+for batch in layer_batches(model, images, np.arange(len(images)), "conv1"):
+    X[start:start + len(batch)] = batch
+    start += len(batch)
+forward_seconds = time.perf_counter() - _started
 import umap
-X = np.load({str(features)!r}).astype(np.float32)
 Y = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state={random_state}).fit_transform(X)
 seconds, peak = time.perf_counter() - _started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 np.save({str(base_map)!r}, Y)
-import torch; torch.set_num_threads(1)
 from sklearn.manifold import trustworthiness
 T = torch.from_numpy(X); sq = (T * T).sum(1)
 D = (sq[:, None] + sq[None, :] - 2 * T @ T.T).clamp_min(0).sqrt().numpy().astype(np.float64)
 np.fill_diagonal(D, 0)
-extra = dict(base_seconds=seconds, base_peak=peak,
-             base_trust=trustworthiness(D, Y, n_neighbors=15, metric="precomputed"),
-             ours_trust=trustworthiness(D, np.load({str(ours_map)!r}), n_neighbors=15, metric="precomputed"))
-""")
-    ours_seconds = reduce_step["seconds"] + embed_step["seconds"]
-    ours_peak = max(reduce_step["peak_gb"], embed_step["peak_gb"])
-    return [
-        _row(f"reduce+umap seconds [{label}]", ours_seconds, "s", "umap-learn on full float32",
-             baseline["base_seconds"]),
-        _row(f"reduce+umap peak memory [{label}]", ours_peak, "GB", "umap-learn on full float32",
-             baseline["base_peak"]),
-        _row(f"reduce+umap trustworthiness k=15 [{label}]", baseline["ours_trust"], "[0,1]",
-             "umap-learn on full float32", baseline["base_trust"], higher_is_better=True),
-        dict(name=f"  of which reduction seconds / peak GB [{label}]", value=reduce_step["seconds"], unit="s",
-             baseline="peak GB", baseline_value=reduce_step["peak_gb"], ratio=None),
-    ]
+trust = {{name: trustworthiness(D, np.load(path), n_neighbors=15, metric="precomputed")
+         for name, path in {{"base": {str(base_map)!r}, "sketch": {str(maps["sketch"])!r},
+                             "rpca": {str(maps["rpca"])!r}}}.items()}}
+extra = dict(base_seconds=seconds, base_peak=peak, forward_seconds=forward_seconds, trust=trust)
+""", threads=threads)
+    out = []
+    for reduction, dump, embed in rows:
+        seconds = dump["seconds"] + embed["seconds"]
+        peak = max(dump["peak_gb"], embed["peak_gb"])
+        what = f"dump+{reduction}+umap"
+        out += [
+            _row(f"{what} seconds [{label}]", seconds, "s", "forward into float32 + umap-learn",
+                 baseline["base_seconds"]),
+            _row(f"{what} peak memory [{label}]", peak, "GB", "forward into float32 + umap-learn",
+                 baseline["base_peak"]),
+            _row(f"{what} trustworthiness k=15 [{label}]", baseline["trust"][reduction], "[0,1]",
+                 "umap-learn on full float32", baseline["trust"]["base"], higher_is_better=True),
+            dict(name=f"  of which dump+{reduction} seconds / peak GB", value=dump["seconds"], unit="s",
+                 baseline="peak GB", baseline_value=dump["peak_gb"], ratio=None),
+        ]
+    out.append(dict(name="  of which baseline forward pass seconds", value=baseline["forward_seconds"], unit="s",
+                    baseline="", baseline_value=float("nan"), ratio=None))
+    return out
 
 
 def bench_tsne(n, random_state=0):

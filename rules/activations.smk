@@ -34,6 +34,8 @@ rule dump_activations:
         f"{LOGS}/activations/{{layer}}.log",
     benchmark:
         f"{BENCH}/activations/{{layer}}.tsv"
+    params:
+        n_outputs=len(config["classes"]),
     threads: 2
     resources:
         mem_mb=mem_mb_dump,

@@ -109,6 +109,8 @@ rule regression_activations:
         f"{LOGS}/mda/activations/{{layer}}.log",
     benchmark:
         f"{BENCH}/mda/activations/{{layer}}.tsv"
+    params:
+        n_outputs=1,
     threads: 2
     resources:
         mem_mb=mem_mb_dump,
@@ -117,7 +119,7 @@ rule regression_activations:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/regression_activations.py"
+        "../scripts/dump_activations.py"
 
 
 rule regression_embedding:

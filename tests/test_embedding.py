@@ -77,6 +77,55 @@ def test_single_pass_sketch_finds_the_principal_subspace(low_rank):
     np.testing.assert_allclose(sketch.explained_variance_ratio_, exact.explained_variance_ratio_, rtol=0.02)
 
 
+@pytest.fixture(scope="module")
+def tiny_net_and_images():
+    from cellscape.model import build_model
+    torch.manual_seed(0)
+    model = build_model({"conv_stages": [[4], [8]], "dense": [8]}, 16, 2).eval()
+    images = np.random.default_rng(1).random((48, 2, 16, 16), dtype=np.float32)
+    return model, images
+
+
+def test_dump_writes_the_selected_rows_in_selection_order(tiny_net_and_images, tmp_path):
+    from cellscape.activations import dump_layer
+    from cellscape.featvis.render import capture_activations
+    model, images = tiny_net_and_images
+    rows = np.random.default_rng(2).permutation(48)[:30]
+    width = dump_layer(model, images, rows, "conv2", tmp_path / "f.npy", dtype="float32", batch_size=7)
+    dumped = np.load(tmp_path / "f.npy")
+    with torch.no_grad(), capture_activations(model, ["conv2"]) as run:
+        expected = run(torch.from_numpy(images[rows]))["conv2"].flatten(1).numpy()
+    assert width == 8 * 8 * 8 and dumped.shape == (30, width)
+    np.testing.assert_allclose(dumped, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["sketch", "random_projection"])
+def test_reducing_while_dumping_equals_reducing_the_dump(tiny_net_and_images, tmp_path, method):
+    """The online reduction sees the same batches as a pass over the finished float32 dump."""
+    from cellscape.activations import dump_and_reduce
+    model, images = tiny_net_and_images
+    rows = np.arange(48)
+    online = dump_and_reduce(model, images, rows, "conv1", tmp_path / "f.npy", method, k=6, seed=3,
+                             dtype="float32", batch_size=16)
+    offline = reduce_streamed(tmp_path / "f.npy", method, k=6, seed=3, batch_rows=16, progress=False)
+    assert online.shape == (48, 6) and online.dtype == np.float32
+    np.testing.assert_allclose(online, offline, rtol=1e-3, atol=1e-3 * np.abs(offline).max())
+
+
+def test_layers_narrower_than_k_are_kept_as_dumped(tiny_net_and_images, tmp_path):
+    from cellscape.activations import dump_and_reduce
+    model, images = tiny_net_and_images
+    reduced = dump_and_reduce(model, images, np.arange(48), "dense2", tmp_path / "f.npy", "sketch", k=50,
+                              dtype="float32", batch_size=10)
+    np.testing.assert_array_equal(reduced, np.load(tmp_path / "f.npy"))
+
+
+def test_multi_pass_rpca_cannot_run_online():
+    from cellscape.reduce import OnlineReduction
+    with pytest.raises(ValueError, match="cannot run while dumping"):
+        OnlineReduction("rpca")
+
+
 def test_random_projection_preserves_distances_and_works_batchwise():
     from scipy.spatial.distance import pdist
     rng = np.random.default_rng(1)

@@ -128,7 +128,7 @@ def test_regression_training_decreases_the_error(tmp_path):
     best, history, n_params = fit(images, index, [], TINY, {**TRAIN, "epochs": 4}, 16, 0, "cpu",
                                   tmp_path / "ck.pt", task="regression")
     assert set(history[0]) == {"epoch", "train_loss", "train_rmse", "train_r2", "val_loss", "val_rmse", "val_r2",
-                               "lr", "seconds"}
+                               "lr", "train_seconds", "seconds"}
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert min(h["val_loss"] for h in history) < history[0]["val_loss"]
     assert best["classifier.dense2.0.weight"].shape[0] == 1  # one output

@@ -72,16 +72,20 @@ def test_augmentation_only_flips_and_rotates():
     assert not torch.equal(out, x)
 
 
-def test_training_learns_and_is_deterministic_for_a_seed(tmp_path):
+@pytest.mark.parametrize("speed", [{}, {"channels_last": True}, {"channels_last": True, "precision": "bfloat16"}],
+                         ids=["nchw-float32", "channels-last", "bfloat16"])
+def test_training_learns_and_is_deterministic_for_a_seed(tmp_path, speed):
     images, index = toy_set()
     runs = []
     for k in range(2):
-        best, history, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 7, "cpu", tmp_path / f"ck{k}.pt")
+        best, history, _ = fit(images, index, ["a", "b"], TINY, {**TRAIN, **speed}, 16, 7, "cpu",
+                               tmp_path / f"ck{k}.pt")
+        assert all(v.is_contiguous() for v in best.values())  # loadable into a plain NCHW model
         runs.append(best)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key
-    other, _, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 8, "cpu", tmp_path / "ck_other.pt")
+    other, _, _ = fit(images, index, ["a", "b"], TINY, {**TRAIN, **speed}, 16, 8, "cpu", tmp_path / "ck_other.pt")
     assert not torch.equal(other["features.conv1.0.weight"], runs[0]["features.conv1.0.weight"])
 
 

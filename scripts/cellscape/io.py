@@ -74,7 +74,7 @@ class NpyRowWriter:
         rows = np.ascontiguousarray(rows, dtype=self.dtype)
         if rows.shape[1:] != self.row_shape:
             raise ValueError(f"{self.path}: row shape {rows.shape[1:]} != {self.row_shape}")
-        self._raw.write(rows.tobytes())
+        self._raw.write(memoryview(rows).cast("B"))
         self.rows += len(rows)
 
     def close(self):

@@ -362,3 +362,45 @@ def reduce_streamed(features, method="rpca", k=50, seed=0, batch_rows=128, progr
             sketch.update(block)
         return sketch.finalize()
     raise ValueError(f"unknown reduction {method!r}; choose from {REDUCERS}")
+
+
+class OnlineReduction:
+    """A dump consumer: reduces each batch as it is produced, so the dump is never read back.
+
+    ``sketch`` feeds a :class:`StreamingSketch`, ``random_projection`` projects each batch;
+    layers no wider than ``k`` (and ``none``) keep their batches as they are. ``rpca`` needs
+    several passes and cannot run online (``supports`` tells). ``result()`` -> (n, k) float32.
+    """
+
+    ONLINE = ("sketch", "random_projection", "none")
+
+    def __init__(self, method="sketch", k=50, seed=0):
+        if method not in self.ONLINE:
+            raise ValueError(f"reduction {method!r} cannot run while dumping; online: {self.ONLINE}")
+        self.method, self.k, self.seed = method, int(k), int(seed)
+        self._sketch, self._projection, self._rows = None, None, []
+
+    @classmethod
+    def supports(cls, method):
+        return method in cls.ONLINE
+
+    def __call__(self, batch):
+        batch = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
+        width = batch.shape[1]
+        if self.method == "none" or width <= self.k:
+            self._rows.append(batch.copy())
+        elif self.method == "sketch":
+            if self._sketch is None:
+                self._sketch = StreamingSketch(width, n_components=self.k, random_state=self.seed)
+            self._sketch.update(batch)
+        else:
+            if self._projection is None:
+                self._projection = RandomProjection(self.k, self.seed).fit(n_features=width)
+            self._rows.append((torch.from_numpy(batch) @ self._projection.components_).numpy())
+
+    def result(self):
+        if self._sketch is not None:
+            return self._sketch.finalize()
+        if not self._rows:
+            raise ValueError("no batches were reduced")
+        return np.concatenate(self._rows).astype(np.float32, copy=False)

@@ -195,10 +195,17 @@ def evaluate_loss(model, x, y, loss_fn, device, batch_size=256, task=None):
     return total / max(1, len(x)), task.scores(sums, len(x))
 
 
-def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, do_augment, desc, task=None):
-    """One pass over the shuffled training set: (mean loss, scores dict of the task)."""
+def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, do_augment, desc, task=None,
+                channels_last=False, precision="float32"):
+    """One pass over the shuffled training set: (mean loss, scores dict of the task).
+
+    ``channels_last`` feeds NHWC batches (the model must be converted too); ``precision``
+    ``bfloat16`` runs the forward pass under autocast (weights and optimiser stay float32).
+    """
     task = task or ClassificationTask
     model.train()
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    device_type = torch.device(device).type
     order = torch.randperm(len(x), generator=generator)
     total, sums = 0.0, 0.0
     bar = tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", file=sys.stderr, mininterval=5)
@@ -207,9 +214,12 @@ def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, 
         xb = x[idx]
         if do_augment:
             xb = augment(xb, generator)
-        xb, yb = xb.to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+        xb = xb.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+        yb = y[idx].to(device, non_blocking=True)
         optimiser.zero_grad(set_to_none=True)
-        outputs = model(xb)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            outputs = model(xb)
+        outputs = outputs.float()
         loss = loss_fn(outputs, yb)
         loss.backward()
         optimiser.step()
@@ -280,6 +290,9 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
     generator = torch.Generator().manual_seed(seed)
     task = make_task(task, index, classes, train_cfg, target_column)
     model = build_model(model_cfg, image_size, task.n_outputs).to(device)
+    channels_last, precision = train_cfg.get("channels_last", False), train_cfg.get("precision", "float32")
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     task.prepare(model)
     n_params = count_parameters(model)
     log.info("model: %d trainable parameters", n_params)
@@ -305,20 +318,22 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
         epoch = state.epoch + 1
         tr_loss, tr_scores = train_epoch(model, x_train, y_train, optimiser, loss_fn, device,
                                          train_cfg["batch_size"], generator, train_cfg["augment"],
-                                         f"epoch {epoch}/{train_cfg['epochs']}", task)
+                                         f"epoch {epoch}/{train_cfg['epochs']}", task, channels_last, precision)
+        train_seconds = time.perf_counter() - t0
         val_loss, val_scores = evaluate_loss(model, x_val, y_val, loss_fn, device, task=task)
         state.history.append({"epoch": epoch, "train_loss": tr_loss,
                               **{f"train_{k}": v for k, v in tr_scores.items()},
                               "val_loss": val_loss, **{f"val_{k}": v for k, v in val_scores.items()},
                               "lr": optimiser.param_groups[0]["lr"],
-                              "seconds": time.perf_counter() - t0})
+                              "train_seconds": train_seconds, "seconds": time.perf_counter() - t0})
         log.info("epoch %d: train loss %.4f %s | val loss %.4f %s", epoch, tr_loss,
                  " ".join(f"{k} {v:.4f}" for k, v in tr_scores.items()), val_loss,
                  " ".join(f"{k} {v:.4f}" for k, v in val_scores.items()))
         if val_loss < state.best_val_loss:
             state.best_val_loss, state.best_epoch = val_loss, epoch
             state.epochs_without_improvement = 0
-            best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_weights = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+                            for k, v in model.state_dict().items()}
         else:
             state.epochs_without_improvement += 1
         state.epoch = epoch
