@@ -40,6 +40,7 @@ rule measure_targets:
         f"{LOGS}/mda/measure_targets.log",
     params:
         min_object_px=config["qc"]["min_object_px"],
+    priority: 50
     threads: 1
     resources:
         mem_mb=mem_mb_images,
@@ -67,7 +68,10 @@ rule train_regression:
     params:
         checkpoint=f"{REG}/model/checkpoint.pt",
         training=REG_TRAINING,
-    threads: 8
+    # two threads and a high priority: an 8-thread job waits until 8 cores are free at once,
+    # which, among dozens of 1-2 thread jobs, is the end of the run
+    priority: 50
+    threads: 2
     resources:
         mem_mb=mem_mb_images,
         runtime=runtime_train,  # sized for the classifier's (more) epochs

@@ -11,7 +11,7 @@ config = start(snakemake, uses_torch=True)
 from cellscape.evaluate import predict_proba, predictions_table, test_metrics  # noqa: E402
 from cellscape.io import atomic_path, write_csv, write_json  # noqa: E402
 from cellscape.model import build_model, resolve_device  # noqa: E402
-from cellscape.train import fit  # noqa: E402
+from cellscape.train import fit, resolve_precision  # noqa: E402
 
 device = resolve_device(config["device"])
 images = np.load(snakemake.input.images, mmap_mode="r")
@@ -30,5 +30,6 @@ write_csv(predictions, out.predictions)
 metrics = test_metrics(predictions, classes, n_params)
 metrics["best_epoch"] = int(pd.DataFrame(history)["val_loss"].idxmin() + 1)
 metrics["device"] = str(device)
+metrics["precision"] = resolve_precision(config["training"]["precision"], device)
 write_json(metrics, out.metrics)
 print(json.dumps(metrics, indent=1))

@@ -142,3 +142,11 @@ def test_killed_training_resumes_from_last_checkpoint(tmp_path):
     resumed_best = torch.load(tmp_path / "best.pt", weights_only=True)
     for key in straight:
         assert torch.allclose(straight[key], resumed_best[key], atol=1e-6), key
+
+
+def test_precision_auto_picks_bfloat16_only_with_native_support():
+    from cellscape.train import resolve_precision
+    assert resolve_precision("float32", "cpu") == "float32"
+    assert resolve_precision("bfloat16", "cpu") == "bfloat16"
+    native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert resolve_precision("auto", "cpu") == ("bfloat16" if native else "float32")

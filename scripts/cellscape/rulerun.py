@@ -5,12 +5,15 @@ import sys
 
 
 def start(snakemake, uses_torch=False):
-    """Send stdout/stderr (tqdm, warnings, tracebacks) to the rule's log; set thread counts.
+    """Send stdout/stderr (tqdm, warnings, tracebacks) to the rule's log; set thread counts
+    (the rule's ``threads``, at most the usable CPUs).
 
     Thread variables are set before numba or torch are imported by the caller, so both use the
     rule's ``threads`` instead of every core of the node. Returns the config.
     """
-    threads = str(max(1, int(snakemake.threads)))
+    # never more threads than the CPUs this process may run on (a job granted 8 threads by
+    # --cores 8 on a 2-core machine would only make its threads fight each other)
+    threads = str(max(1, min(int(snakemake.threads), len(os.sched_getaffinity(0)))))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = threads
     # numba's on-disk cache: embedding jobs after the first skip ~40 s of compilation

@@ -195,6 +195,21 @@ def evaluate_loss(model, x, y, loss_fn, device, batch_size=256, task=None):
     return total / max(1, len(x)), task.scores(sums, len(x))
 
 
+def resolve_precision(name, device):
+    """'auto' -> bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or
+    AMX, GPUs that report bf16 support), else float32: emulated bfloat16 would be slower."""
+    if name != "auto":
+        return name
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native = False
+    return "bfloat16" if native else "float32"
+
+
 def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, do_augment, desc, task=None,
                 channels_last=False, precision="float32"):
     """One pass over the shuffled training set: (mean loss, scores dict of the task).
@@ -290,7 +305,9 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
     generator = torch.Generator().manual_seed(seed)
     task = make_task(task, index, classes, train_cfg, target_column)
     model = build_model(model_cfg, image_size, task.n_outputs).to(device)
-    channels_last, precision = train_cfg.get("channels_last", False), train_cfg.get("precision", "float32")
+    channels_last = train_cfg.get("channels_last", False)
+    precision = resolve_precision(train_cfg.get("precision", "float32"), device)
+    log.info("training in %s%s", precision, ", channels-last" if channels_last else "")
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     task.prepare(model)
