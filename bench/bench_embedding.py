@@ -7,8 +7,8 @@ the measurements do not leak into each other.
 
 (a) conv1 of simulated cells (the trained default model if ``results/model/weights.pt`` exists,
     else a He-initialised paper model): the workflow's ``dump_and_reduce`` (float16 dump to
-    disk, reduced to 50 dimensions while dumping with the single-pass sketch, or afterwards
-    with the multi-pass randomized PCA) + ``UMAPEmbedder`` in another process; the
+    disk, reduced to 50 dimensions while dumping with the single-pass projection PCA, or
+    afterwards with the multi-pass randomized PCA) + ``UMAPEmbedder`` in another process; the
     pipeline's time is the sum, its peak memory the larger of the two. Baseline = the same
     forward pass collected into a float32 matrix in memory + ``umap.UMAP`` on it (its own
     neighbour search and numba compilation, as one would run it). Trustworthiness (k=15) of
@@ -109,7 +109,7 @@ def bench_reduction_umap(n, workdir, random_state=0, threads=2):
     cache = {"NUMBA_CACHE_DIR": str(work / "numba")}
     head = _MODEL_CODE.replace("IMAGES", repr(str(images)))
     rows, maps = [], {}
-    for reduction in ("sketch", "rpca"):
+    for reduction in ("projection_pca", "rpca"):
         reduced, maps[reduction] = work / f"reduced_{reduction}.npy", work / f"ours_{reduction}.npy"
         dump = run_child(head + f"""
 torch.set_num_threads({threads})
@@ -143,7 +143,7 @@ T = torch.from_numpy(X); sq = (T * T).sum(1)
 D = (sq[:, None] + sq[None, :] - 2 * T @ T.T).clamp_min(0).sqrt().numpy().astype(np.float64)
 np.fill_diagonal(D, 0)
 trust = {{name: trustworthiness(D, np.load(path), n_neighbors=15, metric="precomputed")
-         for name, path in {{"base": {str(base_map)!r}, "sketch": {str(maps["sketch"])!r},
+         for name, path in {{"base": {str(base_map)!r}, "projection_pca": {str(maps["projection_pca"])!r},
                              "rpca": {str(maps["rpca"])!r}}}.items()}}
 extra = dict(base_seconds=seconds, base_peak=peak, forward_seconds=forward_seconds, trust=trust)
 """, threads=threads)

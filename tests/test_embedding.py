@@ -99,7 +99,7 @@ def test_dump_writes_the_selected_rows_in_selection_order(tiny_net_and_images, t
     np.testing.assert_allclose(dumped, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["sketch", "random_projection"])
+@pytest.mark.parametrize("method", ["projection_pca", "sketch", "random_projection"])
 def test_reducing_while_dumping_equals_reducing_the_dump(tiny_net_and_images, tmp_path, method):
     """The online reduction sees the same batches as a pass over the finished float32 dump."""
     from cellscape.activations import dump_and_reduce
@@ -115,7 +115,7 @@ def test_reducing_while_dumping_equals_reducing_the_dump(tiny_net_and_images, tm
 def test_layers_narrower_than_k_are_kept_as_dumped(tiny_net_and_images, tmp_path):
     from cellscape.activations import dump_and_reduce
     model, images = tiny_net_and_images
-    reduced = dump_and_reduce(model, images, np.arange(48), "dense2", tmp_path / "f.npy", "sketch", k=50,
+    reduced = dump_and_reduce(model, images, np.arange(48), "dense2", tmp_path / "f.npy", "projection_pca", k=50,
                               dtype="float32", batch_size=10)
     np.testing.assert_array_equal(reduced, np.load(tmp_path / "f.npy"))
 
@@ -124,6 +124,24 @@ def test_multi_pass_rpca_cannot_run_online():
     from cellscape.reduce import OnlineReduction
     with pytest.raises(ValueError, match="cannot run while dumping"):
         OnlineReduction("rpca")
+
+
+def test_projection_pca_keeps_the_principal_scores(low_rank):
+    """One pass, batch by batch: the scores span the exact PCA's leading score subspace."""
+    from sklearn.decomposition import PCA
+    from cellscape.reduce import ProjectionPCA
+    exact = PCA(n_components=8).fit_transform(low_rank)  # the signal's rank: a gap after it
+    projected = ProjectionPCA(low_rank.shape[1], n_components=8, sketch_dim=256)
+    for start in range(0, len(low_rank), 100):
+        projected.update(low_rank[start:start + 100])
+    scores = projected.finalize()
+    assert scores.shape == (600, 8)
+    q_exact, q_ours = np.linalg.qr(exact)[0], np.linalg.qr(scores)[0]
+    assert np.linalg.svd(q_exact.T @ q_ours, compute_uv=False).min() > 0.99  # principal angles ~ 0
+    # distances between cells, what the embeddings use, are kept to within a few percent
+    from scipy.spatial.distance import pdist
+    ratio = pdist(scores) / pdist(exact)
+    assert abs(np.median(ratio) - 1) < 0.05 and np.percentile(ratio, 99) < 1.15
 
 
 def test_random_projection_preserves_distances_and_works_batchwise():

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from .featvis.render import capture_activations, frozen_eval
 from .io import NpyRowWriter
+from .malloc import return_large_frees_to_the_system
 from .reduce import OnlineReduction, reduce_streamed
 
 
@@ -42,6 +43,7 @@ def dump_layer(model, images, rows, layer, out_path, dtype="float16", batch_size
 
     Each float32 batch is also passed to every ``consumer(batch)`` (streaming reductions).
     """
+    return_large_frees_to_the_system()
     writer, dtype = None, np.dtype(dtype)
     bar = tqdm(total=len(rows), desc=f"dump {layer}", unit="img", file=sys.stderr, mininterval=5)
     try:

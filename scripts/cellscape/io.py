@@ -6,7 +6,6 @@ target under a temporary name and renamed into place only when complete.
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -55,10 +54,13 @@ def save_npz(path, **arrays):
 class NpyRowWriter:
     """Append rows of a fixed shape to an ``.npy`` file whose length is unknown in advance.
 
-    Rows go to a raw temporary file as they come (memory stays at one batch); ``close`` writes
-    the ``.npy`` header for the final row count and renames the result into place. Used for
-    the image set (rows kept by quality control) and the activation dumps.
+    Rows go straight into a temporary file beside the target, after a header slot of fixed
+    size (memory stays at one batch); ``close`` rewrites the header in place for the final row
+    count and renames the file into place, so a 2 GB dump is written once, never copied.
+    Used for the image set (rows kept by quality control) and the activation dumps.
     """
+
+    HEADER_BYTES = 256  # magic + length + the header dict padded with spaces; a multiple of 64
 
     def __init__(self, path, row_shape, dtype):
         self.path = Path(path)
@@ -66,9 +68,20 @@ class NpyRowWriter:
         self.dtype = np.dtype(dtype)
         self.rows = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, raw = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".raw", dir=self.path.parent)
+        fd, raw = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.npy", dir=self.path.parent)
         self._raw_path = Path(raw)
         self._raw = os.fdopen(fd, "wb")
+        self._raw.write(self._header())
+
+    def _header(self):
+        """Version 1.0 header for the current row count, padded to ``HEADER_BYTES``."""
+        text = repr({"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                     "shape": (self.rows, *self.row_shape)})
+        room = self.HEADER_BYTES - 10 - 1  # magic (6) + version (2) + length (2); final newline
+        if len(text) > room:
+            raise ValueError(f"{self.path}: .npy header for shape {(self.rows, *self.row_shape)} too long")
+        body = (text + " " * (room - len(text)) + "\n").encode("latin1")
+        return np.lib.format.magic(1, 0) + len(body).to_bytes(2, "little") + body
 
     def append(self, rows):
         rows = np.ascontiguousarray(rows, dtype=self.dtype)
@@ -78,14 +91,11 @@ class NpyRowWriter:
         self.rows += len(rows)
 
     def close(self):
+        self._raw.seek(0)
+        self._raw.write(self._header())
         self._raw.close()
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
-                  "shape": (self.rows, *self.row_shape)}
-        with atomic_path(self.path) as tmp:
-            with open(tmp, "wb") as out, open(self._raw_path, "rb") as raw:
-                np.lib.format.write_array_header_1_0(out, header)
-                shutil.copyfileobj(raw, out, length=16 << 20)
-        self._raw_path.unlink()
+        os.chmod(self._raw_path, 0o644)  # mkstemp makes 0600; outputs are for everyone to read
+        os.replace(self._raw_path, self.path)
 
     def abort(self):
         self._raw.close()

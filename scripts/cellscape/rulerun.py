@@ -23,6 +23,8 @@ def start(snakemake, uses_torch=False):
         sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .malloc import return_large_frees_to_the_system
+    return_large_frees_to_the_system()
     if uses_torch:
         import torch
         torch.set_num_threads(int(threads))
