@@ -228,7 +228,38 @@ class RandomizedPCA:
 # single-pass sketch (reduce while dumping)
 
 
-class StreamingSketch:
+class _StreamedMoments:
+    """Batch checks, per-column sums and the total sum of squares of the rows seen: what a
+    single-pass reducer needs for the mean and the total variance (explained ratios)."""
+
+    def _start_moments(self, n_features):
+        self.n_features = int(n_features)
+        self._column_sum = torch.zeros(self.n_features, dtype=torch.float64)
+        self._square_sum = 0.0
+        self.n_samples_ = 0
+
+    def _accept(self, batch):
+        """The batch as an (n, D) float32 tensor, its moments added."""
+        xb = torch.as_tensor(np.asarray(batch, dtype=np.float32).reshape(len(batch), -1))
+        if xb.shape[1] != self.n_features:
+            raise ValueError(f"batch has {xb.shape[1]} features, {type(self).__name__} expects {self.n_features}")
+        self._column_sum += xb.sum(0).double()
+        self._square_sum += float(torch.linalg.vector_norm(xb)) ** 2
+        self.n_samples_ += len(xb)
+        return xb
+
+    def _explained(self, singular_values):
+        """Set ``explained_variance_`` and ``explained_variance_ratio_`` from singular values."""
+        n = self.n_samples_
+        if n == 0:
+            raise ValueError("finalize() before any update()")
+        self.explained_variance_ = (singular_values.double() ** 2 / max(n - 1, 1)).numpy()
+        total = (self._square_sum - n * float((self._column_sum / n).pow(2).sum())) / max(n - 1, 1)
+        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
+            np.zeros_like(self.explained_variance_)
+
+
+class StreamingSketch(_StreamedMoments):
     """Single-pass randomized PCA fed batch by batch: ``update(batch)`` ... ``finalize()``.
 
     Keeps Y = X Omega (n x l), W = Psi X (l2 x D, Psi a Gaussian drawn per batch) and the
@@ -240,7 +271,7 @@ class StreamingSketch:
     """
 
     def __init__(self, n_features, n_components=50, oversample=10, random_state=0):
-        self.n_features = int(n_features)
+        self._start_moments(n_features)
         self.n_components = n_components
         self.width = n_components + oversample
         self.co_width = 2 * self.width + 1
@@ -249,21 +280,13 @@ class StreamingSketch:
         self._psi_generator = generator
         self._range_rows, self._psi_columns = [], []
         self._co_range = torch.zeros(self.co_width, self.n_features)
-        self._column_sum = torch.zeros(self.n_features, dtype=torch.float64)
-        self._square_sum = 0.0
-        self.n_samples_ = 0
 
     def update(self, batch):
-        xb = torch.as_tensor(np.asarray(batch, dtype=np.float32).reshape(len(batch), -1))
-        if xb.shape[1] != self.n_features:
-            raise ValueError(f"batch has {xb.shape[1]} features, sketch expects {self.n_features}")
+        xb = self._accept(batch)
         psi = torch.randn(self.co_width, len(xb), generator=self._psi_generator)
         self._range_rows.append(xb @ self._omega)
         self._psi_columns.append(psi)
         self._co_range += psi @ xb
-        self._column_sum += xb.sum(0).double()
-        self._square_sum += float(torch.linalg.vector_norm(xb)) ** 2
-        self.n_samples_ += len(xb)
         return self
 
     def finalize(self):
@@ -282,10 +305,7 @@ class StreamingSketch:
         components, scores = _signs_fixed(vt[:k], (basis @ u[:, :k]) * s[:k])
         self.mean_ = mean.numpy()
         self.components_ = components.numpy()
-        self.explained_variance_ = (s[:k].double() ** 2 / max(n - 1, 1)).numpy()
-        total = (self._square_sum - n * float((self._column_sum / n).pow(2).sum())) / max(n - 1, 1)
-        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
-            np.zeros_like(self.explained_variance_)
+        self._explained(s[:k])
         return scores.numpy().astype(np.float32)
 
 
@@ -293,7 +313,7 @@ class StreamingSketch:
 # single-pass PCA of a wide random projection (the default: reduce while dumping)
 
 
-class ProjectionPCA:
+class ProjectionPCA(_StreamedMoments):
     """Single-pass PCA through a wide Gaussian projection: ``update(batch)`` ... ``finalize()``.
 
     Each batch is projected to ``sketch_dim`` (256) columns, Y = X Omega / sqrt(m); Omega
@@ -308,23 +328,15 @@ class ProjectionPCA:
     """
 
     def __init__(self, n_features, n_components=50, sketch_dim=256, random_state=0):
-        self.n_features = int(n_features)
+        self._start_moments(n_features)
         self.n_components = n_components
         self.sketch_dim = int(sketch_dim)
         self._omega = _gaussian(self.n_features, self.sketch_dim, _generator(random_state))
         self._omega /= float(np.sqrt(self.sketch_dim))
         self._rows = []
-        self._square_sum, self._column_sum = 0.0, torch.zeros(self.n_features, dtype=torch.float64)
-        self.n_samples_ = 0
 
     def update(self, batch):
-        xb = torch.as_tensor(np.asarray(batch, dtype=np.float32).reshape(len(batch), -1))
-        if xb.shape[1] != self.n_features:
-            raise ValueError(f"batch has {xb.shape[1]} features, projection expects {self.n_features}")
-        self._rows.append(xb @ self._omega)
-        self._column_sum += xb.sum(0).double()
-        self._square_sum += float(torch.linalg.vector_norm(xb)) ** 2
-        self.n_samples_ += len(xb)
+        self._rows.append(self._accept(batch) @ self._omega)
         return self
 
     def finalize(self):
@@ -339,10 +351,7 @@ class ProjectionPCA:
         scores = u[:, :k] * s[:k]
         index = scores.abs().argmax(dim=0)  # deterministic signs: largest score positive
         scores *= torch.sign(scores[index, torch.arange(k)])[None, :]
-        self.explained_variance_ = (s[:k] ** 2 / max(n - 1, 1)).numpy()
-        total = (self._square_sum - n * float((self._column_sum / n).pow(2).sum())) / max(n - 1, 1)
-        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
-            np.zeros_like(self.explained_variance_)
+        self._explained(s[:k])
         return scores.float().numpy()
 
 
