@@ -36,6 +36,9 @@ rule dump_activations:
         f"{BENCH}/activations/{{layer}}.tsv"
     params:
         n_outputs=len(config["classes"]),
+    # dumps -> embeddings -> metrics -> Fig. 18 is the longest chain after training; the
+    # feature-visualisation chunks, independent of it, fill the cores around it
+    priority: 20
     threads: 2
     resources:
         mem_mb=mem_mb_dump,

@@ -23,6 +23,7 @@ rule embed:
         f"{BENCH}/embeddings/{{layer}}_{{method}}.tsv"
     params:
         settings=embedding_params,
+    priority: 20
     threads: 2
     resources:
         mem_mb=mem_mb_embed,
@@ -47,6 +48,7 @@ rule layer_metrics:
         methods=config["embeddings"]["methods"],
         eps=config["embeddings"]["dbscan_eps"],
         min_samples=config["embeddings"]["dbscan_min_samples"],
+    priority: 20
     threads: 1
     resources:
         mem_mb=mem_mb_embed,

@@ -150,6 +150,7 @@ rule featvis_clusters:
     params:
         render=FV_JOBS.render_settings("max_clusters"),
         seed=config["seed"],
+    priority: 20
     threads: 1
     resources:
         mem_mb=FV_JOBS.mem_mb,

@@ -21,6 +21,8 @@ rule train:
         f"{BENCH}/train.tsv"
     params:
         checkpoint=f"{MODEL}/checkpoint.pt",
+    # the classifier feeds almost every job: first
+    priority: 100
     threads: 8
     resources:
         mem_mb=mem_mb_images,
