@@ -10,8 +10,8 @@ from cellscape.rulerun import start
 config = start(snakemake, uses_torch=True)
 from cellscape.evaluate import predict_proba, predictions_table, test_metrics  # noqa: E402
 from cellscape.io import atomic_path, write_csv, write_json  # noqa: E402
-from cellscape.model import build_model, resolve_device  # noqa: E402
-from cellscape.train import fit, resolve_precision  # noqa: E402
+from cellscape.model import build_model, resolve_device, resolve_precision  # noqa: E402
+from cellscape.train import fit  # noqa: E402
 
 device = resolve_device(config["device"])
 images = np.load(snakemake.input.images, mmap_mode="r")

@@ -425,3 +425,10 @@ def test_activation_filter_rejects_dense_layers(small_model):
     images = np.random.default_rng(0).uniform(size=(2, 2, SIZE, SIZE)).astype(np.float32)
     with pytest.raises(ValueError):
         activation_filter(small_model, "dense1", [0, 1], images)
+
+
+def test_featvis_bf16_setting_follows_the_hardware_only_when_auto():
+    from cellscape.featvis_tasks import use_bf16
+    from cellscape.model import resolve_precision
+    assert use_bf16(True, "cpu") is True and use_bf16(False, "cpu") is False
+    assert use_bf16("auto", "cpu") == (resolve_precision("auto", "cpu") == "bfloat16")

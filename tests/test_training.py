@@ -145,7 +145,7 @@ def test_killed_training_resumes_from_last_checkpoint(tmp_path):
 
 
 def test_precision_auto_picks_bfloat16_only_with_native_support():
-    from cellscape.train import resolve_precision
+    from cellscape.model import resolve_precision
     assert resolve_precision("float32", "cpu") == "float32"
     assert resolve_precision("bfloat16", "cpu") == "bfloat16"
     native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()

@@ -107,3 +107,18 @@ def resolve_device(name="auto"):
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def resolve_precision(name, device):
+    """'auto' -> bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or
+    AMX, GPUs that report bf16 support), else float32: emulated bfloat16 would be slower."""
+    if name != "auto":
+        return name
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native = False
+    return "bfloat16" if native else "float32"

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .io import atomic_path
-from .model import build_model, count_parameters
+from .model import build_model, count_parameters, resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -193,21 +193,6 @@ def evaluate_loss(model, x, y, loss_fn, device, batch_size=256, task=None):
         total += loss_fn(outputs, yb).item() * len(xb)
         sums = sums + task.batch_sums(outputs, yb)
     return total / max(1, len(x)), task.scores(sums, len(x))
-
-
-def resolve_precision(name, device):
-    """'auto' -> bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or
-    AMX, GPUs that report bf16 support), else float32: emulated bfloat16 would be slower."""
-    if name != "auto":
-        return name
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    try:
-        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        native = False
-    return "bfloat16" if native else "float32"
 
 
 def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, do_augment, desc, task=None,
