@@ -17,11 +17,10 @@ from PIL import Image
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/pbc")
 index = pd.read_csv(results / "data" / "index.csv", dtype={"id": str})
 predictions = pd.read_csv(results / "model" / "predictions.csv", dtype={"id": str})
-test = predictions[predictions["split"] == "test"].merge(index[["id", "source"]], on="id")
-test["batch"] = ["other (366x369)" if Image.open(path).size == (366, 369) else "main (360x363)"
-                 for path in test["source"]]
+kept = index.assign(batch=["other (366x369)" if Image.open(path).size == (366, 369) else "main (360x363)"
+                           for path in index["source"]])
+test = predictions[predictions["split"] == "test"].merge(kept[["id", "batch"]], on="id")
 test["correct"] = test["class"] == test["predicted"]
-kept = index.assign(batch=["other" if Image.open(p).size == (366, 369) else "main" for p in index["source"]])
 print("cells kept by QC, by batch and class:")
 print(kept.groupby(["batch", "class"]).size().unstack(fill_value=0).to_string())
 print("\ntest accuracy by batch:")

@@ -68,10 +68,10 @@ def dump_and_reduce(model, images, rows, layer, out_path, reduction="rpca", k=50
                     batch_size=64, device="cpu"):
     """Dump ``layer`` to ``out_path`` and return its (n, k) float32 reduction.
 
-    Single-pass reductions (``sketch``, ``random_projection``, ``none``) run on each batch while
-    it is in memory, so the dump is written once and never read back; ``rpca`` reads the
-    finished dump in row blocks (3 + 2 * n_iter passes, more accurate on slowly decaying
-    spectra).
+    Single-pass reductions (``projection_pca``, ``sketch``, ``random_projection``, ``none``) run
+    on each batch while it is in memory, so the dump is written once and never read back;
+    ``rpca`` reads the finished dump in row blocks (3 + 2 * n_iter passes, more accurate on
+    slowly decaying spectra).
     """
     if OnlineReduction.supports(reduction):
         online = OnlineReduction(reduction, k, seed)

@@ -251,8 +251,6 @@ class _StreamedMoments:
     def _explained(self, singular_values):
         """Set ``explained_variance_`` and ``explained_variance_ratio_`` from singular values."""
         n = self.n_samples_
-        if n == 0:
-            raise ValueError("finalize() before any update()")
         self.explained_variance_ = (singular_values.double() ** 2 / max(n - 1, 1)).numpy()
         total = (self._square_sum - n * float((self._column_sum / n).pow(2).sum())) / max(n - 1, 1)
         self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
@@ -348,9 +346,7 @@ class ProjectionPCA(_StreamedMoments):
         sketch -= sketch.mean(0)
         u, s, _ = torch.linalg.svd(sketch, full_matrices=False)
         k = min(self.n_components, n, self.sketch_dim)
-        scores = u[:, :k] * s[:k]
-        index = scores.abs().argmax(dim=0)  # deterministic signs: largest score positive
-        scores *= torch.sign(scores[index, torch.arange(k)])[None, :]
+        scores = _signs_fixed((u[:, :k] * s[:k]).T)[0].T  # deterministic: largest score positive
         self._explained(s[:k])
         return scores.float().numpy()
 
@@ -404,6 +400,7 @@ class RandomProjection:
 
 
 REDUCERS = ("projection_pca", "rpca", "sketch", "random_projection", "none")
+SINGLE_PASS = {"sketch": StreamingSketch, "projection_pca": ProjectionPCA}  # fed batch by batch
 
 
 def reduce_streamed(features, method="rpca", k=50, seed=0, batch_rows=128, progress=True):
@@ -425,12 +422,11 @@ def reduce_streamed(features, method="rpca", k=50, seed=0, batch_rows=128, progr
                              progress=progress).fit_transform(blocks)
     if method == "random_projection":
         return RandomProjection(n_components=k, random_state=seed).fit_transform(blocks)
-    if method in ("sketch", "projection_pca"):
-        make = StreamingSketch if method == "sketch" else ProjectionPCA
-        sketch = make(blocks.shape[1], n_components=k, random_state=seed)
+    if method in SINGLE_PASS:
+        online = OnlineReduction(method, k, seed)
         for _, block in _passes(blocks, method, progress):
-            sketch.update(block)
-        return sketch.finalize()
+            online(block)
+        return online.result()
     raise ValueError(f"unknown reduction {method!r}; choose from {REDUCERS}")
 
 
@@ -438,9 +434,10 @@ class OnlineReduction:
     """A dump consumer: reduces each batch as it is produced, so the dump is never read back.
 
     ``projection_pca`` feeds a :class:`ProjectionPCA`, ``sketch`` a :class:`StreamingSketch`,
-    ``random_projection`` projects each batch;
-    layers no wider than ``k`` (and ``none``) keep their batches as they are. ``rpca`` needs
-    several passes and cannot run online (``supports`` tells). ``result()`` -> (n, k) float32.
+    ``random_projection`` projects each batch; layers no wider than ``k`` (and ``none``) keep
+    their batches as they are. ``rpca`` needs several passes and cannot run online
+    (``supports`` tells). ``reduce_streamed`` uses it too, over a finished file's row blocks.
+    ``result()`` -> (n, k) float32.
     """
 
     ONLINE = ("projection_pca", "sketch", "random_projection", "none")
@@ -460,15 +457,14 @@ class OnlineReduction:
         width = batch.shape[1]
         if self.method == "none" or width <= self.k:
             self._rows.append(batch.copy())
-        elif self.method in ("sketch", "projection_pca"):
+        elif self.method in SINGLE_PASS:
             if self._sketch is None:
-                make = StreamingSketch if self.method == "sketch" else ProjectionPCA
-                self._sketch = make(width, n_components=self.k, random_state=self.seed)
+                self._sketch = SINGLE_PASS[self.method](width, n_components=self.k, random_state=self.seed)
             self._sketch.update(batch)
         else:
             if self._projection is None:
                 self._projection = RandomProjection(self.k, self.seed).fit(n_features=width)
-            self._rows.append((torch.from_numpy(batch) @ self._projection.components_).numpy())
+            self._rows.append(self._projection.transform(batch))
 
     def result(self):
         if self._sketch is not None:
