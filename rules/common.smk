@@ -1,4 +1,5 @@
 # Config validation, the layer list, output paths and input functions shared by every stage.
+import os
 import sys
 from pathlib import Path
 
@@ -6,10 +7,19 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from cellscape.architecture import ArchitectureError, layer_shapes  # torch-free
+from cellscape.rulerun import RUN_CORES_VARIABLE
 from cellscape.simulate import resolve_params
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+# Local runs: rule scripts scale their threads to the CPUs there are when --cores promises more
+# (cellscape.rulerun.thread_count). Cluster jobs get the CPUs they ask for and are left alone.
+if workflow.is_main_process and workflow.local_exec:
+    try:
+        os.environ[RUN_CORES_VARIABLE] = str(int(workflow.cores))
+    except WorkflowError:  # no --cores (e.g. --lint): no jobs run
+        pass
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"

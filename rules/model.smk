@@ -21,9 +21,10 @@ rule train:
         f"{BENCH}/train.tsv"
     params:
         checkpoint=f"{MODEL}/checkpoint.pt",
-    # the classifier feeds almost every job: first
+    # the classifier feeds almost every job: first; half the cores when the regression network
+    # (MDA stage) trains beside it, so both start at once instead of one after the other
     priority: 100
-    threads: 8
+    threads: 4 if config["mda"]["enabled"] else 8
     resources:
         mem_mb=mem_mb_images,
         runtime=runtime_train,

@@ -68,10 +68,10 @@ rule train_regression:
     params:
         checkpoint=f"{REG}/model/checkpoint.pt",
         training=REG_TRAINING,
-    # two threads and a high priority: an 8-thread job waits until 8 cores are free at once,
-    # which, among dozens of 1-2 thread jobs, is the end of the run
+    # beside the classifier's training (4 threads each): a job asking for 8 threads waits until 8
+    # cores are free at once, which among dozens of 1-2 thread jobs is the end of the run
     priority: 50
-    threads: 2
+    threads: 4
     resources:
         mem_mb=mem_mb_images,
         runtime=runtime_train,  # sized for the classifier's (more) epochs

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from cellscape.ingest import ingest, read_properties
-from cellscape.rulerun import start
+from cellscape.rulerun import job_threads, start
 
 config = start(snakemake)
 data = config["data"]
@@ -13,4 +13,4 @@ else:
     roots, properties = [data["directory"]], None
 out = snakemake.output
 ingest(roots, data, config["qc"], config["classes"], config["image_size"], config["seed"],
-       out.images, out.index, out.qc, out.classes, threads=snakemake.threads, properties=properties)
+       out.images, out.index, out.qc, out.classes, threads=job_threads(snakemake), properties=properties)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cellscape.rulerun import thread_count
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
@@ -64,7 +66,8 @@ def test_impossible_architecture_is_rejected_at_planning(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
-    r = snakemake(workdir, "--cores", "2", "--configfile", str(REPO / "configs" / "tiny.yaml"))
+    # the users' command line: --cores 8 whatever the machine has
+    r = snakemake(workdir, "--cores", "8", "--configfile", str(REPO / "configs" / "tiny.yaml"))
     assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
     return workdir
 
@@ -80,6 +83,12 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     index = pd.read_csv(results / "data" / "index.csv")
     assert set(index["split"]) == {"train", "val", "test"}
     assert (results / "model" / "metrics.json").exists()
+    # each job used its share of the machine's CPUs (Snakefile -> rule script plumbing)
+    usable = len(os.sched_getaffinity(0))
+    train_log = (results / "logs" / "train.log").read_text()
+    granted = re.search(r"granted (\d+) of the run's 8 cores", train_log)
+    assert granted, train_log[:2000]
+    assert f"{thread_count(int(granted.group(1)), usable, 8)} threads:" in train_log
     # a second run has nothing left to do
     again = snakemake(tiny_run, "-n", "--configfile", str(REPO / "configs" / "tiny.yaml"))
     assert "Nothing to be done" in again.stdout + again.stderr
