@@ -5,7 +5,6 @@ The dump runs the forward pass to the layer, flattens, converts to float16 and a
 away. Peak memory is measured in a subprocess: it must stay near one batch, not the layer.
 """
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,6 @@ import torch
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
-from cellscape.activations import dump_layer  # noqa: E402
 from cellscape.model import build_model  # noqa: E402
 
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}

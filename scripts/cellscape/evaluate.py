@@ -1,6 +1,5 @@
 """Predictions for every image and the test-set metrics."""
 import numpy as np
-import pandas as pd
 import torch
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .io import NpyRowWriter, atomic_path, write_csv, write_json
+from .io import NpyRowWriter, write_csv, write_json
 from .preprocess import QC_CHECKS, normalise_per_image, process_event
 from .readers import InputError, discover_events, read_event
 from .split import stratified_split

@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
 from ..boundary import DecisionBoundary
-from ..gridmap import grid_shape, interpolate, scale_to_grid
-from .common import CLASS_COLOURS, DARK_CLASS_COLOURS, false_colour, hide_axes
+from ..gridmap import grid_shape, interpolate
+from .common import CLASS_COLOURS, DARK_CLASS_COLOURS, false_colour
 
 
 def class_codes(values, classes):
