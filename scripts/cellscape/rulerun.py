@@ -49,8 +49,6 @@ def start(snakemake, uses_torch=False):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger(__name__).info("%s threads: granted %s of the run's %s cores, %d CPUs usable", threads,
                                      snakemake.threads, _run_cores() or "?", len(os.sched_getaffinity(0)))
-    from .malloc import return_large_frees_to_the_system
-    return_large_frees_to_the_system()
     if uses_torch:
         import torch
         torch.set_num_threads(int(threads))
