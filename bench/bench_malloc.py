@@ -1,4 +1,5 @@
-"""What glibc's mmap threshold (cellscape/malloc.py) costs a training step and buys a dump.
+"""What glibc's mmap threshold (cellscape/malloc.py) costs a training step (what it buys a dump,
+a peak memory of one batch, is bench_activations').
 
 The dumps set ``M_MMAP_THRESHOLD`` to 1 MiB so that freed batch buffers leave the resident set;
 every other job keeps glibc's default, because there the setting turns each step's fresh
@@ -11,42 +12,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+BENCH = Path(__file__).resolve().parent
+SCRIPTS = BENCH.parent / "scripts"
 
+# bench_training's bare loop (paper model, SGD, batch 32, bfloat16, channels-last), one thread;
+# the warm-up call builds a model and runs it first, so the measured call sees warm kernels
 CHILD = """
-import json, resource, sys, time
-sys.path.insert(0, {scripts!r})
+import json, resource, sys
+sys.path[:0] = [{scripts!r}, {bench!r}]
 if {mmap}:
     from cellscape.malloc import return_large_frees_to_the_system
     assert return_large_frees_to_the_system()
 import torch
 torch.set_num_threads(1)
-from cellscape.model import build_model
-PAPER = {{"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}}
-model = build_model(PAPER, 78, 2).to(memory_format=torch.channels_last)
-opt = torch.optim.Adam(model.parameters())
-x = torch.rand(32, 2, 78, 78).contiguous(memory_format=torch.channels_last)
-y = torch.randint(0, 2, (32,))
-def step():
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-for _ in range(3):
-    step()
-before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-for _ in range({steps}):
-    step()
+from bench_training import bare_loop
+x, y = torch.rand(32 * {steps}, 2, 78, 78), torch.randint(0, 2, (32 * {steps},))
+bare_loop(x, y, 32, 3, channels_last=True, precision="bfloat16")
+before = resource.getrusage(resource.RUSAGE_SELF)
+images_per_second = bare_loop(x, y, 32, {steps}, channels_last=True, precision="bfloat16")
 after = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({{"seconds": (time.perf_counter() - started) / {steps},
+print(json.dumps({{"seconds": 32 / images_per_second,
                   "kernel": (after.ru_stime - before.ru_stime) / {steps},
                   "faults": (after.ru_minflt - before.ru_minflt) / {steps}}}))
 """
 
 
 def training_step(mmap, steps):
-    code = CHILD.format(scripts=str(SCRIPTS), mmap=bool(mmap), steps=steps)
+    code = CHILD.format(scripts=str(SCRIPTS), bench=str(BENCH), mmap=bool(mmap), steps=steps)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -37,7 +37,8 @@ def start(snakemake, uses_torch=False):
     Thread variables are set before numba or torch are imported by the caller, so both use the
     rule's ``threads`` instead of every core of the node. Returns the config.
     """
-    threads = str(job_threads(snakemake))
+    usable, run_cores = len(os.sched_getaffinity(0)), _run_cores()
+    threads = str(thread_count(int(snakemake.threads), usable, run_cores))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = threads
     # numba's on-disk cache: embedding jobs after the first skip ~40 s of compilation
@@ -48,7 +49,7 @@ def start(snakemake, uses_torch=False):
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger(__name__).info("%s threads: granted %s of the run's %s cores, %d CPUs usable", threads,
-                                     snakemake.threads, _run_cores() or "?", len(os.sched_getaffinity(0)))
+                                     snakemake.threads, run_cores or "?", usable)
     if uses_torch:
         import torch
         torch.set_num_threads(int(threads))
