@@ -16,15 +16,15 @@ import torch
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
-from cellscape.model import build_model  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
 
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
 
 CHILD = """
 import json, resource, sys, time, numpy as np, torch
 sys.path.insert(0, {scripts!r})
-from cellscape.activations import dump_layer
-from cellscape.model import build_model
+from cellscape.activations.dump import dump_layer
+from cellscape.model.network import build_model
 model = build_model({cfg!r}, 78, 2).eval()
 images = np.load({images!r}, mmap_mode="r")
 t0 = time.perf_counter()

@@ -72,8 +72,8 @@ def _row(name, value, unit, baseline, baseline_value, higher_is_better=False):
 
 def write_cells(path, n, seed=0):
     """n simulated cells (half lymphocytes), background removed at 20%, channels to [0, 1]."""
-    from cellscape.preprocess import normalise_per_image, subtract_background, threshold_channels
-    from cellscape.simulate import resolve_params, simulate_event
+    from cellscape.data.preprocess import normalise_per_image, subtract_background, threshold_channels
+    from cellscape.data.simulate import resolve_params, simulate_event
     params, rng = resolve_params(), np.random.default_rng(seed)
     images = np.empty((n, 2, 78, 78), dtype=np.float32)
     for i in range(n):
@@ -84,7 +84,7 @@ def write_cells(path, n, seed=0):
 
 _MODEL_CODE = f"""
 import torch
-from cellscape.model import build_model
+from cellscape.model.network import build_model
 PAPER = {{"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}}
 WEIGHTS = {str(ROOT / "results" / "model" / "weights.pt")!r}
 torch.manual_seed(0)
@@ -113,12 +113,12 @@ def bench_reduction_umap(n, workdir, random_state=0, threads=2):
         reduced, maps[reduction] = work / f"reduced_{reduction}.npy", work / f"ours_{reduction}.npy"
         dump = run_child(head + f"""
 torch.set_num_threads({threads})
-from cellscape.activations import dump_and_reduce
+from cellscape.activations.dump import dump_and_reduce
 np.save({str(reduced)!r}, dump_and_reduce(model, images, np.arange(len(images)), "conv1",
         {str(work / "features.npy")!r}, {reduction!r}, k=50, seed={random_state}))
 """, threads=threads)
         embed_code = f"""
-from cellscape.embed import make_embedder
+from cellscape.embeddings.embedders import make_embedder
 np.save({str(maps[reduction])!r}, make_embedder("umap", None, {random_state}).fit_transform(np.load({str(reduced)!r})))
 """
         run_child(embed_code, env=cache, threads=threads)  # warm the numba cache, as a workflow run would
@@ -127,7 +127,7 @@ np.save({str(maps[reduction])!r}, make_embedder("umap", None, {random_state}).fi
     base_map = work / "base.npy"
     baseline = run_child(head + f"""
 torch.set_num_threads({threads})
-from cellscape.activations import layer_batches
+from cellscape.activations.dump import layer_batches
 X = np.empty((len(images), 194688), dtype=np.float32)
 start = 0
 for batch in layer_batches(model, images, np.arange(len(images)), "conv1"):
@@ -188,7 +188,7 @@ TSNE(perplexity=30, n_jobs=1, random_state={random_state}).fit_transform(X)
 
 def bench_gridmap(n, random_state=0):
     code = f"""
-from cellscape.gridmap import grid_positions
+from cellscape.embeddings.gridmap import grid_positions
 rng = np.random.default_rng({random_state})
 centres = rng.normal(size=(6, 2)) * 20
 Y = np.vstack([rng.normal(size=({n} // 6 + 1, 2)) * rng.uniform(1, 4) + c for c in centres])[:{n}]
@@ -206,7 +206,7 @@ extra = dict(cost=cost)
 
 def bench_fixed_cost(workdir, random_state=0):
     code = f"""
-from cellscape.embed import make_embedder
+from cellscape.embeddings.embedders import make_embedder
 X = np.random.default_rng({random_state}).normal(size=(300, 50))
 make_embedder("umap", None, {random_state}).fit_transform(X)
 """

@@ -23,10 +23,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))  # support.browser, support.demo
 
 from cellscape.explorer import build_explorer, similarity_map  # noqa: E402
-from cellscape.explorer.browser import chromium, open_page  # noqa: E402
-from cellscape.explorer.demo import DEFAULT_MODEL, fabricate_inputs  # noqa: E402
+from support.browser import chromium, open_page  # noqa: E402
+from support.demo import DEFAULT_MODEL, fabricate_inputs  # noqa: E402
 
 LAYERS = ("conv1", "conv10")
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from cellscape.featvis import (FourierParam, PlateauStop, channels_batched,  # noqa: E402
                                activation_filter, render, standard_transforms)
-from cellscape.model import build_model, load_model  # noqa: E402
+from cellscape.model.network import build_model, load_model  # noqa: E402
 
 MODEL_CFG = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
              "dense": [256], "dropout": 0.25}
@@ -42,7 +42,7 @@ PLATEAU = PlateauStop(window=48, rel_tol=0.01, min_steps=192)
 
 def simulated_images(n, seed=0):
     """n normalised simulated cells (N, 2, 78, 78) and labels, as the data rule prepares them."""
-    from cellscape.simulate import CLASSES, simulate_event
+    from cellscape.data.simulate import CLASSES, simulate_event
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for i in range(n):

@@ -38,7 +38,7 @@ mode, roots, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 from pathlib import Path
 import tifffile
 from snakemake.utils import validate
-from cellscape.ingest import ingest, read_properties
+from cellscape.data.ingest import ingest, read_properties
 cfg = {{}}
 validate(cfg, {schema!r}, set_default=True)
 started = time.perf_counter()
@@ -61,7 +61,7 @@ print(json.dumps(dict(seconds=seconds, events=events, kept=kept, peak_rss_mb=rss
 
 def simulate(raw_dir, n_events, seed=0):
     """The workflow's chunks: ``raw_dir/000`` ... (skipped when already there)."""
-    from cellscape.simulate import simulate_chunk
+    from cellscape.data.simulate import simulate_chunk
     roots = []
     for k in range(CHUNKS):
         n = n_events // CHUNKS + (1 if k < n_events % CHUNKS else 0)
@@ -83,7 +83,7 @@ def measure(mode, roots, out_dir):
 
 
 def simulated_bad_event_fraction():
-    from cellscape.simulate import DEFAULTS
+    from cellscape.data.simulate import DEFAULTS
     return DEFAULTS["bad_event_fraction"]
 
 

@@ -21,7 +21,7 @@ CHILD = """
 import json, resource, sys
 sys.path[:0] = [{scripts!r}, {bench!r}]
 if {mmap}:
-    from cellscape.malloc import return_large_frees_to_the_system
+    from cellscape.runtime.malloc import return_large_frees_to_the_system
     assert return_large_frees_to_the_system()
 import torch
 torch.set_num_threads(1)

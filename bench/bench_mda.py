@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cellscape.manifold_scores import embedding_scores  # noqa: E402
-from cellscape.mda import MDA  # noqa: E402
+from cellscape.mda.scores import embedding_scores  # noqa: E402
+from cellscape.mda.estimator import MDA  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
 

@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from cellscape.model import build_model  # noqa: E402
-from cellscape.train import fit  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.training import fit  # noqa: E402
 
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
 TRAIN_FLOPS_PER_IMAGE = 3 * 2 * 0.331e9   # forward MACs x 2 FLOPs, backward ~2x forward

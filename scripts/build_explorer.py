@@ -4,12 +4,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 p = snakemake.params
 inp = snakemake.input

@@ -3,12 +3,12 @@ and their reduction (``params.n_outputs``: the network's head, classes or one re
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.activations import dump_and_reduce  # noqa: E402
-from cellscape.io import save_npy  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.activations.dump import dump_and_reduce  # noqa: E402
+from cellscape.runtime.io import save_npy  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 act = config["activations"]
 device = resolve_device(config["device"])

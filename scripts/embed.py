@@ -2,12 +2,12 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embed import make_embedder  # noqa: E402
-from cellscape.gridmap import grid_positions  # noqa: E402
-from cellscape.io import write_csv  # noqa: E402
+from cellscape.embeddings.embedders import make_embedder  # noqa: E402
+from cellscape.embeddings.gridmap import grid_positions  # noqa: E402
+from cellscape.runtime.io import write_csv  # noqa: E402
 
 settings = snakemake.params.settings
 X = np.load(snakemake.input.reduced)

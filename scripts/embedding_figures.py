@@ -2,10 +2,10 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake)
-from cellscape.embed import make_embedder, tsne_with_snapshots  # noqa: E402
+from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
 from cellscape.figures import embedding_figures as ef  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 

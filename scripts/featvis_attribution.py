@@ -3,15 +3,15 @@ model-randomisation sanity check (Fig. 19)."""
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.attribution import METHODS, CascadingRandomisation, attribute, importance  # noqa: E402
-from cellscape.featvis_tasks import example_cells  # noqa: E402
+from cellscape.attribution.methods import METHODS, CascadingRandomisation, attribute, importance  # noqa: E402
+from cellscape.featvis.tasks import example_cells  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import attribution_figure, attribution_sanity_figure  # noqa: E402
-from cellscape.io import save_npz, write_csv  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 fv = config["featvis"]
 device = resolve_device(config["device"])

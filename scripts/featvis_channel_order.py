@@ -6,13 +6,13 @@ test cells; they also give Fig. 16 the cells that drive each channel most.
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.featvis_jobs import channel_order  # noqa: E402
-from cellscape.featvis_tasks import channel_profiles  # noqa: E402
-from cellscape.io import save_npz, write_csv  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.featvis.jobs import channel_order  # noqa: E402
+from cellscape.featvis.tasks import channel_profiles  # noqa: E402
+from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 layers = snakemake.params.layers
 device = resolve_device(config["device"])

@@ -1,7 +1,7 @@
 """Rule featvis_fig13: feature images at increasing optimisation steps (paper Fig. 13)."""
 import numpy as np
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

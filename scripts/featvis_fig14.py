@@ -1,7 +1,7 @@
 """Rule featvis_fig14: feature images of every conv layer, unfiltered above filtered (paper Fig. 14)."""
 import numpy as np
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

@@ -3,16 +3,16 @@ feature tensors at that layer (paper Fig. 15)."""
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.embed import UMAPEmbedder  # noqa: E402
-from cellscape.featvis_tasks import layer_outputs  # noqa: E402
+from cellscape.embeddings.embedders import UMAPEmbedder  # noqa: E402
+from cellscape.featvis.tasks import layer_outputs  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import feature_grid_figure  # noqa: E402
-from cellscape.gridmap import grid_positions  # noqa: E402
-from cellscape.io import write_csv  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.embeddings.gridmap import grid_positions  # noqa: E402
+from cellscape.runtime.io import write_csv  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 layer = snakemake.params.layer
 fv = np.load(snakemake.input.features)

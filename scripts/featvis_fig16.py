@@ -3,13 +3,13 @@ test cells that activate them most (paper Fig. 16)."""
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.featvis_tasks import example_cells, layer_outputs  # noqa: E402
+from cellscape.featvis.tasks import example_cells, layer_outputs  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import neuron_examples_figure  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
 
 layer = snakemake.params.layer
 k = snakemake.params.channels

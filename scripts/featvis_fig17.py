@@ -1,7 +1,7 @@
 """Rule featvis_fig17: neuron groups of one cell's layer tensor (NMF) and their feature images (paper Fig. 17)."""
 import numpy as np
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

@@ -2,10 +2,10 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.io import save_npz, write_csv  # noqa: E402
+from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 
 KEYS = ("channels", "images", "filtered", "objective", "feedback")
 chunks = [np.load(path) for path in snakemake.input]

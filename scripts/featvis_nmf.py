@@ -3,13 +3,13 @@ and a feature image per group (objective: the group's channel weights as a direc
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.featvis_tasks import colour_mixing, example_cells, layer_outputs, render_directions  # noqa: E402
-from cellscape.io import save_npz  # noqa: E402
-from cellscape.model import load_model, resolve_device  # noqa: E402
-from cellscape.nmf_groups import NeuronGroups  # noqa: E402
+from cellscape.featvis.tasks import colour_mixing, example_cells, layer_outputs, render_directions  # noqa: E402
+from cellscape.runtime.io import save_npz  # noqa: E402
+from cellscape.model.network import load_model, resolve_device  # noqa: E402
+from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
 
 layer = snakemake.wildcards.layer
 fv = snakemake.params.render

@@ -3,8 +3,8 @@ import pandas as pd
 
 from cellscape.figures.common import save_figure
 from cellscape.figures.data_figures import preprocessing_figure, qc_figure
-from cellscape.readers import discover_events, read_event
-from cellscape.rulerun import start
+from cellscape.data.readers import discover_events, read_event
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake)
 index = pd.read_csv(snakemake.input.index)

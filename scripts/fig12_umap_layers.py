@@ -1,7 +1,7 @@
 """Rule umap_layers_figure: paper Fig. 12, the UMAP of every layer with one colour key."""
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

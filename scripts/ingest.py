@@ -1,8 +1,8 @@
 """Rule ingest: raw events -> filtered, quality-checked, normalised, split image set."""
 from pathlib import Path
 
-from cellscape.ingest import ingest, read_properties
-from cellscape.rulerun import job_threads, start
+from cellscape.data.ingest import ingest, read_properties
+from cellscape.runtime.rulerun import job_threads, start
 
 config = start(snakemake)
 data = config["data"]

@@ -3,11 +3,11 @@ DBSCAN clusters of its UMAP (or first) embedding."""
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.io import write_csv  # noqa: E402
-from cellscape.separation import dbscan_clusters, layer_separation  # noqa: E402
+from cellscape.runtime.io import write_csv  # noqa: E402
+from cellscape.embeddings.separation import dbscan_clusters, layer_separation  # noqa: E402
 
 p = snakemake.params
 X = np.load(snakemake.input.reduced)

@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures import model_figures as mf  # noqa: E402
-from cellscape.model import load_model  # noqa: E402
+from cellscape.model.network import load_model  # noqa: E402
 
 metrics = json.loads(open(snakemake.input.metrics).read())
 classes = metrics["classes"]

@@ -4,12 +4,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embed import make_embedder  # noqa: E402
-from cellscape.io import write_csv, write_json  # noqa: E402
-from cellscape.manifold_scores import embedding_scores  # noqa: E402
+from cellscape.embeddings.embedders import make_embedder  # noqa: E402
+from cellscape.runtime.io import write_csv, write_json  # noqa: E402
+from cellscape.mda.scores import embedding_scores  # noqa: E402
 
 params = snakemake.params
 features = np.load(snakemake.input.reduced).astype(np.float64)

@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402

@@ -3,8 +3,8 @@ import json
 
 import pandas as pd
 
-from cellscape.io import write_csv
-from cellscape.rulerun import start
+from cellscape.runtime.io import write_csv
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 rows = [{"layer": layer, "method": method, **json.loads(open(path).read())}

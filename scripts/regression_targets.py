@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.io import write_csv
-from cellscape.regression_target import ground_truth_agreement, measure_targets
-from cellscape.rulerun import start
+from cellscape.runtime.io import write_csv
+from cellscape.mda.target import ground_truth_agreement, measure_targets
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")

@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.io import atomic_path, write_csv, write_json  # noqa: E402
-from cellscape.model import build_model, resolve_device  # noqa: E402
-from cellscape.regression_target import ground_truth_agreement, prediction_error  # noqa: E402
-from cellscape.train import RegressionTask, fit, predict_outputs  # noqa: E402
+from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
+from cellscape.model.network import build_model, resolve_device  # noqa: E402
+from cellscape.mda.target import ground_truth_agreement, prediction_error  # noqa: E402
+from cellscape.model.training import RegressionTask, fit, predict_outputs  # noqa: E402
 
 device = resolve_device(config["device"])
 images = np.load(snakemake.input.images, mmap_mode="r")

@@ -1,8 +1,8 @@
 """Rule select_images: the images whose activations are dumped (test split or all), in dump order."""
 import pandas as pd
 
-from cellscape.io import write_csv
-from cellscape.rulerun import start
+from cellscape.runtime.io import write_csv
+from cellscape.runtime.rulerun import start
 
 start(snakemake)
 predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})

@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cellscape.rulerun import start
+from cellscape.runtime.rulerun import start
 
 config = start(snakemake, uses_torch=True)
-from cellscape.evaluate import predict_proba, predictions_table, test_metrics  # noqa: E402
-from cellscape.io import atomic_path, write_csv, write_json  # noqa: E402
-from cellscape.model import build_model, resolve_device, resolve_precision  # noqa: E402
-from cellscape.train import fit  # noqa: E402
+from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics  # noqa: E402
+from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
+from cellscape.model.network import build_model, resolve_device, resolve_precision  # noqa: E402
+from cellscape.model.training import fit  # noqa: E402
 
 device = resolve_device(config["device"])
 images = np.load(snakemake.input.images, mmap_mode="r")

@@ -6,7 +6,7 @@ can show where in the embedding the network switches its decision.
 """
 import numpy as np
 
-from ..boundary import DecisionBoundary
+from ..embeddings.boundary import DecisionBoundary
 
 
 def unit_square_probabilities(points, labels, n_classes, n_neighbors=3, resolution=128, sigma_px=2.0):

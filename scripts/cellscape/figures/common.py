@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..io import atomic_path  # noqa: E402
+from ..runtime.io import atomic_path  # noqa: E402
 
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 DARK_CLASS_COLOURS = ["#0b3c61", "#6e1414", "#145214", "#4b2f63", "#8a4504", "#4a2d26"]

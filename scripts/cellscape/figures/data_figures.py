@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..preprocess import (fit_to_size, keep_central_object, normalise_per_image, subtract_background,
+from ..data.preprocess import (fit_to_size, keep_central_object, normalise_per_image, subtract_background,
                           threshold_channels)
 from .common import CLASS_COLOURS, false_colour, hide_axes
 

@@ -13,8 +13,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from ..boundary import DecisionBoundary
-from ..gridmap import grid_shape, interpolate
+from ..embeddings.boundary import DecisionBoundary
+from ..embeddings.gridmap import grid_shape, interpolate
 from .common import CLASS_COLOURS, DARK_CLASS_COLOURS, false_colour
 
 
@@ -107,7 +107,7 @@ def write_tsne_animation(snapshots, labels, classes, path, fps=20, layer="dense1
         return (points,)
 
     animation = FuncAnimation(fig, show, frames=len(frames), blit=False)
-    from ..io import atomic_path
+    from ..runtime.io import atomic_path
     with atomic_path(path) as tmp:
         animation.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
     plt.close(fig)

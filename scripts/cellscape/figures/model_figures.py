@@ -6,7 +6,7 @@ import torch
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import FancyBboxPatch
 
-from ..architecture import layer_shapes
+from ..model.architecture import layer_shapes
 from ..featvis.render import capture_activations, frozen_eval
 from .common import false_colour, hide_axes, hue_image
 

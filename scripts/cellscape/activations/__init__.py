@@ -1,0 +1,3 @@
+"""Stage 3, activations: per-layer dumps of the selected images (``dump``) and the streamed
+reductions computed while dumping (``reduce``).
+"""

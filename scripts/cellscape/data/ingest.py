@@ -1,0 +1,122 @@
+"""Stream raw events into the filtered, normalised, split image set.
+
+Raw files are read one at a time (in worker processes when threads > 1) and kept cells are
+appended to the output array as they come, so memory does not grow with the number of events.
+"""
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ..runtime.io import NpyRowWriter, write_csv, write_json
+from .preprocess import QC_CHECKS, normalise_per_image, process_event
+from .readers import InputError, discover_events, read_event
+from .split import stratified_split
+
+
+def _process(event, data_cfg, qc_cfg, image_size):
+    """Worker: one event -> (image or None, qc row). Bad input is an InputError or a rejection."""
+    row = {"id": event.id, "class": event.cls, "source": event.source, "qc_readable": True}
+    try:
+        raw, saturation = read_event(event, data_cfg)
+        if np.ptp(raw) == 0:
+            raise InputError(f"{event.source}: image is constant (every pixel {raw.flat[0]:g})")
+    except InputError as err:
+        if data_cfg["on_bad_event"] == "error":
+            raise
+        row.update({"qc_readable": False, **{c: False for c in QC_CHECKS},
+                    "kept": False, "reason": f"qc_readable: {err}"})
+        return None, row
+    image, checks = process_event(raw, saturation, data_cfg, qc_cfg, image_size)
+    failed = [c for c in QC_CHECKS if not checks[c]]
+    row.update(checks, kept=not failed, reason=failed[0] if failed else "")
+    if failed:
+        return None, row
+    if data_cfg["normalise"] == "per_image":
+        image = normalise_per_image(image)
+    return image, row
+
+
+def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_index, out_qc,
+           out_classes, threads=1, properties=None):
+    """Read every event under ``roots`` (each holding one folder per class) and write the set.
+
+    ``properties``: optional table of simulator ground truth, joined to the index by id.
+    """
+    events = []
+    for root in roots:
+        events.extend(discover_events(root, classes, data_cfg["channel_files"]))
+    work = partial(_process, data_cfg=data_cfg, qc_cfg=qc_cfg, image_size=image_size)
+    qc_rows = []
+    with NpyRowWriter(out_images, (2, image_size, image_size), np.float32) as writer:
+        if threads > 1:
+            pool = ProcessPoolExecutor(threads)
+            results = pool.map(work, events, chunksize=32)
+        else:
+            pool, results = None, map(work, events)
+        try:
+            for image, row in tqdm(results, total=len(events), desc="ingest", unit="event",
+                                   file=sys.stderr, mininterval=2):
+                if image is not None:
+                    writer.append(image[None])
+                qc_rows.append(row)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        qc = pd.DataFrame(qc_rows)
+        kept = qc[qc["kept"]].reset_index(drop=True)
+        _require_classes(kept, classes, qc)
+    index = _index_table(kept, classes, data_cfg["split"], seed, properties)
+    if data_cfg["normalise"] == "dataset":
+        _normalise_by_training_set(out_images, index)
+    write_csv(qc, out_qc)
+    write_csv(index, out_index)
+    write_json(list(classes), out_classes)
+    return index, qc
+
+
+def _require_classes(kept, classes, qc):
+    counts = kept["class"].value_counts()
+    short = [c for c in classes if counts.get(c, 0) < 3]
+    if short:
+        reasons = qc[~qc["kept"]].groupby("class")["reason"].agg(
+            lambda r: r.str.split(":").str[0].value_counts().to_dict())
+        raise InputError(f"class(es) {short} have fewer than 3 cells after quality control "
+                         f"(rejections per class: {reasons.to_dict()}); check the qc settings")
+
+
+def _index_table(kept, classes, split_cfg, seed, properties):
+    label = {c: i for i, c in enumerate(classes)}
+    index = pd.DataFrame({"row": np.arange(len(kept)), "id": kept["id"].astype(str),
+                          "class": kept["class"], "label": kept["class"].map(label),
+                          "source": kept["source"]})
+    index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed)
+    if properties is not None and len(properties):
+        props = properties.copy()
+        props["id"] = props["event_id"].astype(str)
+        props = props.drop(columns=["event_id", "class"], errors="ignore")
+        index = index.merge(props, on="id", how="left")
+    cols = ["row", "id", "class", "label", "split", "source"]
+    return index[cols + [c for c in index.columns if c not in cols]]
+
+
+def _normalise_by_training_set(path, index, batch=512):
+    """Scale each channel by the 99th percentile of the training cells' channel maxima."""
+    images = np.load(path, mmap_mode="r+")
+    train = index.loc[index["split"] == "train", "row"].to_numpy()
+    maxima = np.stack([images[i].reshape(2, -1).max(axis=1) for i in train])
+    scale = np.percentile(maxima, 99, axis=0)
+    for start in range(0, len(images), batch):
+        block = np.asarray(images[start:start + batch])
+        images[start:start + batch] = np.clip(block / scale[None, :, None, None], 0, 1)
+    images.flush()
+
+
+def read_properties(paths):
+    """Concatenate the simulator's per-chunk properties tables (ground truth per event)."""
+    frames = [pd.read_csv(p) for p in paths if Path(p).exists()]
+    return pd.concat(frames, ignore_index=True) if frames else None

@@ -1,0 +1,67 @@
+"""How well each layer separates the classes (the per-layer curves) and DBSCAN clusters.
+
+Scores of one layer, in the (reduced) feature space and in each 2-D map:
+
+- k-NN accuracy (k = 5, stratified 5-fold cross-validation): are a cell's nearest
+  neighbours of its class - the local separation the maps show;
+- silhouette (Euclidean, on at most ``max_samples`` points): global cluster separation;
+- trustworthiness (k = 15, sklearn via ``manifold_scores``): does the map keep the
+  feature-space neighbourhoods (maps only).
+
+DBSCAN runs on the standardised UMAP map so ``eps`` means the same on every layer.
+No I/O here.
+"""
+import numpy as np
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from ..mda.scores import trustworthiness
+
+
+def knn_accuracy(X, labels, k=5, n_folds=5, random_state=0):
+    """Mean cross-validated accuracy of a k-NN classifier of the labels from X."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    n_folds = min(n_folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
+    if n_folds < 2:
+        raise ValueError("every class needs at least two points for cross-validation")
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
+    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), X, labels, cv=folds).mean())
+
+
+def silhouette(X, labels, max_samples=3000, random_state=0):
+    X = np.asarray(X, dtype=np.float64)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(silhouette_score(X, labels, sample_size=min(max_samples, len(X)), random_state=random_state))
+
+
+def layer_separation(features, labels, embeddings=None, k=5, trust_neighbors=15, random_state=0):
+    """Rows ``{space, knn_accuracy, silhouette, trustworthiness}`` for one layer.
+
+    ``features``: (n, d) feature (or reduced) matrix, row ``space="features"``;
+    ``embeddings``: dict method -> (n, 2) map, one row each (trustworthiness against
+    ``features``).
+    """
+    rows = [{"space": "features", "knn_accuracy": knn_accuracy(features, labels, k, random_state=random_state),
+             "silhouette": silhouette(features, labels, random_state=random_state),
+             "trustworthiness": float("nan")}]
+    for method, Y in (embeddings or {}).items():
+        rows.append({"space": method, "knn_accuracy": knn_accuracy(Y, labels, k, random_state=random_state),
+                     "silhouette": silhouette(Y, labels, random_state=random_state),
+                     "trustworthiness": trustworthiness(features, Y, n_neighbors=trust_neighbors,
+                                                        random_state=random_state)})
+    return rows
+
+
+def standardise(Y):
+    Y = np.asarray(Y, dtype=np.float64)
+    scale = Y.std(0)
+    return (Y - Y.mean(0)) / np.where(scale > 0, scale, 1)
+
+
+def dbscan_clusters(Y, eps=0.15, min_samples=10):
+    """DBSCAN labels (-1 = noise) of the standardised 2-D map."""
+    return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(standardise(Y)).astype(np.int64)

@@ -1,0 +1,201 @@
+"""MDA (target-guided embedding) and the embedding-quality scores used to compare maps."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import spearmanr
+from sklearn.datasets import make_swiss_roll
+from sklearn.decomposition import PCA
+from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+
+
+from cellscape.mda.scores import (  # noqa: E402
+    geodesic_distance_correlation, knn_graph, knn_regression_error, trustworthiness)
+from cellscape.mda.estimator import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind  # noqa: E402
+
+# umap-learn warns that a fixed random_state makes it single-threaded: that is intended.
+pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")
+
+
+def embed_in_50d(points, noise=0.05, seed=0):
+    """Rotate low-dimensional points into 50-D at random and add isotropic noise."""
+    rng = np.random.default_rng(seed)
+    rotation = np.linalg.qr(rng.normal(size=(50, 50)))[0]
+    padded = np.hstack([points, np.zeros((len(points), 50 - points.shape[1]))])
+    return padded @ rotation + noise * rng.normal(size=(len(points), 50))
+
+
+@pytest.fixture(scope="module")
+def swiss_roll():
+    points, t = make_swiss_roll(600, random_state=0)
+    return embed_in_50d(points / 5), t
+
+
+# ---------------------------------------------------------------------------- target groups
+
+def test_target_groups_follow_the_target():
+    t = np.random.default_rng(1).uniform(-3, 7, 500)
+    groups, distance, extreme = target_groups(t, n_groups=8)
+    assert t[extreme] in (t.min(), t.max())
+    order = np.argsort(distance)
+    assert np.all(np.diff(groups[order]) >= 0)  # group index monotone in distance to extreme
+    assert abs(spearmanr(groups, t)[0]) > 0.98
+    assert sorted(set(groups)) == list(range(8))
+    assert np.bincount(groups).min() >= 500 / 8 - 2  # equal-count bins
+
+
+def test_target_groups_on_a_vector_target_start_at_an_extreme_point():
+    rng = np.random.default_rng(2)
+    s = rng.uniform(0, 1, 400)
+    target = np.c_[s, 1 - s] + 0.001 * rng.normal(size=(400, 2))  # a softmax-like 2-D target
+    groups, _, extreme = target_groups(target, n_groups=5)
+    assert min(s[extreme], 1 - s[extreme]) < 0.02
+    assert abs(spearmanr(groups, s)[0]) > 0.97
+
+
+def test_target_kind_is_detected_from_the_labels():
+    assert target_kind(np.array([0, 1, 1])) == "classification"
+    assert target_kind(np.array(["lymphocyte", "neutrophil"])) == "classification"
+    assert target_kind(np.array([0.2, 0.9])) == "regression"
+    assert target_kind(np.zeros((3, 2))) == "regression"
+
+
+# ---------------------------------------------------------------------------- projection
+
+def test_local_fisher_scatter_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    X, groups = rng.normal(size=(50, 4)), rng.integers(0, 3, 50)
+    projection = LocalFisherProjection(n_components=2).fit(X, groups)
+    A = _local_affinity(X - X.mean(0), groups, 7).toarray()
+    n, counts = len(X), np.bincount(groups)
+    same = groups[:, None] == groups[None, :]
+    W_within = np.where(same, A / counts[groups][:, None], 0.0)
+    W_between = np.where(same, A * (1 / n - 1 / counts[groups][:, None]), 1 / n)
+    diff = X[:, None, :] - X[None, :, :]
+
+    def scatter(W):
+        return 0.5 * np.einsum("ij,ijk,ijl->kl", W, diff, diff)
+
+    np.testing.assert_allclose(projection.scatter_within_, scatter(W_within), atol=1e-9)
+    np.testing.assert_allclose(projection.scatter_between_, scatter(W_between), atol=1e-9)
+
+
+def test_local_fisher_projection_finds_the_discriminant_direction():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 400)
+    X = rng.normal(size=(400, 20))
+    X[:, 7] += 4 * labels  # only feature 7 separates the groups
+    axis = LocalFisherProjection(n_components=1, axis_power=0).fit(X, labels).components_[:, 0]
+    assert abs(axis[7]) > 0.95
+
+
+# ---------------------------------------------------------------------------- MDA
+
+def test_mda_beats_pca_on_a_swiss_roll(swiss_roll):
+    X, t = swiss_roll
+    mda = MDA(n_groups=10, random_state=0).fit(X, t)
+    pca = PCA(2).fit_transform(X)
+    assert mda.embedding_.shape == (len(X), 2)
+    assert mda.target_kind_ == "regression"
+    assert geodesic_distance_correlation(X, mda.embedding_) > geodesic_distance_correlation(X, pca) + 0.1
+    assert knn_regression_error(mda.embedding_, t)["rmse"] < 0.5 * knn_regression_error(pca, t)["rmse"]
+
+
+def test_mda_is_deterministic_for_a_random_state(swiss_roll):
+    X, t = swiss_roll
+    X, t = X[:300], t[:300]
+    first = MDA(random_state=3).fit_transform(X, t)
+    again = MDA(random_state=3).fit_transform(X, t)
+    np.testing.assert_array_equal(first, again)
+
+
+@pytest.mark.parametrize("as_strings", [False, True])
+def test_mda_separates_class_labels(as_strings):
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 400)
+    X = rng.normal(size=(400, 50))
+    X[:, :3] += 2.0 * labels[:, None]  # the classes differ in 3 of 50 noisy dimensions (Bayes acc. 0.96)
+    y = np.array(["lymphocyte", "neutrophil"])[labels] if as_strings else labels
+    mda = MDA(random_state=0).fit(X, y)
+    assert mda.target_kind_ == "classification"
+    assert len(mda.classes_) == 2
+    np.testing.assert_array_equal(mda.groups_, labels)
+    accuracy = cross_val_score(KNeighborsClassifier(5), mda.embedding_, labels, cv=5).mean()
+    assert accuracy > 0.9
+    if not as_strings:  # the labels must help: plain UMAP of the same features separates less
+        import umap
+        unsupervised = umap.UMAP(random_state=0).fit_transform(X)
+        assert accuracy > cross_val_score(KNeighborsClassifier(5), unsupervised, labels, cv=5).mean() + 0.02
+    assert mda.transform(X[:10]).shape == (10, 2)
+
+
+def test_mda_rejects_mismatched_lengths_and_nan():
+    X, y = np.random.default_rng(5).normal(size=(50, 5)), np.linspace(0, 1, 50)
+    with pytest.raises(ValueError, match="50 rows but target has 49"):
+        MDA().fit(X, y[:-1])
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MDA().fit(X_nan, y)
+    y_nan = y.copy()
+    y_nan[7] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MDA().fit(X, y_nan)
+    with pytest.raises(ValueError, match="single class"):
+        MDA().fit(X, np.zeros(50, dtype=int))
+
+
+# ---------------------------------------------------------------------------- scores
+
+def test_geodesic_correlation_is_one_on_an_isometric_line_and_zero_on_noise():
+    rng = np.random.default_rng(6)
+    s = np.sort(rng.uniform(0, 10, 300))
+    direction = rng.normal(size=50)
+    X = np.outer(s, direction / np.linalg.norm(direction)) + 3.0
+    assert geodesic_distance_correlation(X, s) > 0.999
+    assert abs(geodesic_distance_correlation(X, rng.normal(size=(300, 2)))) < 0.1
+
+
+def test_geodesic_correlation_unrolls_a_curve_that_euclidean_distance_folds():
+    angle = np.linspace(0, 1.8 * np.pi, 300)  # an almost closed circle: its ends are close in space
+    circle = np.c_[np.cos(angle), np.sin(angle)]
+    assert geodesic_distance_correlation(circle, angle) > 0.99
+    assert geodesic_distance_correlation(circle, circle) < 0.9
+
+
+def test_knn_graph_bridges_disconnected_clusters():
+    rng = np.random.default_rng(7)
+    X = np.r_[rng.normal(size=(100, 5)), rng.normal(size=(100, 5)) + 100, rng.normal(size=(50, 5)) - 100]
+    graph = knn_graph(X, n_neighbors=5)
+    assert connected_components(graph, directed=False)[0] == 1
+    labels = np.repeat([0, 1, 2], [100, 100, 50])
+    cluster_means = np.array([[0.0], [100.0], [-100.0]])[labels]
+    assert np.isfinite(geodesic_distance_correlation(X, cluster_means, n_neighbors=5))
+
+
+def test_geodesic_correlation_uses_the_requested_number_of_pairs():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 3))
+    r_all = geodesic_distance_correlation(X, X[:, :2])
+    r_few = geodesic_distance_correlation(X, X[:, :2], n_pairs=5000)
+    assert abs(r_all - r_few) < 0.05
+
+
+def test_knn_regression_error_is_low_for_a_smooth_target_and_high_for_a_shuffled_one():
+    rng = np.random.default_rng(9)
+    Y = rng.uniform(-1, 1, size=(500, 2))
+    smooth = np.sin(3 * Y[:, 0]) + Y[:, 1]
+    good = knn_regression_error(Y, smooth)
+    bad = knn_regression_error(Y, rng.permutation(smooth))
+    assert good["r2"] > 0.95 and bad["r2"] < 0.1
+    assert good["rmse"] < 0.3 * bad["rmse"]
+
+
+def test_trustworthiness_prefers_a_faithful_map():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(300, 2))
+    assert trustworthiness(X, X @ [[2, 0], [0, 2]]) > 0.99
+    assert trustworthiness(X, rng.normal(size=(300, 2))) < 0.7

@@ -1,0 +1,152 @@
+"""The classifier: the paper's architecture, reproducible training, resume after kill -9."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cellscape.model.architecture import ArchitectureError, layer_names, parameter_count
+from cellscape.model.network import build_model, count_parameters, load_model
+from cellscape.model.training import augment, fit
+
+REPO = Path(__file__).resolve().parents[2]
+PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
+TINY = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.25}
+TRAIN = {"epochs": 3, "batch_size": 16, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+         "patience": 5, "class_weights": "balanced", "augment": True}
+
+
+def toy_set(n=96, size=16, seed=0):
+    """Two classes a CNN can tell apart: a bright disc in channel 0 or in channel 1."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    disc = ((yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (size / 4) ** 2).astype(np.float32)
+    labels = np.arange(n) % 2
+    images = rng.random((n, 2, size, size), dtype=np.float32) * 0.2
+    images[np.arange(n), labels] += disc
+    split = np.where(np.arange(n) < n * 0.6, "train", np.where(np.arange(n) < n * 0.8, "val", "test"))
+    index = pd.DataFrame({"row": np.arange(n), "id": [f"c{i}" for i in range(n)], "label": labels,
+                          "class": np.array(["a", "b"])[labels], "split": split})
+    return images, index
+
+
+def test_default_model_has_the_papers_parameter_count():
+    model = build_model(PAPER, 78, 2)
+    n = count_parameters(model)
+    assert n == parameter_count(PAPER, 78, 2)
+    assert abs(n - 3.47e6) / 3.47e6 < 0.15
+    assert model.layer_names == [f"conv{i}" for i in range(1, 11)] + ["dense1", "dense2"]
+    assert layer_names(PAPER, 78, 2) == model.layer_names
+
+
+def test_layer_outputs_have_the_documented_shapes():
+    model = build_model(PAPER, 78, 2).eval()
+    seen = {}
+    for name in ("conv1", "conv3", "conv10", "dense1", "dense2"):
+        model.layer(name).register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, o.shape))
+    model(torch.zeros(1, 2, 78, 78))
+    assert seen["conv1"] == (1, 32, 78, 78)
+    assert seen["conv3"] == (1, 64, 39, 39)
+    assert seen["conv10"] == (1, 256, 10, 10)
+    assert seen["dense1"] == (1, 256) and seen["dense2"] == (1, 2)
+
+
+def test_impossible_architecture_is_rejected_before_training():
+    too_deep = {"conv_stages": [[4]] * 8, "dense": [8]}
+    with pytest.raises(ArchitectureError, match="below 1 px"):
+        build_model(too_deep, 32, 2)
+
+
+def test_augmentation_only_flips_and_rotates():
+    x = torch.rand(20, 2, 9, 9)
+    out = augment(x, torch.Generator().manual_seed(1))
+    for a, b in zip(x, out):
+        variants = [torch.rot90(v, k, dims=(-2, -1)) for v in (a, a.flip(-1)) for k in range(4)]
+        assert any(torch.equal(b, v) for v in variants)
+    assert not torch.equal(out, x)
+
+
+@pytest.mark.parametrize("speed", [{}, {"channels_last": True}, {"channels_last": True, "precision": "bfloat16"}],
+                         ids=["nchw-float32", "channels-last", "bfloat16"])
+def test_training_learns_and_is_deterministic_for_a_seed(tmp_path, speed):
+    images, index = toy_set()
+    runs = []
+    for k in range(2):
+        best, history, _ = fit(images, index, ["a", "b"], TINY, {**TRAIN, **speed}, 16, 7, "cpu",
+                               tmp_path / f"ck{k}.pt")
+        assert all(v.is_contiguous() for v in best.values())  # loadable into a plain NCHW model
+        runs.append(best)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    for key in runs[0]:
+        assert torch.equal(runs[0][key], runs[1][key]), key
+    other, _, _ = fit(images, index, ["a", "b"], TINY, {**TRAIN, **speed}, 16, 8, "cpu", tmp_path / "ck_other.pt")
+    assert not torch.equal(other["features.conv1.0.weight"], runs[0]["features.conv1.0.weight"])
+
+
+def test_saved_weights_load_with_weights_only(tmp_path):
+    model = build_model(TINY, 16, 2)
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    loaded = load_model(tmp_path / "w.pt", TINY, 16, 2)
+    assert torch.equal(loaded.layer("conv1")[0].weight, model.layer("conv1")[0].weight)
+
+
+KILLER = textwrap.dedent("""
+    import os, pickle, signal, sys
+    import numpy as np, pandas as pd, torch
+    sys.path.insert(0, {scripts!r})
+    import cellscape.model.training as train
+    images = np.load({images!r}); index = pd.read_pickle({index!r})
+    kill_at = int(sys.argv[1])
+    calls = {{"n": 0}}
+    real_augment = train.augment
+    def augment(x, g):
+        calls["n"] += 1
+        if calls["n"] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)   # mid-epoch, no cleanup
+        return real_augment(x, g)
+    train.augment = augment
+    best, history, _ = train.fit(images, index, ["a", "b"], {tiny!r}, {train_cfg!r}, 16, 3, "cpu", {ckpt!r})
+    torch.save(best, {out!r})
+    print("epochs run in this process:", sum(1 for _ in history))
+""")
+
+
+def test_killed_training_resumes_from_last_checkpoint(tmp_path):
+    images, index = toy_set()
+    np.save(tmp_path / "images.npy", images)
+    index.to_pickle(tmp_path / "index.pkl")
+    batches_per_epoch = -(-int((index["split"] == "train").sum()) // TRAIN["batch_size"])
+    script = tmp_path / "run.py"
+    script.write_text(KILLER.format(scripts=str(REPO / "scripts"), images=str(tmp_path / "images.npy"),
+                                    index=str(tmp_path / "index.pkl"), tiny=TINY, train_cfg=TRAIN,
+                                    ckpt=str(tmp_path / "ck.pt"), out=str(tmp_path / "best.pt")))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # killed in the middle of epoch 2: the checkpoint of epoch 1 survives, no weights written
+    killed = subprocess.run([sys.executable, script, str(batches_per_epoch + 2)], env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "ck.pt").exists() and not (tmp_path / "best.pt").exists()
+    ck = torch.load(tmp_path / "ck.pt", weights_only=False)
+    assert ck["state"]["epoch"] == 1
+    resumed = subprocess.run([sys.executable, script, "0"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "epoch 1/3" not in resumed.stderr and "epoch 2/3" in resumed.stderr  # epoch 1 not redone
+    # the resumed run reaches exactly the weights of an uninterrupted run
+    straight, _, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 3, "cpu", tmp_path / "ck2.pt")
+    resumed_best = torch.load(tmp_path / "best.pt", weights_only=True)
+    for key in straight:
+        assert torch.allclose(straight[key], resumed_best[key], atol=1e-6), key
+
+
+def test_precision_auto_picks_bfloat16_only_with_native_support():
+    from cellscape.model.network import resolve_precision
+    assert resolve_precision("float32", "cpu") == "float32"
+    assert resolve_precision("bfloat16", "cpu") == "bfloat16"
+    native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert resolve_precision("auto", "cpu") == ("bfloat16" if native else "float32")

@@ -1,0 +1,100 @@
+"""Plausible fabricated inputs for ``build_explorer``: for tests, benchmarks and development.
+
+Cells are simulated (``cellscape.data.simulate``), embeddings are two noisy class clusters with the
+network's mistakes in the overlap, feature maps come from a random-weights model, and feature
+images are smooth random textures. Nothing here is a result; it only has the right shapes.
+"""
+import numpy as np
+import pandas as pd
+import torch
+from scipy.ndimage import gaussian_filter
+
+from cellscape.model.architecture import layer_shapes
+from cellscape.model.network import build_model
+from cellscape.explorer.featuremaps import channel_scores, feature_maps, top_activating_cells
+
+SMALL_MODEL = {"conv_stages": [[8, 8], [16]], "dense": [8], "dropout": 0.25}
+DEFAULT_MODEL = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
+                 "dense": [256], "dropout": 0.25}
+CLASSES = ["lymphocyte", "neutrophil"]
+
+
+def simulated_cells(n, image_size, seed):
+    """(n, 2, S, S) float32 images in [0, 1], normalised as the data rule does, and labels."""
+    from cellscape.data.simulate import simulate_event
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for i in range(n):
+        label = i % len(CLASSES)
+        raw, _ = simulate_event(rng, CLASSES[label])
+        x = raw.astype(np.float32)[:, :image_size, :image_size]
+        peak = x.max(axis=(1, 2), keepdims=True) + 1e-6
+        images.append(np.where(x < 0.2 * peak, 0.0, x / peak))
+        labels.append(label)
+    return np.stack(images).astype(np.float32), np.array(labels)
+
+
+def grid_positions(xy):
+    """A cheap stand-in for the Jonker-Volgenant grid: columns by x rank, rows by y within."""
+    n = len(xy)
+    side = int(np.ceil(np.sqrt(n)))
+    gx, gy = np.empty(n, int), np.empty(n, int)
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    for col in range(side):
+        members = by_x[col * side:(col + 1) * side]
+        gx[members] = col
+        gy[members[np.argsort(xy[members, 1], kind="stable")]] = np.arange(len(members))
+    return gx, gy
+
+
+def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap", "tsne"),
+                     n_featuremap_cells=3, n_top=4, with_top_cells=True, seed=0):
+    """Keyword arguments for ``build_explorer`` plus ``model`` and ``model_cfg`` for reference."""
+    model_cfg = model_cfg or SMALL_MODEL
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    images, labels = simulated_cells(n_cells, image_size, seed)
+    ids = [f"cell{i:05d}" for i in range(n_cells)]
+    index = pd.DataFrame({"row": np.arange(n_cells), "id": ids,
+                          "class": [CLASSES[k] for k in labels], "label": labels, "split": "test"})
+    # the network is right ~85% of the time, less sure near the class overlap
+    p1 = np.clip(np.where(labels == 1, rng.beta(5, 1.5, n_cells), rng.beta(1.5, 5, n_cells)), 0.01, 0.99)
+    predicted = (p1 > 0.5).astype(int)
+    predictions = index[["row", "id", "split", "class", "label"]].assign(
+        predicted=[CLASSES[k] for k in predicted], predicted_label=predicted,
+        certainty=np.maximum(p1, 1 - p1), **{f"p_{CLASSES[0]}": 1 - p1, f"p_{CLASSES[1]}": p1})
+    shapes = layer_shapes(model_cfg, image_size, len(CLASSES))
+    embeddings, grids = {}, {}
+    for depth, shape in enumerate(shapes):
+        separation = 1 + 4 * depth / max(1, len(shapes) - 1)  # deeper layers separate classes more
+        for method in methods:
+            centre = np.where(p1[:, None] > 0.5, separation, -separation) * np.array([1.0, 0.4])
+            xy = centre * np.abs(p1[:, None] - 0.5) * 2 + rng.normal(0, 1, (n_cells, 2))
+            embeddings[(shape.name, method)] = pd.DataFrame({
+                "id": ids, "x": xy[:, 0], "y": xy[:, 1], "class": index["class"],
+                "predicted": predictions["predicted"], "certainty": predictions["certainty"]})
+            gx, gy = grid_positions(xy)
+            grids[(shape.name, method)] = pd.DataFrame({"id": ids, "gx": gx, "gy": gy})
+    model = build_model(model_cfg, image_size, len(CLASSES)).eval()
+    conv = [s for s in shapes if s.kind == "conv"]
+    conv_names = [s.name for s in conv]
+    featvis = {}
+    for s in conv:
+        noise = gaussian_filter(rng.random((s.channels, 2, image_size, image_size)), (0, 0, 3, 3))
+        low, high = noise.min(axis=(2, 3), keepdims=True), noise.max(axis=(2, 3), keepdims=True)
+        fv_images = ((noise - low) / (high - low)).astype(np.float32)
+        mask = gaussian_filter(rng.random((s.channels, 1, image_size, image_size)), (0, 0, 6, 6))
+        mask = (mask - mask.min()) / (mask.max() - mask.min())
+        featvis[s.name] = {"channels": np.arange(s.channels), "images": fv_images,
+                           "filtered": (fv_images * mask).astype(np.float32),
+                           "objective": rng.gamma(2, 2, s.channels).astype(np.float32),
+                           "feedback": rng.uniform(0.2, 1, s.channels).astype(np.float32)}
+    top_cells = None
+    if with_top_cells:
+        scores = channel_scores(model, images, conv_names)
+        top_cells = {name: top_activating_cells(sc, ids, n_top) for name, sc in scores.items()}
+    featuremap_ids = ids[:n_featuremap_cells]
+    maps = feature_maps(model, images[:n_featuremap_cells], conv_names)
+    return {"embeddings": embeddings, "grids": grids, "predictions": predictions, "images": images,
+            "index": index, "featvis": featvis, "featuremaps": maps, "classes": CLASSES,
+            "featuremap_ids": featuremap_ids, "top_cells": top_cells}
