@@ -6,9 +6,9 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from cellscape.architecture import ArchitectureError, layer_shapes  # torch-free
-from cellscape.rulerun import RUN_CORES_VARIABLE
-from cellscape.simulate import resolve_params
+from cellscape.model.architecture import ArchitectureError, layer_shapes  # torch-free
+from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
+from cellscape.data.simulate import resolve_params
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)

@@ -1,7 +1,7 @@
 # Stage 5: feature visualisation (paper Figs. 13-18) and pixel attribution (Fig. 19).
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
-from cellscape.featvis_jobs import FeatvisJobs
+from cellscape.featvis.jobs import FeatvisJobs
 
 FV = f"{RESULTS}/featvis"
 FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV)  # chunks, slots, resources
