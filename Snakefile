@@ -1,5 +1,5 @@
 # cellscape: explore the deep feature space of a cell classification CNN, layer by layer.
-# This file is a table of contents; the rules live in rules/, one file per stage.
+# This file is a table of contents; the rules live in rules/, one file per stage, in DAG order.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -8,14 +8,22 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/model.smk"
 include: "rules/activations.smk"
 include: "rules/embeddings.smk"
 include: "rules/featvis.smk"
-include: "rules/regression.smk"
+include: "rules/attribution.smk"
+include: "rules/mda.smk"
 include: "rules/explorer.smk"
+
+
+for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # once, at planning
+    print(note, file=sys.stderr)
 
 
 rule all:

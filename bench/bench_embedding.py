@@ -127,10 +127,11 @@ np.save({str(maps[reduction])!r}, make_embedder("umap", None, {random_state}).fi
     base_map = work / "base.npy"
     baseline = run_child(head + f"""
 torch.set_num_threads({threads})
-from cellscape.activations.dump import layer_batches
+from cellscape.model.hooks import layer_batches
 X = np.empty((len(images), 194688), dtype=np.float32)
 start = 0
-for batch in layer_batches(model, images, np.arange(len(images)), "conv1"):
+for outputs in layer_batches(model, images, ["conv1"], reduce="flatten"):
+    batch = outputs["conv1"]
     X[start:start + len(batch)] = batch
     start += len(batch)
 forward_seconds = time.perf_counter() - _started

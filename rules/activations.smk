@@ -1,6 +1,7 @@
-# Stage 3: per-layer activation dumps of the selected images, with a streamed reduction.
+# Stage 3, activations: per-layer dumps of the selected images, with a streamed reduction.
 
-ACT = f"{RESULTS}/activations"
+#: what a dump's numbers depend on, besides the weights and the images
+DUMP_SETTINGS = {key: config["activations"][key] for key in ("reduction", "reduced_dim", "dtype", "batch_size")}
 
 
 rule select_images:
@@ -25,7 +26,7 @@ rule select_images:
 rule dump_activations:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         selection=f"{ACT}/selection.csv",
     output:
         features=f"{ACT}/{{layer}}/features.npy",
@@ -35,14 +36,16 @@ rule dump_activations:
     benchmark:
         f"{BENCH}/activations/{{layer}}.tsv"
     params:
-        n_outputs=len(config["classes"]),
+        network=NETWORK,
+        settings=DUMP_SETTINGS,
+        seed=config["seed"],
     # dumps -> embeddings -> metrics -> Fig. 18 is the longest chain after training; the
     # feature-visualisation chunks, independent of it, fill the cores around it
     priority: 20
     threads: 2
     resources:
-        mem_mb=mem_mb_dump,
-        runtime=runtime_dump,
+        mem_mb=RES.mem_mb_dump,
+        runtime=RES.runtime_dump,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

@@ -1,4 +1,6 @@
-# Config validation, the layer list, output paths and input functions shared by every stage.
+# Config validation, the layer list, every stage's output paths, the cost model and the small
+# input functions shared by every stage. Rule scripts get every setting they use through
+# `params:` (never snakemake.config), so a changed setting reruns exactly the jobs it affects.
 import os
 import sys
 from pathlib import Path
@@ -6,7 +8,8 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from cellscape.model.architecture import ArchitectureError, layer_shapes  # torch-free
+from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # torch-free
+from cellscape.runtime.resources import CostModel
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import resolve_params
 
@@ -14,17 +17,29 @@ from cellscape.data.simulate import resolve_params
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 # Local runs: rule scripts scale their threads to the CPUs there are when --cores promises more
-# (cellscape.rulerun.thread_count). Cluster jobs get the CPUs they ask for and are left alone.
+# (cellscape.runtime.rulerun.thread_count). Cluster jobs get the CPUs they ask for and are left alone.
 if workflow.is_main_process and workflow.local_exec:
     try:
         os.environ[RUN_CORES_VARIABLE] = str(int(workflow.cores))
     except WorkflowError:  # no --cores (e.g. --lint): no jobs run
         pass
 
+# ---- where each stage writes (docs/formats.md describes every file)
 RESULTS = config["results"]
+DATA = f"{RESULTS}/data"
+MODEL = f"{RESULTS}/model"
+ACT = f"{RESULTS}/activations"
+EMB = f"{RESULTS}/embeddings"
+METRICS = f"{RESULTS}/metrics"
+FV = f"{RESULTS}/featvis"
+ATTR = f"{RESULTS}/attribution"
+MDA_DIR = f"{RESULTS}/mda"
+EXPLORER_DIR = f"{RESULTS}/explorer"
+FIGURES = f"{RESULTS}/figures"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 
+# ---- the network: its layers drive every {layer} wildcard
 try:
     SHAPES = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
 except ArchitectureError as err:
@@ -32,6 +47,20 @@ except ArchitectureError as err:
 LAYERS = [s.name for s in SHAPES]
 CONV_LAYERS = [s.name for s in SHAPES if s.kind == "conv"]
 LAYER_SHAPE = {s.name: s for s in SHAPES}
+#: what a rule script needs to rebuild the classifier from its weights (a rule param)
+NETWORK = {"model": config["model"], "image_size": config["image_size"], "n_outputs": len(config["classes"])}
+RES = CostModel(config, SHAPES)  # mem_mb and runtime of every rule
+#: configured layers the network lacks, replaced by resolve_layer (printed once at planning)
+LAYER_NOTES = []
+
+
+def configured_layer(requested, key, layers=LAYERS):
+    """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer)."""
+    try:
+        return resolve_layer(requested, layers, key, LAYER_NOTES)
+    except ArchitectureError as err:
+        raise WorkflowError(str(err))
+
 
 if config["data"]["source"] == "synthetic":
     try:
@@ -50,6 +79,7 @@ elif not config["data"]["directory"]:
 wildcard_constraints:
     layer="|".join(LAYERS),
     chunk=r"\d+",
+    method="umap|tsne|pca|mda",
 
 
 def events_in_chunk(wildcards):
@@ -65,34 +95,25 @@ def raw_inputs(wildcards):
 
 
 def figure(number, slug):
-    return [f"{RESULTS}/figures/fig{number:02d}_{slug}.png", f"{RESULTS}/figures/fig{number:02d}_{slug}.pdf"]
-
-
-def n_images():
-    """Events expected in the image set (for resource estimates)."""
-    return config["simulator"]["events"] if config["data"]["source"] == "synthetic" else 30000
-
-
-def mem_mb_images(wildcards, attempt):
-    """Memory for rules that hold the image set (float32, 2 channels) plus working room."""
-    size = config["image_size"]
-    return int(1500 + n_images() * 2 * size * size * 4 / 2**20 * 1.5) * attempt
+    return [f"{FIGURES}/fig{number:02d}_{slug}.png", f"{FIGURES}/fig{number:02d}_{slug}.pdf"]
 
 
 def all_targets():
-    targets = [f"{RESULTS}/data/images.npy", f"{RESULTS}/data/index.csv"]
-    targets += figure(2, "preprocessing") + figure(2, "qc")
+    targets = [f"{DATA}/images.npy", f"{DATA}/index.csv"]
+    targets += DATA_TARGETS
     targets += MODEL_TARGETS
     targets += EMBEDDING_TARGETS
     targets += FEATVIS_TARGETS
-    targets += REGRESSION_TARGETS
+    targets += ATTRIBUTION_TARGETS
+    targets += MDA_TARGETS
     targets += EXPLORER_TARGETS
     return targets
 
 
 def uses_cuda():
     """Whether torch rules will run on a GPU (decided without importing torch: 'auto' asks
-    for a GPU only when one is visible to this process)."""
+    for a GPU only when one is visible to this process). Rule scripts pick their device from
+    the job's `gpu` resource (cellscape.runtime.rulerun.job_device)."""
     if config["device"] == "cuda":
         return True
     if config["device"] == "cpu":
@@ -105,33 +126,7 @@ def gpu_count(wildcards):
     return 1 if uses_cuda() else 0
 
 
-def runtime_train(wildcards, attempt):
-    """Minutes: about 2 GFLOP per training image on a 2-core CPU at ~40 images/s."""
-    per_epoch = 3 * 0.6 * n_images() / 40 / 60
-    return int((15 + per_epoch * config["training"]["epochs"]) * attempt)
-
-
-def n_selected():
-    share = 1.0 if config["activations"]["split"] == "all" else config["data"]["split"]["test"]
-    return int(n_images() * share / sum(config["data"]["split"].values())) + 1
-
-
-def mem_mb_dump(wildcards, attempt):
-    """The images, one batch of the layer, and the reduction's (D x k) working matrices."""
-    d = LAYER_SHAPE[wildcards.layer].size
-    k = config["activations"]["reduced_dim"] + 10
-    return int(mem_mb_images(wildcards, 1) + (d * k * 4 * 3 + d * 256 * 4) / 2**20) * attempt
-
-
-def runtime_dump(wildcards, attempt):
-    return int(10 + n_selected() * LAYER_SHAPE[wildcards.layer].size / 2e9) * attempt
-
-
 EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
-
-
-wildcard_constraints:
-    method="umap|tsne|pca|mda",
 
 
 def embedding_params(wildcards):
@@ -144,24 +139,5 @@ def embedding_params(wildcards):
 
 
 def layer_embeddings(wildcards):
-    return expand(f"{RESULTS}/embeddings/{wildcards.layer}/{{method}}.csv",
-                  method=config["embeddings"]["methods"])
+    return expand(f"{EMB}/{wildcards.layer}/{{method}}.csv", method=config["embeddings"]["methods"])
 
-
-def mem_mb_embed(wildcards, attempt):
-    """Reduced features (n x k) and the kNN graph: small; t-SNE/UMAP working memory dominates."""
-    return int(1500 + n_selected() * 0.2) * attempt
-
-
-def runtime_embed(wildcards, attempt):
-    return int(5 + n_selected() / 200) * attempt
-
-
-def runtime_simulate(wildcards, attempt):
-    """Minutes: the simulator writes ~300 events/s on one core."""
-    return int(5 + events_in_chunk(wildcards) / 300 / 60 * 3) * attempt
-
-
-def runtime_ingest(wildcards, attempt):
-    """Minutes: ingestion streams ~300 events/s per core."""
-    return int(10 + n_images() / 300 / 60 * 3) * attempt

@@ -1,4 +1,9 @@
-# Stage 1: raw two-channel images -> 20%-threshold filtering, quality checks, split image set.
+# Stage 1, data: raw two-channel images -> 20%-threshold filtering, quality checks, split image set.
+
+DATA_TARGETS = figure(2, "preprocessing") + figure(2, "qc")
+#: the data settings ingestion and Fig. 2 read (the simulator's are the raw chunks' own params)
+DATA_SETTINGS = {"data": config["data"], "qc": config["qc"], "classes": config["classes"],
+                 "image_size": config["image_size"], "seed": config["seed"]}
 
 
 rule simulate_chunk:
@@ -9,10 +14,11 @@ rule simulate_chunk:
     params:
         n_events=events_in_chunk,
         simulator=SIMULATOR if config["data"]["source"] == "synthetic" else {},
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=runtime_simulate,
+        runtime=RES.runtime_simulate(events_in_chunk),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -23,18 +29,20 @@ rule ingest:
     input:
         raw_inputs,
     output:
-        images=f"{RESULTS}/data/images.npy",
-        index=f"{RESULTS}/data/index.csv",
-        qc=f"{RESULTS}/data/qc.csv",
-        classes=f"{RESULTS}/data/classes.json",
+        images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
+        qc=f"{DATA}/qc.csv",
+        classes=f"{DATA}/classes.json",
     log:
         f"{LOGS}/ingest.log",
     benchmark:
         f"{BENCH}/ingest.tsv"
+    params:
+        settings=DATA_SETTINGS,
     threads: 2
     resources:
-        mem_mb=mem_mb_images,
-        runtime=runtime_ingest,
+        mem_mb=RES.mem_mb_images,
+        runtime=RES.runtime_ingest,
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -44,13 +52,15 @@ rule ingest:
 rule fig02_preprocessing:
     input:
         raw=raw_inputs,
-        index=f"{RESULTS}/data/index.csv",
-        qc=f"{RESULTS}/data/qc.csv",
+        index=f"{DATA}/index.csv",
+        qc=f"{DATA}/qc.csv",
     output:
         preprocessing=report(figure(2, "preprocessing"), caption="../report/fig02.rst", category="1 Data"),
         qc=report(figure(2, "qc"), caption="../report/fig02_qc.rst", category="1 Data"),
     log:
         f"{LOGS}/figures/fig02.log",
+    params:
+        settings=DATA_SETTINGS,
     threads: 1
     resources:
         mem_mb=1000,

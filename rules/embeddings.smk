@@ -1,10 +1,9 @@
-# Stage 4: 2-D embeddings per {layer} and {method}, grid mapping, separation metrics, clusters.
+# Stage 4, embeddings: 2-D maps per {layer} and {method}, grid mapping, separation metrics, clusters.
 
-EMB = f"{RESULTS}/embeddings"
-FIGURE_LAYER = config["embeddings"]["figure_layer"] if config["embeddings"]["figure_layer"] in LAYERS else LAYERS[-2]
+FIGURE_LAYER = configured_layer(config["embeddings"]["figure_layer"], "embeddings.figure_layer")
 EMBEDDING_TARGETS = (
-    [f"{RESULTS}/metrics/separation.csv", f"{RESULTS}/figures/fig07_tsne_snapshots_{FIGURE_LAYER}.gif"]
-    + figure(12, "umap_layers")
+    [f"{METRICS}/separation.csv", f"{FIGURES}/fig07_tsne_snapshots_{FIGURE_LAYER}.gif"]
+    + figure(12, "umap_layers") + figure(12, "separation")
     + [path for n, slug in ((7, "tsne_snapshots"), (8, "tsne_certainty"), (9, "umap_cells"), (10, "grid_stages"),
                             (11, "grid_boundary")) for path in figure(n, f"{slug}_{FIGURE_LAYER}")]
     + expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=config["embeddings"]["methods"]))
@@ -26,8 +25,8 @@ rule embed:
     priority: 20
     threads: 2
     resources:
-        mem_mb=mem_mb_embed,
-        runtime=runtime_embed,
+        mem_mb=RES.mem_mb_embed,
+        runtime=RES.runtime_embed,
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -40,7 +39,7 @@ rule layer_metrics:
         selection=f"{ACT}/selection.csv",
         embeddings=layer_embeddings,
     output:
-        separation=f"{RESULTS}/metrics/{{layer}}/separation.csv",
+        separation=f"{METRICS}/{{layer}}/separation.csv",
         clusters=f"{EMB}/{{layer}}/clusters.csv",
     log:
         f"{LOGS}/metrics/{{layer}}.log",
@@ -48,48 +47,29 @@ rule layer_metrics:
         methods=config["embeddings"]["methods"],
         eps=config["embeddings"]["dbscan_eps"],
         min_samples=config["embeddings"]["dbscan_min_samples"],
+        seed=config["seed"],
     priority: 20
     threads: 1
     resources:
-        mem_mb=mem_mb_embed,
-        runtime=runtime_embed,
+        mem_mb=RES.mem_mb_embed,
+        runtime=RES.runtime_embed,
     conda:
         "../envs/cellscape.yaml"
     script:
         "../scripts/layer_metrics.py"
 
 
-rule separation_table:
-    input:
-        expand(f"{RESULTS}/metrics/{{layer}}/separation.csv", layer=LAYERS),
-    output:
-        table=f"{RESULTS}/metrics/separation.csv",
-        figure=report(figure(12, "separation"), caption="../report/separation.rst", category="3 Embeddings"),
-    log:
-        f"{LOGS}/metrics/separation.log",
-    params:
-        layers=LAYERS,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/cellscape.yaml"
-    script:
-        "../scripts/separation_table.py"
-
-
-rule embedding_figures:
+rule fig07_11_embedding:
     input:
         reduced=f"{ACT}/{{layer}}/reduced.npy",
         selection=f"{ACT}/selection.csv",
         tsne=f"{EMB}/{{layer}}/tsne.csv",
         tsne_grid=f"{EMB}/{{layer}}/tsne_grid.csv",
-        images=f"{RESULTS}/data/images.npy",
-        index=f"{RESULTS}/data/index.csv",
+        images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
     output:
         fig07=report(figure(7, "tsne_snapshots_{layer}"), caption="../report/fig07.rst", category="3 Embeddings"),
-        gif=f"{RESULTS}/figures/fig07_tsne_snapshots_{{layer}}.gif",
+        gif=f"{FIGURES}/fig07_tsne_snapshots_{{layer}}.gif",
         fig08=report(figure(8, "tsne_certainty_{layer}"), caption="../report/fig08.rst", category="3 Embeddings"),
         fig09=report(figure(9, "umap_cells_{layer}"), caption="../report/fig09.rst", category="3 Embeddings"),
         fig10=report(figure(10, "grid_stages_{layer}"), caption="../report/fig10.rst", category="3 Embeddings"),
@@ -102,17 +82,19 @@ rule embedding_figures:
         classes=config["classes"],
         seed=config["seed"],
         perplexity=config["embeddings"]["tsne"]["perplexity"],
+        fig09={"umap": config["embeddings"]["umap"], "per_class": config["embeddings"]["fig09_per_class"],
+               "min_dist": config["embeddings"]["fig09_min_dist"]},
     threads: 1
     resources:
-        mem_mb=mem_mb_images,
-        runtime=runtime_embed,
+        mem_mb=RES.mem_mb_images,
+        runtime=RES.runtime_embed,
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/embedding_figures.py"
+        "../scripts/fig07_11_embedding.py"
 
 
-rule umap_layers_figure:
+rule fig12_umap_layers:
     input:
         expand(f"{EMB}/{{layer}}/umap.csv", layer=LAYERS),
     output:
@@ -130,3 +112,23 @@ rule umap_layers_figure:
         "../envs/cellscape.yaml"
     script:
         "../scripts/fig12_umap_layers.py"
+
+
+rule fig12_separation:
+    input:
+        expand(f"{METRICS}/{{layer}}/separation.csv", layer=LAYERS),
+    output:
+        table=f"{METRICS}/separation.csv",
+        figure=report(figure(12, "separation"), caption="../report/separation.rst", category="3 Embeddings"),
+    log:
+        f"{LOGS}/metrics/separation.log",
+    params:
+        layers=LAYERS,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/fig12_separation.py"

@@ -1,24 +1,24 @@
-# Stage 6: the interactive explorer (self-contained HTML: embeddings, IFeaLiD, feature images).
+# Stage 8, explorer: the interactive page (self-contained HTML: embeddings, IFeaLiD, feature images).
 
-EXPLORER_TARGETS = [f"{RESULTS}/explorer/index.html"]
+EXPLORER_TARGETS = [f"{EXPLORER_DIR}/index.html"]
 
 
 rule explorer:
     input:
-        embeddings=expand(f"{RESULTS}/embeddings/{{layer}}/{{method}}.csv", layer=LAYERS,
-                          method=EXPLORER_METHODS),
-        grids=expand(f"{RESULTS}/embeddings/{{layer}}/{{method}}_grid.csv", layer=LAYERS,
-                     method=EXPLORER_METHODS),
-        featvis=expand(f"{RESULTS}/featvis/{{layer}}/features.npz", layer=CONV_LAYERS),
+        embeddings=expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=EXPLORER_METHODS),
+        grids=expand(f"{EMB}/{{layer}}/{{method}}_grid.csv", layer=LAYERS, method=EXPLORER_METHODS),
+        featvis=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         predictions=f"{MODEL}/predictions.csv",
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
-        index=f"{RESULTS}/data/index.csv",
+        images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
     output:
-        page=f"{RESULTS}/explorer/index.html",
+        page=f"{EXPLORER_DIR}/index.html",
     log:
         f"{LOGS}/explorer.log",
     params:
+        network=NETWORK,
+        classes=config["classes"],
         layers=LAYERS,
         conv_layers=CONV_LAYERS,
         methods=EXPLORER_METHODS,
@@ -26,9 +26,10 @@ rule explorer:
         top_cells=config["explorer"]["top_cells"],
     threads: 1
     resources:
-        mem_mb=mem_mb_images,
+        mem_mb=RES.mem_mb_images,
         runtime=20,
+        gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/build_explorer.py"
+        "../scripts/explorer.py"

@@ -1,16 +1,18 @@
-# Stage 5: feature visualisation (paper Figs. 13-18) and pixel attribution (Fig. 19).
+# Stage 5, featvis: feature visualisation by optimisation (paper Figs. 13-18).
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
 from cellscape.featvis.jobs import FeatvisJobs
 
-FV = f"{RESULTS}/featvis"
-FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV)  # chunks, slots, resources
+try:
+    FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV)  # chunks, slots, resources
+except ArchitectureError as err:
+    raise WorkflowError(str(err))
+LAYER_NOTES += FV_JOBS.notes
 FV_LAYERS = FV_JOBS.layers
 # Fig. 18 draws the clusters on the embedding they were found in (as the layer_metrics rule)
 CLUSTER_BASIS = "umap" if "umap" in config["embeddings"]["methods"] else config["embeddings"]["methods"][0]
 FEATVIS_TARGETS = (figure(13, "feature_evolution") + figure(14, "feature_layers") + figure(15, "feature_grid")
-                   + figure(16, "neuron_examples") + figure(17, "neuron_groups") + figure(18, "cluster_features")
-                   + figure(19, "attribution") + figure(19, "attribution_sanity"))
+                   + figure(16, "neuron_examples") + figure(17, "neuron_groups") + figure(18, "cluster_features"))
 if config["featvis"]["channels"] == "all":
     FEATVIS_TARGETS += expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS)
 
@@ -18,7 +20,7 @@ if config["featvis"]["channels"] == "all":
 rule featvis_channel_order:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         predictions=f"{MODEL}/predictions.csv",
     output:
         order=f"{FV}/channel_order.csv",
@@ -26,12 +28,13 @@ rule featvis_channel_order:
     log:
         f"{LOGS}/featvis/channel_order.log",
     params:
+        network=NETWORK,
         layers=CONV_LAYERS,
         profile_images=config["featvis"]["profile_images"],
         seed=config["seed"],
     threads: 2
     resources:
-        mem_mb=mem_mb_images,
+        mem_mb=RES.mem_mb_images,
         runtime=15,
         gpu=gpu_count,
     conda:
@@ -43,7 +46,7 @@ rule featvis_channel_order:
 rule featvis_chunk:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         order=f"{FV}/channel_order.csv",
     output:
         f"{FV}/{{layer}}/chunk{{chunk}}.npz",
@@ -52,6 +55,7 @@ rule featvis_chunk:
     benchmark:
         f"{BENCH}/featvis/{{layer}}_chunk{{chunk}}.tsv"
     params:
+        network=NETWORK,
         slots=FV_JOBS.slots,
         render=FV_JOBS.render_settings(),
         seed=config["seed"],
@@ -87,7 +91,7 @@ rule featvis_merge:
 rule featvis_evolution:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         order=f"{FV}/channel_order.csv",
     output:
         f"{FV}/{{layer}}/evolution.npz",
@@ -96,6 +100,7 @@ rule featvis_evolution:
     benchmark:
         f"{BENCH}/featvis/{{layer}}_evolution.tsv"
     params:
+        network=NETWORK,
         render=FV_JOBS.render_settings("evolution_steps", "evolution_channels"),
         seed=config["seed"],
     threads: 1
@@ -112,7 +117,7 @@ rule featvis_evolution:
 rule featvis_nmf:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         predictions=f"{MODEL}/predictions.csv",
     output:
         f"{FV}/{{layer}}/nmf_groups.npz",
@@ -121,6 +126,7 @@ rule featvis_nmf:
     benchmark:
         f"{BENCH}/featvis/{{layer}}_nmf.tsv"
     params:
+        network=NETWORK,
         render=FV_JOBS.render_settings("nmf_groups"),
         seed=config["seed"],
     threads: 1
@@ -137,10 +143,10 @@ rule featvis_nmf:
 rule featvis_clusters:
     input:
         weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         features=f"{ACT}/{{layer}}/features.npy",
         selection=f"{ACT}/selection.csv",
-        clusters=f"{RESULTS}/embeddings/{{layer}}/clusters.csv",
+        clusters=f"{EMB}/{{layer}}/clusters.csv",
     output:
         f"{FV}/{{layer}}/clusters.npz",
     log:
@@ -148,6 +154,7 @@ rule featvis_clusters:
     benchmark:
         f"{BENCH}/featvis/{{layer}}_clusters.tsv"
     params:
+        network=NETWORK,
         render=FV_JOBS.render_settings("max_clusters"),
         seed=config["seed"],
     priority: 20
@@ -162,7 +169,7 @@ rule featvis_clusters:
         "../scripts/featvis_clusters.py"
 
 
-rule featvis_fig13:
+rule fig13_feature_evolution:
     input:
         f"{FV}/{FV_LAYERS['evolution']}/evolution.npz",
     output:
@@ -178,10 +185,10 @@ rule featvis_fig13:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig13.py"
+        "../scripts/fig13_feature_evolution.py"
 
 
-rule featvis_fig14:
+rule fig14_feature_layers:
     input:
         features=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         order=f"{FV}/channel_order.csv",
@@ -199,10 +206,10 @@ rule featvis_fig14:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig14.py"
+        "../scripts/fig14_feature_layers.py"
 
 
-rule featvis_fig15:
+rule fig15_feature_grid:
     input:
         weights=f"{MODEL}/weights.pt",
         features=f"{FV}/{FV_LAYERS['grid']}/features.npz",
@@ -212,6 +219,7 @@ rule featvis_fig15:
     log:
         f"{LOGS}/figures/fig15.log",
     params:
+        network=NETWORK,
         layer=FV_LAYERS["grid"],
         umap=config["embeddings"]["umap"],
         seed=config["seed"],
@@ -219,37 +227,40 @@ rule featvis_fig15:
     resources:
         mem_mb=2000,
         runtime=10,
+        gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig15.py"
+        "../scripts/fig15_feature_grid.py"
 
 
-rule featvis_fig16:
+rule fig16_neuron_examples:
     input:
         weights=f"{MODEL}/weights.pt",
         features=f"{FV}/{FV_LAYERS['neurons']}/features.npz",
         profiles=f"{FV}/channel_profiles.npz",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
         predictions=f"{MODEL}/predictions.csv",
     output:
         report(figure(16, "neuron_examples"), caption="../report/fig16.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig16.log",
     params:
+        network=NETWORK,
         layer=FV_LAYERS["neurons"],
         channels=config["featvis"]["neuron_channels"],
     threads: 1
     resources:
-        mem_mb=mem_mb_images,
+        mem_mb=RES.mem_mb_images,
         runtime=5,
+        gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig16.py"
+        "../scripts/fig16_neuron_examples.py"
 
 
-rule featvis_fig17:
+rule fig17_neuron_groups:
     input:
         f"{FV}/{FV_LAYERS['nmf']}/nmf_groups.npz",
     output:
@@ -265,14 +276,14 @@ rule featvis_fig17:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig17.py"
+        "../scripts/fig17_neuron_groups.py"
 
 
-rule featvis_fig18:
+rule fig18_cluster_features:
     input:
         clusters=expand(f"{FV}/{{layer}}/clusters.npz", layer=FV_LAYERS["clusters"]),
-        embeddings=expand(f"{RESULTS}/embeddings/{{layer}}/{CLUSTER_BASIS}.csv", layer=FV_LAYERS["clusters"]),
-        labels=expand(f"{RESULTS}/embeddings/{{layer}}/clusters.csv", layer=FV_LAYERS["clusters"]),
+        embeddings=expand(f"{EMB}/{{layer}}/{CLUSTER_BASIS}.csv", layer=FV_LAYERS["clusters"]),
+        labels=expand(f"{EMB}/{{layer}}/clusters.csv", layer=FV_LAYERS["clusters"]),
     output:
         report(figure(18, "cluster_features"), caption="../report/fig18.rst", category="4 Feature images"),
     log:
@@ -286,30 +297,4 @@ rule featvis_fig18:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/featvis_fig18.py"
-
-
-rule attribution:
-    input:
-        weights=f"{MODEL}/weights.pt",
-        images=f"{RESULTS}/data/images.npy",
-        predictions=f"{MODEL}/predictions.csv",
-    output:
-        sanity=f"{RESULTS}/attribution/sanity.csv",
-        maps=f"{RESULTS}/attribution/maps.npz",
-        figure=report(figure(19, "attribution"), caption="../report/attribution.rst", category="5 Attribution"),
-        sanity_figure=report(figure(19, "attribution_sanity"), caption="../report/attribution.rst",
-                             category="5 Attribution"),
-    log:
-        f"{LOGS}/attribution.log",
-    benchmark:
-        f"{BENCH}/attribution.tsv"
-    threads: 2
-    resources:
-        mem_mb=mem_mb_images,
-        runtime=20,
-        gpu=gpu_count,
-    conda:
-        "../envs/cellscape.yaml"
-    script:
-        "../scripts/featvis_attribution.py"
+        "../scripts/fig18_cluster_features.py"

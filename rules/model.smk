@@ -1,15 +1,14 @@
-# Stage 2: train the classifier, evaluate it, and draw the model figures (paper Figs. 1, 3-6).
+# Stage 2, model: train the classifier, evaluate it, and draw the model figures (paper Figs. 1, 3-6).
 
-MODEL = f"{RESULTS}/model"
 MODEL_TARGETS = (figure(1, "architecture") + figure(3, "confusion") + figure(3, "training_curves")
                  + figure(4, "kernels") + figure(5, "conv2_activations") + figure(6, "combined_activations"))
 
 
 rule train:
     input:
-        images=f"{RESULTS}/data/images.npy",
-        index=f"{RESULTS}/data/index.csv",
-        classes=f"{RESULTS}/data/classes.json",
+        images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
+        classes=f"{DATA}/classes.json",
     output:
         weights=f"{MODEL}/weights.pt",
         history=f"{MODEL}/history.csv",
@@ -21,13 +20,16 @@ rule train:
         f"{BENCH}/train.tsv"
     params:
         checkpoint=f"{MODEL}/checkpoint.pt",
+        network=NETWORK,
+        training=config["training"],
+        seed=config["seed"],
     # the classifier feeds almost every job: first; half the cores when the regression network
     # (MDA stage) trains beside it, so both start at once instead of one after the other
     priority: 100
     threads: 4 if config["mda"]["enabled"] else 8
     resources:
-        mem_mb=mem_mb_images,
-        runtime=runtime_train,
+        mem_mb=RES.mem_mb_images,
+        runtime=RES.runtime_train,
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -35,13 +37,13 @@ rule train:
         "../scripts/train.py"
 
 
-rule model_figures:
+rule fig01_06_model:
     input:
         weights=f"{MODEL}/weights.pt",
         history=f"{MODEL}/history.csv",
         metrics=f"{MODEL}/metrics.json",
         predictions=f"{MODEL}/predictions.csv",
-        images=f"{RESULTS}/data/images.npy",
+        images=f"{DATA}/images.npy",
     output:
         fig01=report(figure(1, "architecture"), caption="../report/fig01.rst", category="2 Model"),
         fig03=report(figure(3, "confusion"), caption="../report/fig03.rst", category="2 Model"),
@@ -51,6 +53,8 @@ rule model_figures:
         fig06=report(figure(6, "combined_activations"), caption="../report/fig06.rst", category="2 Model"),
     log:
         f"{LOGS}/figures/model.log",
+    params:
+        network=NETWORK,
     threads: 1
     resources:
         mem_mb=2000,
@@ -58,4 +62,4 @@ rule model_figures:
     conda:
         "../envs/cellscape.yaml"
     script:
-        "../scripts/model_figures.py"
+        "../scripts/fig01_06_model.py"

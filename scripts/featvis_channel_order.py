@@ -6,18 +6,17 @@ test cells; they also give Fig. 16 the cells that drive each channel most.
 import numpy as np
 import pandas as pd
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
+start(snakemake, uses_torch=True)
 from cellscape.featvis.jobs import channel_order  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
-from cellscape.model.network import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_network  # noqa: E402
 
 layers = snakemake.params.layers
-device = resolve_device(config["device"])
-model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
-                   device=device)
+device = job_device(snakemake)
+model = load_network(snakemake.input.weights, snakemake.params.network, device)
 predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
 test = predictions[predictions["split"] == "test"]
 n = min(snakemake.params.profile_images, len(test))

@@ -2,21 +2,20 @@
 import numpy as np
 import pandas as pd
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
+start(snakemake, uses_torch=True)
 from cellscape.featvis.tasks import colour_mixing, render_evolution  # noqa: E402
 from cellscape.runtime.io import save_npz  # noqa: E402
-from cellscape.model.network import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_network  # noqa: E402
 
 layer = snakemake.wildcards.layer
 fv = snakemake.params.render
 seed = snakemake.params.seed
 order = pd.read_csv(snakemake.input.order)
 channels = order[order["layer"] == layer].sort_values("rank")["channel"].to_numpy()[:fv["evolution_channels"]]
-device = resolve_device(config["device"])
-model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
-                   device=device)
+device = job_device(snakemake)
+model = load_network(snakemake.input.weights, snakemake.params.network, device)
 colour = colour_mixing(fv, np.load(snakemake.input.images, mmap_mode="r"), seed=seed)
-save_npz(snakemake.output[0], **render_evolution(model, layer, channels, fv, config["image_size"],
+save_npz(snakemake.output[0], **render_evolution(model, layer, channels, fv, snakemake.params.network["image_size"],
                                                  seed, device, colour))

@@ -3,29 +3,29 @@ and a feature image per group (objective: the group's channel weights as a direc
 import numpy as np
 import pandas as pd
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
-from cellscape.featvis.tasks import colour_mixing, example_cells, layer_outputs, render_directions  # noqa: E402
+start(snakemake, uses_torch=True)
+from cellscape.featvis.tasks import colour_mixing, example_cells, render_directions  # noqa: E402
+from cellscape.model.hooks import layer_outputs  # noqa: E402
 from cellscape.runtime.io import save_npz  # noqa: E402
-from cellscape.model.network import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_network  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
 
 layer = snakemake.wildcards.layer
 fv = snakemake.params.render
 seed = snakemake.params.seed
-device = resolve_device(config["device"])
-model = load_model(snakemake.input.weights, config["model"], config["image_size"], len(config["classes"]),
-                   device=device)
+device = job_device(snakemake)
+model = load_network(snakemake.input.weights, snakemake.params.network, device)
 images = np.load(snakemake.input.images, mmap_mode="r")
 # the same cell as Figs. 5 and 6: the most confidently classified test cell of the first class
 cell = example_cells(pd.read_csv(snakemake.input.predictions, dtype={"id": str}), 1).iloc[0]
 image = np.asarray(images[int(cell["row"])], dtype=np.float32)
-tensor = layer_outputs(model, image[None], [layer], device)[layer][0]
+tensor = layer_outputs(model, image[None], [layer], device=device)[layer][0]
 groups = NeuronGroups(fv["nmf_groups"], random_state=seed).fit(tensor)
 print(f"{cell['id']}: NMF relative error {groups.reconstruction_error_:.3f}", flush=True)
 colour = colour_mixing(fv, images, seed=seed)
-feature_images, objective = render_directions(model, layer, groups.channel_weights_, fv, config["image_size"],
+feature_images, objective = render_directions(model, layer, groups.channel_weights_, fv, snakemake.params.network["image_size"],
                                               seed, device, colour)
 save_npz(snakemake.output[0], cell_image=image, cell_id=str(cell["id"]), cell_class=str(cell["class"]),
          spatial=groups.spatial_.astype(np.float32), weights=groups.channel_weights_.astype(np.float32),

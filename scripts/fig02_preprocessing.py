@@ -1,20 +1,21 @@
 """Rule fig02_preprocessing: paper Fig. 2 for the first kept test cell, and the QC figure."""
 import pandas as pd
 
+from cellscape.data.readers import discover_events, read_event
 from cellscape.figures.common import save_figure
 from cellscape.figures.data_figures import preprocessing_figure, qc_figure
-from cellscape.data.readers import discover_events, read_event
 from cellscape.runtime.rulerun import start
 
-config = start(snakemake)
+start(snakemake)
+s = snakemake.params.settings
 index = pd.read_csv(snakemake.input.index)
 qc = pd.read_csv(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
-roots = list(snakemake.input.raw) or [config["data"]["directory"]]
+roots = list(snakemake.input.raw) or [s["data"]["directory"]]
 events = {e.source: e for root in roots
-          for e in discover_events(root, config["classes"], config["data"]["channel_files"])}
-raw, _ = read_event(events[cell["source"]], config["data"])
-fig = preprocessing_figure(raw, config["data"], config["image_size"], f"{cell['class']} {cell['id']}",
-                           config["qc"]["min_object_px"])
+          for e in discover_events(root, s["classes"], s["data"]["channel_files"])}
+raw, _ = read_event(events[cell["source"]], s["data"])
+fig = preprocessing_figure(raw, s["data"], s["image_size"], f"{cell['class']} {cell['id']}",
+                           s["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
-save_figure(qc_figure(qc, config["classes"]), *snakemake.output.qc)
+save_figure(qc_figure(qc, s["classes"]), *snakemake.output.qc)

@@ -14,7 +14,7 @@ X = np.load(snakemake.input.reduced)
 selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
 maps = {m: pd.read_csv(path, dtype={"id": str})[["x", "y"]].to_numpy()
         for m, path in zip(p.methods, snakemake.input.embeddings)}
-rows = layer_separation(X, selection["label"].to_numpy(), maps, random_state=snakemake.config["seed"])
+rows = layer_separation(X, selection["label"].to_numpy(), maps, random_state=p.seed)
 table = pd.DataFrame(rows)
 table.insert(0, "layer", snakemake.wildcards.layer)
 write_csv(table, snakemake.output.separation)

@@ -5,31 +5,33 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
+start(snakemake, uses_torch=True)
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics  # noqa: E402
-from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
-from cellscape.model.network import build_model, resolve_device, resolve_precision  # noqa: E402
+from cellscape.model.network import build_model, resolve_precision  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
+from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 
-device = resolve_device(config["device"])
+p = snakemake.params
+net, training = p.network, p.training
+device = job_device(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")
 index = pd.read_csv(snakemake.input.index, dtype={"id": str})
 classes = json.loads(open(snakemake.input.classes).read())
-best, history, n_params = fit(images, index, classes, config["model"], config["training"],
-                              config["image_size"], config["seed"], device, snakemake.params.checkpoint)
+best, history, n_params = fit(images, index, classes, net["model"], training, net["image_size"], p.seed, device,
+                              p.checkpoint)
 out = snakemake.output
 with atomic_path(out.weights) as tmp:
     torch.save(best, tmp)
 write_csv(pd.DataFrame(history), out.history)
-model = build_model(config["model"], config["image_size"], len(classes)).to(device)
+model = build_model(net["model"], net["image_size"], len(classes)).to(device)
 model.load_state_dict(best)
 predictions = predictions_table(index, predict_proba(model, images, device), classes)
 write_csv(predictions, out.predictions)
 metrics = test_metrics(predictions, classes, n_params)
 metrics["best_epoch"] = int(pd.DataFrame(history)["val_loss"].idxmin() + 1)
 metrics["device"] = str(device)
-metrics["precision"] = resolve_precision(config["training"]["precision"], device)
+metrics["precision"] = resolve_precision(training["precision"], device)
 write_json(metrics, out.metrics)
 print(json.dumps(metrics, indent=1))

@@ -1,6 +1,5 @@
 """The synthetic cytometer: reproducible chunks, plausible classes, catchable bad events."""
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -1,6 +1,4 @@
 """Feature visualisation core: parameterisations, transforms, objectives, render, filtering."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +12,8 @@ from cellscape.featvis.filtering import (activation_filter, channel_maps, filter
 from cellscape.featvis.param import (FourierParam, PixelParam, channel_covariance,  # noqa: E402
                                      decorrelation_matrix, fourier_image, fourier_spectrum,
                                      spectrum_frequencies)
-from cellscape.featvis.render import (PlateauStop, _RedirectedReLU,  # noqa: E402
-                                      capture_activations, frozen_eval, render)
+from cellscape.featvis.render import PlateauStop, _RedirectedReLU, render  # noqa: E402
+from cellscape.model.hooks import capture_activations, frozen_eval  # noqa: E402
 from cellscape.featvis.transforms import (CropOrPadTo, Jitter, Pad, RandomRotate,  # noqa: E402
                                           RandomScale, compose, standard_transforms)
 from cellscape.model.network import build_model  # noqa: E402

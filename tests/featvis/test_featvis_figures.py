@@ -1,7 +1,5 @@
 """Feature-image figures' algorithms: channel selection and job slots, NMF neuron groups, cluster
 direction weights, render driver, and pixel attribution with its randomisation sanity check."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,13 +8,13 @@ import torch
 from torch import nn
 
 
-from cellscape.model.architecture import layer_shapes  # noqa: E402
+from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # noqa: E402
 from cellscape.attribution.methods import (CascadingRandomisation, attribute, importance,  # noqa: E402
                                    rank_similarity, weighted_layers)
 from cellscape.featvis.cluster_directions import (channel_means, cluster_weights, drawable_clusters,  # noqa: E402
                                         largest_clusters)
 from cellscape.featvis.jobs import (channel_order, chunk_ids, chunk_slots, figure_layers,  # noqa: E402
-                                    forward_flops, render_counts, resolve_layer)
+                                    forward_flops, render_counts)
 from cellscape.figures.featvis_figures import grid_mosaic  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
@@ -87,10 +85,24 @@ def test_figure_layers_fall_back_to_layers_the_network_has(featvis_cfg):
     tiny = list(conv_channels({"conv_stages": [[8, 8], [16, 16], [32, 32]], "dense": [32]}))
     assert figure_layers(featvis_cfg, tiny)["clusters"] == ["conv3", "conv6"]  # conv9 -> nearest
     three = ["conv1", "conv2", "conv3"]
-    layers = figure_layers(featvis_cfg, three)
-    assert layers["evolution"] == layers["grid"] == "conv2"  # conv4 missing -> middle
-    assert resolve_layer("conv9", ["conv1"], "nearest") == "conv1"
+    notes = []
+    layers = figure_layers(featvis_cfg, three, notes)
+    assert layers["evolution"] == layers["grid"] == "conv3"  # conv4 missing -> nearest
+    assert any("featvis.grid_layer" in note and "conv4" in note for note in notes), notes
     assert figure_layers({**featvis_cfg, "cluster_layers": ["conv5", "conv9"]}, three)["clusters"] == ["conv3"]
+
+
+def test_one_policy_for_a_layer_the_network_lacks():
+    layers = ["conv1", "conv2", "conv3", "dense1", "dense2"]
+    notes = []
+    assert resolve_layer("conv9", layers, "k", notes) == "conv3"
+    assert resolve_layer("dense4", layers, "k", notes) == "dense2"
+    assert resolve_layer("conv2", layers, "k", notes) == "conv2"
+    assert len(notes) == 2 and "conv9" in notes[0] and "using conv3" in notes[0]
+    with pytest.raises(ArchitectureError, match="no dense layers"):
+        resolve_layer("dense1", ["conv1"], "k")
+    with pytest.raises(ArchitectureError, match="not a layer name"):
+        resolve_layer("pool1", layers, "k")
 
 
 @pytest.mark.parametrize("n,chunk_size", [(64, 64), (64, 16), (70, 16), (3, 16), (1, 1)])

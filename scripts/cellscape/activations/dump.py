@@ -11,23 +11,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..featvis.render import capture_activations, frozen_eval
+from ..model.hooks import layer_batches
 from ..runtime.io import NpyRowWriter
 from ..runtime.malloc import return_large_frees_to_the_system
 from .reduce import OnlineReduction, reduce_streamed
-
-
-@torch.no_grad()
-def layer_batches(model, images, rows, layer, batch_size=64, device="cpu"):
-    """Yield (n_batch, D) float32 numpy arrays of ``layer``'s flattened output for ``rows``."""
-    with frozen_eval(model), capture_activations(model, [layer], truncate=True) as run:
-        for start in range(0, len(rows), batch_size):
-            idx = np.asarray(rows[start:start + batch_size])
-            ascending = np.argsort(idx, kind="stable")  # memmap fancy indexing wants sorted rows
-            xb = torch.from_numpy(np.asarray(images[idx[ascending]], dtype=np.float32))
-            # back to selection order on the input, 16-32x smaller than conv1's output
-            xb = xb[torch.from_numpy(np.argsort(ascending, kind="stable"))]
-            yield run(xb.to(device))[layer].flatten(1).cpu().numpy()
 
 
 def _stored(batch, dtype):
@@ -47,7 +34,8 @@ def dump_layer(model, images, rows, layer, out_path, dtype="float16", batch_size
     writer, dtype = None, np.dtype(dtype)
     bar = tqdm(total=len(rows), desc=f"dump {layer}", unit="img", file=sys.stderr, mininterval=5)
     try:
-        for batch in layer_batches(model, images, rows, layer, batch_size, device):
+        for outputs in layer_batches(model, images, [layer], rows, batch_size, device, reduce="flatten"):
+            batch = outputs[layer]
             if writer is None:
                 writer = NpyRowWriter(out_path, (batch.shape[1],), dtype)
             writer.append(_stored(batch, dtype))

@@ -6,9 +6,8 @@ activation and cosine similarities between positions survive quantisation. Maps 
 channel-last (H, W, C) because the browser reads one position's whole channel vector at a time.
 """
 import numpy as np
-import torch
 
-from ..featvis.render import capture_activations, frozen_eval
+from ..model.hooks import layer_batches, layer_outputs
 
 
 def quantise_uint8(values, low, high):
@@ -25,26 +24,14 @@ def dequantise_uint8(codes, low, high):
     return float(low) + np.asarray(codes, dtype=np.float32) * ((float(high) - float(low)) / 255.0)
 
 
-def _activations(model, images, layers, batch_size, device):
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    images = np.asarray(images, dtype=np.float32)
-    out = {name: [] for name in layers}
-    with torch.no_grad(), frozen_eval(model), capture_activations(model, layers) as run:
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start:start + batch_size], device=device)
-            acts = run(batch)
-            for name in layers:
-                out[name].append(acts[name].cpu().numpy())
-    return {name: np.concatenate(parts) for name, parts in out.items()}
-
-
 def feature_maps(model, images, layers, batch_size=16, device=None):
     """Quantised post-activation maps of conv ``layers`` for a few cells.
 
     Returns ``{layer: (codes, low, high)}`` with codes uint8 (n, H, W, C) and the layer's
     global float minimum and maximum over these cells.
     """
-    acts = _activations(model, images, list(layers), batch_size, device)
+    acts = layer_outputs(model, np.asarray(images, dtype=np.float32), list(layers), batch_size=batch_size,
+                         device=device)
     result = {}
     for name in layers:
         act = acts[name]
@@ -62,17 +49,11 @@ def channel_scores(model, images, layers, batch_size=64, device=None):
     The gallery ranks cells by it to show the cells that drive each channel most.
     """
     scores = {name: [] for name in layers}
-    for start in range(0, len(images), batch_size):
-        acts = _activations(model, images[start:start + batch_size], list(layers), batch_size, device)
+    for acts in layer_batches(model, np.asarray(images, dtype=np.float32), list(layers), batch_size=batch_size,
+                              device=device):
         for name, act in acts.items():
             scores[name].append(act.reshape(act.shape[0], act.shape[1], -1).mean(axis=2))
     return {name: np.concatenate(parts).astype(np.float32) for name, parts in scores.items()}
-
-
-def channel_scores_from_features(features, channels):
-    """Same scores from an activation dump: (n, C*H*W) flattened in C, H, W order -> (n, C)."""
-    features = np.asarray(features)
-    return features.reshape(len(features), channels, -1).astype(np.float32).mean(axis=2)
 
 
 def top_activating_cells(scores, ids, k=4):

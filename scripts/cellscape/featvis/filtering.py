@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .render import capture_activations, frozen_eval
+from ..model.hooks import capture_activations, frozen_eval
 
 
 def upscale_lanczos(maps, height, width):

@@ -12,47 +12,24 @@ import math
 
 import numpy as np
 
+from ..model.architecture import ArchitectureError, resolve_layer
+from ..runtime.resources import RATES, minutes
 
-def _conv_number(name):
-    return int(name[len("conv"):])
 
-
-def resolve_layer(requested, conv_layers, fallback="middle"):
-    """``requested`` if the network has it, else a stand-in conv layer.
-
-    ``fallback``: ``middle`` (the middle conv layer, for Figs. 13 and 15 that want a
-    mid-level layer) or ``nearest`` (the conv layer with the closest number, so conv9 of a
-    six-conv-layer network becomes conv6).
-    """
+def figure_layers(featvis_cfg, conv_layers, notes=None):
+    """The layer each figure uses: {evolution, grid, neurons, nmf, clusters (list, unique)};
+    a configured layer the network lacks follows ``model.architecture.resolve_layer``."""
     if not conv_layers:
-        raise ValueError("the network has no conv layers")
-    if requested in conv_layers:
-        return requested
-    if fallback == "middle":
-        return conv_layers[(len(conv_layers) - 1) // 2]
-    if fallback == "nearest":
-        try:
-            k = _conv_number(requested)
-        except ValueError:
-            raise ValueError(f"featvis layer {requested!r} is not a conv layer") from None
-        return min(conv_layers, key=lambda name: (abs(_conv_number(name) - k), _conv_number(name)))
-    raise ValueError(f"unknown fallback {fallback!r}")
-
-
-def figure_layers(featvis_cfg, conv_layers):
-    """The layer each figure uses: {evolution, grid, neurons, nmf, clusters (list, unique)}."""
+        raise ArchitectureError("feature visualisation needs conv layers; the network has none")
     clusters = []
     for name in featvis_cfg["cluster_layers"]:
-        layer = resolve_layer(name, conv_layers, "nearest")
+        layer = resolve_layer(name, conv_layers, "featvis.cluster_layers", notes)
         if layer not in clusters:
             clusters.append(layer)
-    return {
-        "evolution": resolve_layer(featvis_cfg["evolution_layer"], conv_layers, "middle"),
-        "grid": resolve_layer(featvis_cfg["grid_layer"], conv_layers, "middle"),
-        "neurons": resolve_layer(featvis_cfg["neuron_layer"], conv_layers, "nearest"),
-        "nmf": resolve_layer(featvis_cfg["nmf_layer"], conv_layers, "nearest"),
-        "clusters": clusters,
-    }
+    chosen = {figure: resolve_layer(featvis_cfg[key], conv_layers, f"featvis.{key}", notes)
+              for figure, key in (("evolution", "evolution_layer"), ("grid", "grid_layer"),
+                                  ("neurons", "neuron_layer"), ("nmf", "nmf_layer"))}
+    return {**chosen, "clusters": clusters}
 
 
 def render_counts(featvis_cfg, conv_channels):
@@ -150,10 +127,9 @@ class FeatvisJobs:
 
     Bound methods serve as input, params and resource functions of ``rules/featvis.smk``, so
     the rule file holds rules only. ``featvis_dir`` is the results folder of the stage.
-    Runtimes assume a conservative 5 GFLOP/s (one CPU core) and three forward passes per step.
+    Runtimes follow the project's cost model (``runtime.resources``): the forward FLOPs of the
+    layer at its rate, three passes per step (forward, backward ~2x forward).
     """
-
-    FLOPS_PER_SECOND = 5e9
 
     def __init__(self, featvis_cfg, shapes, featvis_dir):
         self.cfg = featvis_cfg
@@ -161,7 +137,8 @@ class FeatvisJobs:
         self.conv_layers = [s.name for s in self.shapes if s.kind == "conv"]
         self.shape = {s.name: s for s in self.shapes}
         self.dir = featvis_dir
-        self.layers = figure_layers(featvis_cfg, self.conv_layers)
+        self.notes = []  # configured layers the network lacks, and their stand-ins
+        self.layers = figure_layers(featvis_cfg, self.conv_layers, self.notes)
         self.counts = render_counts(featvis_cfg, {name: self.shape[name].channels for name in self.conv_layers})
 
     RENDER_KEYS = ("steps", "lr", "param", "decorrelate", "channels_last", "bf16", "redirect_relu_steps",
@@ -182,8 +159,7 @@ class FeatvisJobs:
         return chunk_slots(wildcards.chunk, self.cfg["chunk_size"], self.counts[wildcards.layer])
 
     def render_minutes(self, layer, images, steps):
-        seconds = images * steps * 3 * forward_flops(self.shapes, layer) / self.FLOPS_PER_SECOND
-        return 5 + seconds / 60
+        return minutes(images * steps * 3 * forward_flops(self.shapes, layer), RATES["flops"], safety=1)
 
     def runtime_chunk(self, wildcards, attempt):
         start, stop = self.slots(wildcards)

@@ -15,13 +15,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..model.hooks import capture_activations, frozen_eval
 from .transforms import compose
 
-INPUT = "input"  # pseudo-layer: the transformed image batch as the network sees it
-
-
-class _AllLayersCaptured(Exception):
-    """Raised from a hook to stop the forward pass once every needed layer was seen."""
 
 
 class _RedirectedReLU(torch.autograd.Function):
@@ -65,67 +61,6 @@ def redirected_relus(model, enabled):
     finally:
         for handle in handles:
             handle.remove()
-
-
-def layer_module(model, name):
-    """The module whose output is layer ``name`` (CellNet.layer, else by module path)."""
-    if hasattr(model, "layer"):
-        return model.layer(name)
-    return dict(model.named_modules())[name]
-
-
-@contextmanager
-def capture_activations(model, layers, truncate=True):
-    """Yield ``run(images) -> {layer: activation}`` with hooks on ``layers``, removed afterwards.
-
-    With ``truncate`` the forward pass stops as soon as all hooked layers have produced their
-    output. Activations are returned as float32 even under bfloat16 autocast.
-    """
-    wanted = set(layers) - {INPUT}
-    captured = {}
-
-    def hook_for(name):
-        def hook(module, inputs, output):
-            captured[name] = output.float()
-            if truncate and wanted.issubset(captured):
-                raise _AllLayersCaptured
-
-        return hook
-
-    handles = [layer_module(model, name).register_forward_hook(hook_for(name)) for name in wanted]
-
-    def run(images):
-        captured.clear()
-        if wanted:
-            try:
-                model(images)
-            except _AllLayersCaptured:
-                pass
-        acts = dict(captured)
-        acts[INPUT] = images.float()
-        return acts
-
-    try:
-        yield run
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-@contextmanager
-def frozen_eval(model):
-    """Model in eval mode with its parameters excluded from autograd; restored afterwards."""
-    was_training = model.training
-    requires_grad = [p.requires_grad for p in model.parameters()]
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
-        yield model
-    finally:
-        for p, flag in zip(model.parameters(), requires_grad):
-            p.requires_grad_(flag)
-        model.train(was_training)
 
 
 class PlateauStop:

@@ -8,11 +8,10 @@ image size; the config's steps, learning rate and speed options. No file I/O her
 """
 import numpy as np
 import pandas as pd
-import torch
 
 from . import (PlateauStop, activation_filter, channel_covariance, channels_batched,
                       decorrelation_matrix, direction, image_param, render, standard_transforms)
-from .render import capture_activations, frozen_eval
+from ..model.hooks import layer_outputs
 from ..model.network import resolve_precision
 
 
@@ -96,51 +95,26 @@ def render_directions(model, layer, weights, featvis_cfg, image_size, seed, devi
     return result.images, result.final_objective.astype(np.float32)
 
 
-@torch.no_grad()
-def layer_outputs(model, images, layers, device, batch_size=64):
-    """{layer: (n, C, H, W) float32 numpy} of a few images (feature images, example cells)."""
-    out = {layer: [] for layer in layers}
-    with frozen_eval(model), capture_activations(model, layers, truncate=True) as run:
-        for start in range(0, len(images), batch_size):
-            x = torch.as_tensor(np.asarray(images[start:start + batch_size], dtype=np.float32), device=device)
-            acts = run(x)
-            for layer in layers:
-                out[layer].append(acts[layer].cpu().numpy())
-    return {layer: np.concatenate(parts) for layer, parts in out.items()}
-
-
 def channel_activation(model, layer, channels, images, device):
     """Mean activation of channel ``channels[i]`` on image i: (B,)."""
-    acts = layer_outputs(model, images, [layer], device)[layer]
+    acts = layer_outputs(model, images, [layer], device=device)[layer]
     return acts[np.arange(len(images)), np.asarray(channels)].mean(axis=(1, 2))
 
 
-@torch.no_grad()
 def channel_profiles(model, images, rows, layers, device, batch_size=64, progress=True):
     """{layer: (n, C)} spatial-mean activation of every channel of ``layers`` on ``images[rows]``.
 
-    One forward pass per batch serves every layer (stopped after the deepest).
+    One forward pass per batch serves every layer (stopped after the deepest); rows are read in
+    increasing order and the result is in the order of ``rows``.
     """
-    import sys
-
-    from tqdm import tqdm
     rows = np.asarray(rows)
-    parts = {layer: [] for layer in layers}
     order = np.argsort(rows)  # memmap reads want increasing rows
-    with frozen_eval(model), capture_activations(model, layers, truncate=True) as run:
-        for start in tqdm(range(0, len(rows), batch_size), desc="channel profiles", file=sys.stderr,
-                          disable=not progress, mininterval=2.0):
-            idx = order[start:start + batch_size]
-            x = torch.as_tensor(np.asarray(images[rows[idx]], dtype=np.float32), device=device)
-            acts = run(x)
-            for layer in layers:
-                parts[layer].append((idx, acts[layer].mean(dim=(-2, -1)).cpu().numpy()))
+    sorted_profiles = layer_outputs(model, images, layers, rows[order], batch_size, device, reduce="spatial_mean",
+                                    progress="channel profiles" if progress else None)
     profiles = {}
-    for layer, blocks in parts.items():
-        values = np.empty((len(rows), blocks[0][1].shape[1]), dtype=np.float32)
-        for idx, block in blocks:
-            values[idx] = block
-        profiles[layer] = values
+    for layer, values in sorted_profiles.items():
+        profiles[layer] = np.empty_like(values)
+        profiles[layer][order] = values
     return profiles
 
 

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 from ..runtime.io import atomic_path  # noqa: E402
 
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+COLOUR_NOTE = "red = cytoplasm, green = nucleus"  # the false colour, for titles and captions
 DARK_CLASS_COLOURS = ["#0b3c61", "#6e1414", "#145214", "#4b2f63", "#8a4504", "#4a2d26"]
 
 
@@ -45,3 +46,21 @@ def save_figure(fig, png_path, pdf_path=None, dpi=150):
 def hide_axes(ax):
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def image_tile(ax, image, title=None, fontsize=7):
+    ax.imshow(false_colour(image), interpolation="nearest")
+    hide_axes(ax)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+
+
+def value_map(ax, values, cmap="magma", title=None, vmax=None, fontsize=7):
+    """An activation or attribution map, 0 at black; returns the image for a colour bar."""
+    values = np.asarray(values, dtype=np.float32)
+    top = float(values.max()) if vmax is None else vmax
+    im = ax.imshow(values, cmap=cmap, vmin=0, vmax=top if top > 0 else 1, interpolation="nearest")
+    hide_axes(ax)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+    return im

@@ -1,4 +1,4 @@
-"""Feature-image figures (paper Figs. 13-18) and the attribution figures (Fig. 19).
+"""Feature-image figures (paper Figs. 13-18).
 
 Every function takes arrays and returns a matplotlib figure; the rule scripts load and save.
 Feature images are false colour: red = cytoplasm channel, green = nucleus channel.
@@ -7,27 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import hsv_to_rgb
 
-from .common import false_colour, hide_axes, hue_image
+from .common import COLOUR_NOTE, false_colour, hide_axes, hue_image, image_tile, value_map
 
-COLOUR_NOTE = "red = cytoplasm, green = nucleus"
-
-
-def _tile(ax, image, title=None, fontsize=7):
-    ax.imshow(false_colour(image), interpolation="nearest")
-    hide_axes(ax)
-    if title is not None:
-        ax.set_title(title, fontsize=fontsize)
-
-
-def _map(ax, values, cmap="magma", title=None, vmax=None, fontsize=7):
-    """An activation or attribution map, 0 at black; returns the image for a colour bar."""
-    values = np.asarray(values, dtype=np.float32)
-    top = float(values.max()) if vmax is None else vmax
-    im = ax.imshow(values, cmap=cmap, vmin=0, vmax=top if top > 0 else 1, interpolation="nearest")
-    hide_axes(ax)
-    if title is not None:
-        ax.set_title(title, fontsize=fontsize)
-    return im
 
 
 def feature_evolution_figure(channels, steps, snapshots, objective, layer):
@@ -38,7 +19,7 @@ def feature_evolution_figure(channels, steps, snapshots, objective, layer):
                              gridspec_kw={"width_ratios": [1] * n_steps + [1.8]})
     for i, c in enumerate(channels):
         for j, s in enumerate(steps):
-            _tile(axes[i, j], snapshots[j, i], f"{objective[j, i]:.3g}", fontsize=7)
+            image_tile(axes[i, j], snapshots[j, i], f"{objective[j, i]:.3g}", fontsize=7)
             if i == 0:
                 axes[i, j].set_title(f"step {s}\n{objective[j, i]:.3g}", fontsize=8)
         axes[i, 0].set_ylabel(f"{layer} ch {c}", fontsize=8)
@@ -66,9 +47,9 @@ def feature_layers_figure(features_by_layer, n_channels):
         for k in range(n_channels):
             top, bottom = axes[2 * k, j], axes[2 * k + 1, j]
             if k < len(fv["channels"]):
-                _tile(top, fv["images"][k], f"{layer} ch {fv['channels'][k]}" if k else
+                image_tile(top, fv["images"][k], f"{layer} ch {fv['channels'][k]}" if k else
                       f"{layer}\nch {fv['channels'][k]}", fontsize=7)
-                _tile(bottom, fv["filtered"][k])
+                image_tile(bottom, fv["filtered"][k])
             else:
                 top.axis("off")
                 bottom.axis("off")
@@ -139,19 +120,19 @@ def neuron_examples_figure(layer, channels, images, filtered, example_images, ex
     for ax in axes[0]:
         ax.axis("off")
     for j, (image, label) in enumerate(zip(example_images, example_labels)):
-        _tile(axes[0, 2 + j], image, f"example cell\n{label}")
+        image_tile(axes[0, 2 + j], image, f"example cell\n{label}")
         axes[0, 2 + j].axis("on")
     im = None
     for i, c in enumerate(channels):
         # one scale per row: weak channels stay visible; the row's maximum is in its label
         vmax = max(float(np.max(example_maps[i])), float(np.max(top_maps[i])), 1e-12)
-        _tile(axes[i + 1, 0], images[i])
-        _tile(axes[i + 1, 1], filtered[i])
+        image_tile(axes[i + 1, 0], images[i])
+        image_tile(axes[i + 1, 1], filtered[i])
         axes[i + 1, 0].set_ylabel(f"{layer} ch {c}\nmax {vmax:.3g}", fontsize=8)
         for j in range(2):
-            im = _map(axes[i + 1, 2 + j], example_maps[i, j] / vmax, vmax=1.0)
-            _tile(axes[i + 1, 4 + 2 * j], top_images[i, j], top_labels[i][j], fontsize=6)
-            _map(axes[i + 1, 5 + 2 * j], top_maps[i, j] / vmax, vmax=1.0)
+            im = value_map(axes[i + 1, 2 + j], example_maps[i, j] / vmax, vmax=1.0)
+            image_tile(axes[i + 1, 4 + 2 * j], top_images[i, j], top_labels[i][j], fontsize=6)
+            value_map(axes[i + 1, 5 + 2 * j], top_maps[i, j] / vmax, vmax=1.0)
     for j, title in enumerate(columns):
         axes[1, j].set_title(title if j not in (4, 6) else f"{title}\n{axes[1, j].get_title()}", fontsize=7)
     fig.colorbar(im, ax=axes[1:, -1], label=f"{layer} activation / row maximum", shrink=0.5)
@@ -172,7 +153,7 @@ def neuron_groups_figure(layer, cell_image, cell_label, spatial, images, weights
     fig = plt.figure(figsize=(max(8.0, 1.8 * k + 1), 8.4), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 2.6])
     ax_cell, ax_all, ax_legend = top.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
-    _tile(ax_cell, cell_image, f"cell {cell_label}", fontsize=8)
+    image_tile(ax_cell, cell_image, f"cell {cell_label}", fontsize=8)
     ax_all.imshow(hue_image(spatial, hues), interpolation="nearest")
     hide_axes(ax_all)
     ax_all.set_title(f"{k} groups combined\n(one hue per group)", fontsize=8)
@@ -183,7 +164,7 @@ def neuron_groups_figure(layer, cell_image, cell_label, spatial, images, weights
     ax_legend.set_title(f"NMF of {layer} (positions x channels), rel. error {error:.2f}", fontsize=8)
     axes = bottom.subplots(3, k, squeeze=False)
     for g in range(k):
-        _tile(axes[0, g], images[g], f"G{g + 1} feature image", fontsize=7)
+        image_tile(axes[0, g], images[g], f"G{g + 1} feature image", fontsize=7)
         axes[1, g].imshow(hue_image(spatial[g:g + 1], hues[g:g + 1]), interpolation="nearest")
         hide_axes(axes[1, g])
         axes[1, g].set_title(f"G{g + 1} where it fires", fontsize=7)
@@ -239,7 +220,7 @@ def cluster_features_figure(panels):
         ax.legend(loc="best", fontsize=6, markerscale=2)
         for k, c in enumerate(p["clusters"]):
             tile = sub.add_subplot(grid[k // per_row, 1 + k % per_row])
-            _tile(tile, p["images"][k], f"cluster {c} (n={p['sizes'][k]})", fontsize=7)
+            image_tile(tile, p["images"][k], f"cluster {c} (n={p['sizes'][k]})", fontsize=7)
             for spine in tile.spines.values():
                 spine.set_edgecolor(colours[int(c)])
                 spine.set_linewidth(3)
@@ -250,60 +231,4 @@ def cluster_features_figure(panels):
                        "raises a channel above the set's median)", fontsize=8, va="center")
     fig.suptitle("Feature images of clusters: each maximises the channels active above the whole set "
                  f"(w = ReLU((median_cluster - median_all) / sd_all), unit length; {COLOUR_NOTE})", fontsize=9)
-    return fig
-
-
-def attribution_figure(images, labels, maps_by_method):
-    """Fig. 19: per cell (row) the image and each method's importance map (|attribution|
-    summed over channels), scaled to the map's 99th percentile."""
-    methods = list(maps_by_method)
-    fig, axes = plt.subplots(len(images), len(methods) + 1, figsize=(2.2 * (len(methods) + 1) + 0.8,
-                                                                     2.1 * len(images) + 0.5),
-                             constrained_layout=True, squeeze=False)
-    for i, (image, label) in enumerate(zip(images, labels)):
-        _tile(axes[i, 0], image, label, fontsize=7)
-        for j, method in enumerate(methods):
-            values = maps_by_method[method][i]
-            im = _map(axes[i, j + 1], values / max(np.percentile(values, 99), 1e-12), cmap="inferno", vmax=1.0)
-            if i == 0:
-                axes[i, j + 1].set_title(method.replace("_", " "), fontsize=8)
-    fig.colorbar(im, ax=axes[:, -1], label="importance / 99th percentile", shrink=0.5)
-    fig.suptitle(f"Pixel attribution of the predicted class ({COLOUR_NOTE} in the cell images)", fontsize=9)
-    return fig
-
-
-def attribution_sanity_figure(layers, spearman_by_method, spearman_cell_by_method, maps_by_method, cell_label):
-    """Fig. 19 (sanity): Spearman correlation of the maps with the trained model's as layers are
-    randomised from the top (mean and range over cells; solid: whole image, dashed: inside the
-    cell only), and one cell's maps at each stage."""
-    methods = list(spearman_by_method)
-    stages = len(layers)
-    fig = plt.figure(figsize=(max(10.0, 1.05 * stages + 1), 3.2 + 1.3 * len(methods)), constrained_layout=True)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.2, 1.3 * len(methods)])
-    ax = top.subplots(1, 1)
-    x = np.arange(stages)
-    for k, method in enumerate(methods):
-        colour = f"C{k}"
-        for rho, style, where in ((spearman_by_method[method], "o-", "whole image"),
-                                  (spearman_cell_by_method[method], "s--", "inside the cell")):
-            rho = np.asarray(rho)
-            ax.plot(x, rho.mean(axis=1), style, color=colour, label=f"{method.replace('_', ' ')}, {where}")
-            ax.fill_between(x, rho.min(axis=1), rho.max(axis=1), color=colour, alpha=0.15)
-    ax.axhline(0, color="gray", lw=0.8)
-    ax.set_xticks(x, ["trained"] + [f"+{name}" for name in layers[1:]], rotation=45, fontsize=7)
-    ax.set_ylabel("Spearman rank corr.\nwith trained maps")
-    ax.set_xlabel("layers re-initialised, cumulatively from the top")
-    ax.set_ylim(-0.3, 1.05)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title("Cascading model randomisation (Adebayo et al. 2018): maps that depend on the learned "
-                 "weights lose their correlation", fontsize=9)
-    axes = bottom.subplots(len(methods), stages, squeeze=False)
-    for i, method in enumerate(methods):
-        for s in range(stages):
-            values = maps_by_method[method][s]
-            _map(axes[i, s], values / max(np.percentile(values, 99), 1e-12), cmap="inferno", vmax=1.0)
-            if i == 0:
-                axes[i, s].set_title("trained" if s == 0 else f"+{layers[s]}", fontsize=6)
-        axes[i, 0].set_ylabel(method.replace("_", "\n"), fontsize=7)
-    bottom.suptitle(f"maps of {cell_label} at each stage (each scaled to its 99th percentile)", fontsize=8)
     return fig

@@ -2,12 +2,10 @@
 activation images (Figs. 5, 6) and the training curves."""
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import FancyBboxPatch
 
 from ..model.architecture import layer_shapes
-from ..featvis.render import capture_activations, frozen_eval
 from .common import false_colour, hide_axes, hue_image
 
 GREEN_RED = LinearSegmentedColormap.from_list("green_red", ["#00a000", "#000000", "#e00000"])
@@ -118,15 +116,6 @@ def kernels_figure(model):
     ax2.set_title("conv2: 32 kernels 3x3x32")
     fig.colorbar(im, ax=ax2, label="weight", shrink=0.6)
     return fig
-
-
-@torch.no_grad()
-def layer_activations(model, image, layers):
-    """Post-activation tensors of one image at the named layers: {layer: (C, H, W) numpy}."""
-    device = next(model.parameters()).device
-    with frozen_eval(model), capture_activations(model, layers, truncate=True) as run:
-        acts = run(torch.as_tensor(image[None], dtype=torch.float32, device=device))
-    return {name: acts[name][0].cpu().numpy() for name in layers}
 
 
 def conv2_activations_figure(image, maps, cell_label):

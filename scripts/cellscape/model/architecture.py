@@ -74,8 +74,34 @@ def layer_names(model_cfg, image_size, n_classes):
     return [s.name for s in layer_shapes(model_cfg, image_size, n_classes)]
 
 
-def conv_layer_names(model_cfg, image_size, n_classes):
-    return [s.name for s in layer_shapes(model_cfg, image_size, n_classes) if s.kind == "conv"]
+def _kind_and_number(name):
+    kind = name.rstrip("0123456789")
+    number = name[len(kind):]
+    if kind not in ("conv", "dense") or not number:
+        raise ArchitectureError(f"{name!r} is not a layer name (conv<k> or dense<k>)")
+    return kind, int(number)
+
+
+def resolve_layer(requested, layers, key, notes=None):
+    """The project's one policy for a configured layer the network lacks.
+
+    ``requested`` if ``layers`` has it, else the layer of the same kind with the nearest number
+    (conv9 of a six-conv-layer network -> conv6; ties: the shallower), so a setting written for
+    the paper's network still works on a smaller one. The substitution is appended to ``notes``
+    (the Snakefile prints them at planning, naming the config ``key``). A kind the network has
+    no layer of is an ArchitectureError.
+    """
+    if requested in layers:
+        return requested
+    kind, number = _kind_and_number(requested)
+    same_kind = [name for name in layers if _kind_and_number(name)[0] == kind]
+    if not same_kind:
+        raise ArchitectureError(f"config {key}: {requested} is not a layer of the network, which has no "
+                                f"{kind} layers ({', '.join(layers)})")
+    chosen = min(same_kind, key=lambda name: (abs(_kind_and_number(name)[1] - number), _kind_and_number(name)[1]))
+    if notes is not None:
+        notes.append(f"config {key}: the network has no layer {requested} ({', '.join(layers)}); using {chosen}")
+    return chosen
 
 
 def parameter_count(model_cfg, image_size, n_classes, in_channels=2):

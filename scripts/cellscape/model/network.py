@@ -100,6 +100,11 @@ def load_model(weights_path, model_cfg, image_size, n_classes, in_channels=2, de
     return model.to(device).eval()
 
 
+def load_network(weights_path, network, device="cpu"):
+    """``load_model`` from a rule's ``network`` param: {model, image_size, n_outputs}."""
+    return load_model(weights_path, network["model"], network["image_size"], network["n_outputs"], device=device)
+
+
 def resolve_device(name="auto"):
     """'auto' -> CUDA when present, else CPU; 'cuda' without a GPU is a clear error."""
     if name == "auto":

@@ -6,10 +6,10 @@ stopping on the validation loss keeps the best weights. The full training state 
 optimiser, RNG states, history) is checkpointed atomically after every epoch, so a killed job
 resumes where it stopped and reaches the same weights as an uninterrupted run.
 
-The same loop trains the regression network of the MDA comparison (``task="regression"``):
-what differs between the two tasks (targets, loss, the scores in the history) lives in a
-task object (:class:`ClassificationTask`, :class:`RegressionTask`); the loop, augmentation,
-early stopping and checkpointing are shared.
+The same loop trains the regression network of the MDA stage: what differs between the two
+tasks (targets, loss, the scores in the history) lives in a task object
+(:class:`ClassificationTask` here, ``cellscape.mda.regression_task.RegressionTask``); the loop,
+augmentation, early stopping and checkpointing are shared.
 """
 import hashlib
 import json
@@ -100,79 +100,6 @@ class ClassificationTask:
     @staticmethod
     def scores(sums, n):
         return {"accuracy": float(sums[0] / max(1, n))}
-
-
-def target_scaling(index, column="target"):
-    """(mean, std) of ``index[column]`` over the training split: the z-score the net learns.
-
-    Standardising keeps the MSE and the learning rate on the scale the classifier was tuned
-    for, whatever the target's units; predictions are mapped back with the same two numbers.
-    """
-    values = index.loc[index["split"] == "train", column].to_numpy(dtype=np.float64)
-    if len(values) == 0 or not np.all(np.isfinite(values)):
-        raise ValueError(f"training split of column {column!r} is empty or has missing values")
-    std = float(values.std())
-    return float(values.mean()), std if std > 0 else 1.0
-
-
-class RegressionTask:
-    """A continuous target (``index[column]``), z-scored from the training split; MSE loss.
-
-    No class weights. The history reports RMSE (in the target's own units) and R^2.
-    """
-
-    name = "regression"
-    n_outputs = 1
-
-    def __init__(self, index, column="target"):
-        self.column = column
-        self.mean, self.std = target_scaling(index, column)
-
-    def targets(self, index, split):
-        values = index.loc[index["split"] == split, self.column].to_numpy(dtype=np.float64)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"split {split!r} of column {self.column!r} has missing values")
-        return torch.from_numpy(((values - self.mean) / self.std).astype(np.float32))[:, None]
-
-    def loss_fn(self, y_train, device):
-        return nn.MSELoss()
-
-    def fingerprint(self):
-        return [self.name, self.column, round(self.mean, 12), round(self.std, 12)]
-
-    @staticmethod
-    def prepare(model):
-        """Zero the output layer, so training starts from predicting the mean (loss 1).
-
-        He-initialised, the 12-layer net without batch normalisation starts with outputs of
-        several standard deviations; MSE gradients grow with the error (cross-entropy's are
-        bounded), and the first SGD steps then kill the ReLUs. On the default data the net
-        without this collapsed to predicting the mean (validation R^2 ~ 0 after 3-4 epochs at
-        lr 0.003 and 0.001); with it, lr 0.001 reached validation R^2 0.84 in 3 epochs (lr 0.003
-        stayed unstable, hence the regression's own lr in the config).
-        """
-        with torch.no_grad():
-            for module in model.layer(model.layer_names[-1]).modules():
-                if isinstance(module, nn.Linear):
-                    module.weight.zero_()
-                    module.bias.zero_()
-
-    @staticmethod
-    def batch_sums(outputs, y):
-        """Squared error, sum and sum of squares of y (standardised units): enough for RMSE and R^2."""
-        y = y.double()
-        return np.array([((outputs.double() - y) ** 2).sum().item(), y.sum().item(), (y ** 2).sum().item()])
-
-    def scores(self, sums, n):
-        n = max(1, n)
-        squared_error, y_sum, y_square_sum = sums
-        total = y_square_sum - y_sum ** 2 / n
-        return {"rmse": float(np.sqrt(squared_error / n) * self.std),
-                "r2": float(1 - squared_error / total) if total > 0 else float("nan")}
-
-    def to_original_units(self, outputs):
-        """Network outputs (standardised) -> target units."""
-        return np.asarray(outputs, dtype=np.float64).reshape(-1) * self.std + self.mean
 
 
 def config_fingerprint(*parts):
@@ -266,29 +193,21 @@ def try_resume(path, model, optimiser, generator, fingerprint):
     return TrainState(**payload["state"]), payload["best_weights"]
 
 
-def make_task(task, index, classes, train_cfg, target_column="target"):
-    """The task object for ``task`` ("classification" or "regression")."""
-    if task == "classification":
-        return ClassificationTask(len(classes), train_cfg["class_weights"])
-    if task == "regression":
-        return RegressionTask(index, target_column)
-    raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
-
-
 def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, checkpoint_path,
-        max_epochs=None, task="classification", target_column="target"):
+        max_epochs=None, task=None):
     """Train and return (best state dict, history list, n_parameters).
 
     ``max_epochs`` stops after that many epochs in this call (used by tests to simulate an
     interruption); the checkpoint then holds everything needed to continue.
 
-    ``task="regression"`` trains a one-output network on ``index[target_column]`` (z-scored
-    with :func:`target_scaling`; ``classes`` is ignored) with MSE; the history then has
-    ``*_rmse`` (target units) and ``*_r2`` columns instead of ``*_accuracy``.
+    ``task``: what the network learns; the classifier (:class:`ClassificationTask` of
+    ``classes`` with ``train_cfg["class_weights"]``) by default. The MDA stage passes its
+    ``cellscape.mda.regression_task.RegressionTask``: a one-output network trained with MSE,
+    whose history has ``*_rmse`` and ``*_r2`` columns instead of ``*_accuracy``.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    task = make_task(task, index, classes, train_cfg, target_column)
+    task = task or ClassificationTask(len(classes), train_cfg["class_weights"])
     model = build_model(model_cfg, image_size, task.n_outputs).to(device)
     channels_last = train_cfg.get("channels_last", False)
     precision = resolve_precision(train_cfg.get("precision", "float32"), device)

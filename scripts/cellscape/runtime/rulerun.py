@@ -35,7 +35,9 @@ def start(snakemake, uses_torch=False):
     (the rule's ``threads``, scaled to the usable CPUs: :func:`thread_count`).
 
     Thread variables are set before numba or torch are imported by the caller, so both use the
-    rule's ``threads`` instead of every core of the node. Returns the config.
+    rule's ``threads`` instead of every core of the node. Returns nothing: a script's settings
+    arrive through ``snakemake.params`` (Snakemake reruns a job when they change, never when a
+    config key read behind its back changes).
     """
     usable, run_cores = len(os.sched_getaffinity(0)), _run_cores()
     threads = str(thread_count(int(snakemake.threads), usable, run_cores))
@@ -53,4 +55,15 @@ def start(snakemake, uses_torch=False):
     if uses_torch:
         import torch
         torch.set_num_threads(int(threads))
-    return snakemake.config
+
+
+def job_device(snakemake):
+    """The job's torch device: CUDA when the job holds a GPU (its ``gpu`` resource, set by the
+    rules from config ``device``), else the CPU. The device is a resource, not a param: moving
+    a run to a GPU node does not make its finished results stale."""
+    import torch
+    if int(snakemake.resources.get("gpu", 0)) > 0:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        logging.getLogger(__name__).warning("the job holds a GPU but torch sees no CUDA device: using the CPU")
+    return torch.device("cpu")

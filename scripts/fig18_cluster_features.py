@@ -1,4 +1,4 @@
-"""Rule featvis_fig18: DBSCAN clusters of layer embeddings and a feature image per cluster (paper Fig. 18)."""
+"""Rule fig18_cluster_features: DBSCAN clusters of layer embeddings and a feature image per cluster (paper Fig. 18)."""
 import numpy as np
 import pandas as pd
 

@@ -1,33 +1,35 @@
-"""Rule train_regression: the classifier's network with one output, trained on the measured target."""
+"""Rule mda_train: the classifier's network with one output, trained on the measured target."""
 import json
 
 import numpy as np
 import pandas as pd
 import torch
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
-from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
-from cellscape.model.network import build_model, resolve_device  # noqa: E402
+start(snakemake, uses_torch=True)
+from cellscape.mda.regression_task import RegressionTask  # noqa: E402
 from cellscape.mda.target import ground_truth_agreement, prediction_error  # noqa: E402
-from cellscape.model.training import RegressionTask, fit, predict_outputs  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.training import fit, predict_outputs  # noqa: E402
+from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 
-device = resolve_device(config["device"])
+p = snakemake.params
+net = p.network
+device = job_device(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")
 targets = pd.read_csv(snakemake.input.targets, dtype={"id": str})
 targets = targets[np.isfinite(targets["target"])].reset_index(drop=True)
-best, history, n_params = fit(images, targets, [], config["model"], snakemake.params.training, config["image_size"],
-                              config["seed"], device, snakemake.params.checkpoint, task="regression",
-                              target_column="target")
+task = RegressionTask(targets, "target")
+best, history, n_params = fit(images, targets, [], net["model"], p.training, net["image_size"], p.seed, device,
+                              p.checkpoint, task=task)
 out = snakemake.output
 with atomic_path(out.weights) as tmp:
     torch.save(best, tmp)
 write_csv(pd.DataFrame(history), out.history)
-task = RegressionTask(targets, "target")
 write_json({"column": "target", "mean": task.mean, "std": task.std}, out.scaling)
 
-model = build_model(config["model"], config["image_size"], 1).to(device)
+model = build_model(net["model"], net["image_size"], net["n_outputs"]).to(device)
 model.load_state_dict(best)
 outputs = predict_outputs(model, images, device)
 predictions = targets[["row", "id", "split", "class", "target"]].copy()

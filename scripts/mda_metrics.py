@@ -1,4 +1,4 @@
-"""Rule regression_metrics: every map's scores in one table (layer, method, scores, seconds)."""
+"""Rule mda_metrics: every map's scores in one table (layer, method, scores, seconds)."""
 import json
 
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Rule featvis_fig13: feature images at increasing optimisation steps (paper Fig. 13)."""
+"""Rule fig13_feature_evolution: feature images at increasing optimisation steps (paper Fig. 13)."""
 import numpy as np
 
 from cellscape.runtime.rulerun import start

@@ -1,4 +1,4 @@
-"""Rule separation_table: every layer's separation metrics in one table, and its plot."""
+"""Rule fig12_separation: every layer's separation metrics in one table, and its plot."""
 import pandas as pd
 
 from cellscape.runtime.rulerun import start

@@ -1,4 +1,4 @@
-"""Rule featvis_fig17: neuron groups of one cell's layer tensor (NMF) and their feature images (paper Fig. 17)."""
+"""Rule fig17_neuron_groups: neuron groups of one cell's layer tensor (NMF) and their feature images (paper Fig. 17)."""
 import numpy as np
 
 from cellscape.runtime.rulerun import start

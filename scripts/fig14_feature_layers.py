@@ -1,4 +1,4 @@
-"""Rule featvis_fig14: feature images of every conv layer, unfiltered above filtered (paper Fig. 14)."""
+"""Rule fig14_feature_layers: feature images of every conv layer, unfiltered above filtered (paper Fig. 14)."""
 import numpy as np
 
 from cellscape.runtime.rulerun import start

@@ -1,4 +1,4 @@
-"""Rule measure_targets: every cell's nucleus-to-cell area ratio, with the simulator's value beside it."""
+"""Rule mda_targets: every cell's nucleus-to-cell area ratio, with the simulator's value beside it."""
 import numpy as np
 import pandas as pd
 

@@ -1,4 +1,4 @@
-"""Rules regression_embedding and classifier_mda: one 2-D map of one layer's reduced features, and its scores."""
+"""Rules mda_embed and mda_classifier (``use rule``): one 2-D map of one layer's reduced features, and its scores."""
 import time
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Rule regression_figures: maps of the regression net's layers by target and by error; the scores."""
+"""Rule fig20_21_mda: maps of the regression net's layers by target and by error; the scores."""
 import json
 
 import pandas as pd

@@ -1,10 +1,10 @@
-"""Rule embedding_figures: paper Figs. 7-11 for one layer (dense1 by default)."""
+"""Rule fig07_11_embedding: paper Figs. 7-11 for one layer (dense1 by default)."""
 import numpy as np
 import pandas as pd
 
 from cellscape.runtime.rulerun import start
 
-config = start(snakemake)
+start(snakemake)
 from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
 from cellscape.figures import embedding_figures as ef  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
@@ -22,10 +22,9 @@ ef.write_tsne_animation(snaps, selection["class"], p.classes, out.gif, layer=lay
 save_figure(ef.boundary_figure(tsne, p.classes, layer=layer), *out.fig08)
 
 # Fig. 9: its own UMAP of at most n cells per class, with a high min_dist to spread the images
-emb = config["embeddings"]
-sample = ef.sample_per_class(selection, emb["fig09_per_class"], random_state=p.seed)
+sample = ef.sample_per_class(selection, p.fig09["per_class"], random_state=p.seed)
 rows = sample.index.to_numpy()
-umap = make_embedder("umap", {**emb["umap"], "min_dist": emb["fig09_min_dist"]}, p.seed)
+umap = make_embedder("umap", {**p.fig09["umap"], "min_dist": p.fig09["min_dist"]}, p.seed)
 Y = umap.fit_transform(X[rows])
 table = sample[["id", "class", "predicted", "certainty"]].assign(x=Y[:, 0], y=Y[:, 1])
 images = np.load(inp.images, mmap_mode="r")

@@ -4,12 +4,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cellscape.runtime.rulerun import start
+from cellscape.runtime.rulerun import job_device, start
 
-config = start(snakemake, uses_torch=True)
+start(snakemake, uses_torch=True)
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
-from cellscape.model.network import load_model, resolve_device  # noqa: E402
+from cellscape.model.network import load_network  # noqa: E402
 
 p = snakemake.params
 inp = snakemake.input
@@ -20,8 +20,8 @@ featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.
 predictions = pd.read_csv(inp.predictions, dtype={"id": str})
 index = pd.read_csv(inp.index, dtype={"id": str})
 images = np.load(inp.images, mmap_mode="r")
-device = resolve_device(config["device"])
-model = load_model(inp.weights, config["model"], config["image_size"], len(config["classes"]), device=device)
+device = job_device(snakemake)
+model = load_network(inp.weights, p.network, device)
 
 test = predictions[predictions["split"] == "test"]
 # IFeaLiD cells: the most certain test cells of each class, alternating
@@ -35,5 +35,5 @@ scores = channel_scores(model, np.asarray(images[np.sort(test_rows)]), p.conv_la
 order_ids = test.sort_values("row")["id"].to_numpy()
 top = {layer: top_activating_cells(s, order_ids, k=p.top_cells) for layer, s in scores.items()}
 sizes = build_explorer(Path(snakemake.output.page).parent, embeddings, grids, predictions, images, index,
-                       featvis, maps, config["classes"], featuremap_ids=ids, top_cells=top)
+                       featvis, maps, p.classes, featuremap_ids=ids, top_cells=top)
 print(f"explorer: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB")

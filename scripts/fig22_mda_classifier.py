@@ -1,4 +1,4 @@
-"""Rule mda_classifier_figure: the classifier's layers as MDA maps above their UMAP maps."""
+"""Rule fig22_mda_classifier: the classifier's layers as MDA maps above their UMAP maps."""
 import json
 
 import pandas as pd

@@ -1,0 +1,53 @@
+# Stage 6, attribution: which pixels a prediction rests on (saliency, integrated gradients) and
+# the cascading model-randomisation sanity check (Fig. 19).
+
+ATTRIBUTION_TARGETS = figure(19, "attribution") + figure(19, "attribution_sanity")
+
+
+rule attribution:
+    input:
+        weights=f"{MODEL}/weights.pt",
+        images=f"{DATA}/images.npy",
+        predictions=f"{MODEL}/predictions.csv",
+    output:
+        sanity=f"{ATTR}/sanity.csv",
+        maps=f"{ATTR}/maps.npz",
+    log:
+        f"{LOGS}/attribution.log",
+    benchmark:
+        f"{BENCH}/attribution.tsv"
+    params:
+        network=NETWORK,
+        cells_per_class=config["featvis"]["attribution_cells_per_class"],
+        ig_steps=config["featvis"]["attribution_ig_steps"],
+        sanity_cells=config["featvis"]["attribution_sanity_cells"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=RES.mem_mb_images,
+        runtime=20,
+        gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/attribution.py"
+
+
+rule fig19_attribution:
+    input:
+        sanity=f"{ATTR}/sanity.csv",
+        maps=f"{ATTR}/maps.npz",
+    output:
+        figure=report(figure(19, "attribution"), caption="../report/attribution.rst", category="5 Attribution"),
+        sanity_figure=report(figure(19, "attribution_sanity"), caption="../report/attribution.rst",
+                             category="5 Attribution"),
+    log:
+        f"{LOGS}/figures/fig19.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/fig19_attribution.py"

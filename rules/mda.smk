@@ -1,0 +1,227 @@
+# Stage 7, mda: the same network trained on a regression task (the nucleus-to-cell area ratio
+# measured on the images), its feature space embedded layer by layer with MDA, UMAP, t-SNE and
+# PCA and scored, and MDA maps of the classifier's layers beside its UMAP maps.
+# Switched on and off with config mda.enabled; exports MDA_TARGETS for all_targets().
+
+MDA_METHODS = config["mda"]["methods"]
+MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers")
+                                       for layer in config["mda"]["figure_layers"])) or LAYERS
+MDA_TRAINING = {**config["training"], **config["mda"]["training"]}
+MDA_NETWORK = {**NETWORK, "n_outputs": 1}
+
+MDA_TARGETS = []
+if config["mda"]["enabled"]:
+    MDA_TARGETS = (figure(20, "mda_regression") + figure(20, "mda_regression_error")
+                   + figure(21, "mda_scores") + figure(22, "mda_classifier")
+                   + [f"{MDA_DIR}/metrics.csv", f"{MDA_DIR}/test_error.json"])
+
+
+# What guides MDA on the classifier's layers: its class labels or its softmax probabilities.
+MDA_CLASSIFIER_GUIDE = ([f"p_{c}" for c in config["classes"]] if config["mda"]["classifier_target"] == "probabilities"
+                        else ["class"])
+# The classifier's MDA maps: the embeddings stage's own when it makes them with the same guide
+# (it guides MDA by the softmax probabilities), else this stage's.
+if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
+    MDA_CLASSIFIER_MAPS = expand(f"{EMB}/{{layer}}/mda.csv", layer=MDA_FIGURE_LAYERS)
+else:
+    MDA_CLASSIFIER_MAPS = expand(f"{MDA_DIR}/classifier/{{layer}}/mda.csv", layer=MDA_FIGURE_LAYERS)
+
+
+rule mda_targets:
+    input:
+        images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
+    output:
+        f"{MDA_DIR}/targets.csv",
+    log:
+        f"{LOGS}/mda/targets.log",
+    params:
+        min_object_px=config["qc"]["min_object_px"],
+    priority: 50
+    threads: 1
+    resources:
+        mem_mb=RES.mem_mb_images,
+        runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/mda_targets.py"
+
+
+rule mda_train:
+    input:
+        images=f"{DATA}/images.npy",
+        targets=f"{MDA_DIR}/targets.csv",
+    output:
+        weights=f"{MDA_DIR}/model/weights.pt",
+        history=f"{MDA_DIR}/model/history.csv",
+        scaling=f"{MDA_DIR}/model/target_scaling.json",
+        predictions=f"{MDA_DIR}/predictions.csv",
+        test_error=f"{MDA_DIR}/test_error.json",
+    log:
+        f"{LOGS}/mda/train.log",
+    benchmark:
+        f"{BENCH}/mda/train.tsv"
+    params:
+        checkpoint=f"{MDA_DIR}/model/checkpoint.pt",
+        network=MDA_NETWORK,
+        training=MDA_TRAINING,
+        seed=config["seed"],
+    # beside the classifier's training (4 threads each): a job asking for 8 threads waits until 8
+    # cores are free at once, which among dozens of 1-2 thread jobs is the end of the run
+    priority: 50
+    threads: 4
+    resources:
+        mem_mb=RES.mem_mb_images,
+        runtime=RES.runtime_train,  # sized for the classifier's (more) epochs
+        gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/mda_train.py"
+
+
+use rule select_images as mda_selection with:
+    input:
+        predictions=f"{MDA_DIR}/predictions.csv",
+    output:
+        f"{MDA_DIR}/activations/selection.csv",
+    log:
+        f"{LOGS}/mda/selection.log",
+    params:
+        split=config["mda"]["split"],
+
+
+use rule dump_activations as mda_activations with:
+    input:
+        weights=f"{MDA_DIR}/model/weights.pt",
+        images=f"{DATA}/images.npy",
+        selection=f"{MDA_DIR}/activations/selection.csv",
+    output:
+        features=temp(f"{MDA_DIR}/activations/{{layer}}/features.npy"),
+        reduced=f"{MDA_DIR}/activations/{{layer}}/reduced.npy",
+    log:
+        f"{LOGS}/mda/activations/{{layer}}.log",
+    benchmark:
+        f"{BENCH}/mda/activations/{{layer}}.tsv"
+    params:
+        network=MDA_NETWORK,
+        settings=DUMP_SETTINGS,
+        seed=config["seed"],
+    priority: 0
+
+
+rule mda_embed:
+    input:
+        reduced=f"{MDA_DIR}/activations/{{layer}}/reduced.npy",
+        selection=f"{MDA_DIR}/activations/selection.csv",
+    output:
+        embedding=f"{MDA_DIR}/embeddings/{{layer}}/{{method}}.csv",
+        scores=f"{MDA_DIR}/embeddings/{{layer}}/{{method}}_scores.json",
+    log:
+        f"{LOGS}/mda/embeddings/{{layer}}/{{method}}.log",
+    benchmark:
+        f"{BENCH}/mda/embeddings/{{layer}}/{{method}}.tsv"
+    wildcard_constraints:
+        method="|".join(MDA_METHODS),
+    params:
+        settings=embedding_params,
+        guide_columns=[config["mda"]["guide"]],
+        score_column="target",
+        keep_columns=["id", "split", "class", "target", "predicted", "error"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/mda_embed.py"
+
+
+use rule mda_embed as mda_classifier with:
+    input:
+        reduced=f"{ACT}/{{layer}}/reduced.npy",
+        selection=f"{ACT}/selection.csv",
+    output:
+        embedding=f"{MDA_DIR}/classifier/{{layer}}/{{method}}.csv",
+        scores=f"{MDA_DIR}/classifier/{{layer}}/{{method}}_scores.json",
+    log:
+        f"{LOGS}/mda/classifier/{{layer}}_{{method}}.log",
+    benchmark:
+        f"{BENCH}/mda/classifier/{{layer}}_{{method}}.tsv"
+    wildcard_constraints:
+        method="mda",
+    params:
+        settings=embedding_params,
+        guide_columns=MDA_CLASSIFIER_GUIDE,
+        score_column="label",
+        keep_columns=["id", "class", "label", "predicted", "certainty"],
+
+
+rule mda_metrics:
+    input:
+        expand(f"{MDA_DIR}/embeddings/{{layer}}/{{method}}_scores.json", layer=LAYERS, method=MDA_METHODS),
+    output:
+        f"{MDA_DIR}/metrics.csv",
+    log:
+        f"{LOGS}/mda/metrics.log",
+    params:
+        layer_methods=[(layer, method) for layer in LAYERS for method in MDA_METHODS],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/mda_metrics.py"
+
+
+rule fig20_21_mda:
+    input:
+        embeddings=expand(f"{MDA_DIR}/embeddings/{{layer}}/{{method}}.csv", layer=MDA_FIGURE_LAYERS,
+                          method=MDA_METHODS),
+        metrics=f"{MDA_DIR}/metrics.csv",
+        test_error=f"{MDA_DIR}/test_error.json",
+    output:
+        target=report(figure(20, "mda_regression"), caption="../report/mda_regression.rst", category="3 MDA"),
+        error=report(figure(20, "mda_regression_error"), caption="../report/mda_regression_error.rst",
+                     category="3 MDA"),
+        scores=report(figure(21, "mda_scores"), caption="../report/mda_scores.rst", category="3 MDA"),
+    log:
+        f"{LOGS}/figures/fig20_21_mda.log",
+    params:
+        layers=MDA_FIGURE_LAYERS,
+        all_layers=LAYERS,
+        methods=MDA_METHODS,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/fig20_21_mda.py"
+
+
+rule fig22_mda_classifier:
+    input:
+        mda=MDA_CLASSIFIER_MAPS,
+        umap=expand(f"{EMB}/{{layer}}/umap.csv", layer=MDA_FIGURE_LAYERS),
+        classes=f"{DATA}/classes.json",
+    output:
+        report(figure(22, "mda_classifier"), caption="../report/mda_classifier.rst", category="3 MDA"),
+    log:
+        f"{LOGS}/figures/fig22_mda_classifier.log",
+    params:
+        layers=MDA_FIGURE_LAYERS,
+        classifier_target=config["mda"]["classifier_target"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/fig22_mda_classifier.py"

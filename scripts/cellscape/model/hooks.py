@@ -1,0 +1,123 @@
+"""Reading a layer's outputs: the one hook helper every stage uses (as captum's
+``_forward_layer_eval``): dumps, figures, the explorer and feature visualisation.
+
+``capture_activations`` registers forward hooks on the named layers and, with ``truncate``,
+abandons the forward pass once the deepest of them has produced its output (a private
+exception), so reading conv2 never pays for conv3..dense. ``layer_batches`` and
+``layer_outputs`` run image sets through it in batches.
+"""
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+INPUT = "input"  # pseudo-layer: the transformed image batch as the network sees it
+
+
+class _AllLayersCaptured(Exception):
+    """Raised from a hook to stop the forward pass once every needed layer was seen."""
+
+
+def layer_module(model, name):
+    """The module whose output is layer ``name`` (CellNet.layer, else by module path)."""
+    if hasattr(model, "layer"):
+        return model.layer(name)
+    return dict(model.named_modules())[name]
+
+
+@contextmanager
+def capture_activations(model, layers, truncate=True):
+    """Yield ``run(images) -> {layer: activation}`` with hooks on ``layers``, removed afterwards.
+
+    With ``truncate`` the forward pass stops as soon as all hooked layers have produced their
+    output. Activations are returned as float32 even under bfloat16 autocast.
+    """
+    wanted = set(layers) - {INPUT}
+    captured = {}
+
+    def hook_for(name):
+        def hook(module, inputs, output):
+            captured[name] = output.float()
+            if truncate and wanted.issubset(captured):
+                raise _AllLayersCaptured
+
+        return hook
+
+    handles = [layer_module(model, name).register_forward_hook(hook_for(name)) for name in wanted]
+
+    def run(images):
+        captured.clear()
+        if wanted:
+            try:
+                model(images)
+            except _AllLayersCaptured:
+                pass
+        acts = dict(captured)
+        acts[INPUT] = images.float()
+        return acts
+
+    try:
+        yield run
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def frozen_eval(model):
+    """Model in eval mode with its parameters excluded from autograd; restored afterwards."""
+    was_training = model.training
+    requires_grad = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(model.parameters(), requires_grad):
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+def _reduced(activation, reduce):
+    if reduce is None:
+        return activation
+    if reduce == "flatten":
+        return activation.flatten(1)
+    if reduce == "spatial_mean":
+        return activation.mean(dim=(-2, -1)) if activation.dim() == 4 else activation
+    raise ValueError(f"reduce must be None, 'flatten' or 'spatial_mean', got {reduce!r}")
+
+
+@torch.no_grad()
+def layer_batches(model, images, layers, rows=None, batch_size=64, device=None, reduce=None, progress=None):
+    """Yield ``{layer: float32 numpy (n_batch, ...)}`` for consecutive batches of ``images[rows]``.
+
+    ``images``: an array or memory map (N, C, H, W); ``rows``: which images, in the order the
+    outputs are wanted (default: all). Each batch is read in increasing row order (memory maps
+    want sorted fancy indexing) and put back in the requested order on the input, which is far
+    smaller than a conv layer's output. ``reduce``: None (the tensors), "flatten" (n, C*H*W) or
+    "spatial_mean" (n, C). ``progress``: a tqdm description, or None for no bar.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    with frozen_eval(model), capture_activations(model, layers, truncate=True) as run:
+        starts = range(0, len(rows), batch_size)
+        for start in tqdm(starts, desc=progress, file=sys.stderr, disable=progress is None, mininterval=2.0):
+            idx = rows[start:start + batch_size]
+            ascending = np.argsort(idx, kind="stable")
+            xb = torch.from_numpy(np.asarray(images[idx[ascending]], dtype=np.float32))
+            xb = xb[torch.from_numpy(np.argsort(ascending, kind="stable"))]
+            acts = run(xb.to(device))
+            yield {layer: _reduced(acts[layer], reduce).cpu().numpy() for layer in layers}
+
+
+def layer_outputs(model, images, layers, rows=None, batch_size=64, device=None, reduce=None, progress=None):
+    """``{layer: float32 numpy (n, ...)}``: :func:`layer_batches` concatenated."""
+    parts = {layer: [] for layer in layers}
+    for batch in layer_batches(model, images, layers, rows, batch_size, device, reduce, progress):
+        for layer in layers:
+            parts[layer].append(batch[layer])
+    return {layer: np.concatenate(blocks) for layer, blocks in parts.items()}
