@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= 8
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-8)
 
-.PHONY: run test test-fast bench lint dry-run report clean-results system-deps
+.PHONY: run layer test test-fast bench lint dry-run report clean-results system-deps
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ venv: $(STAMP)
 ## run: regenerate every figure of the embedded default configuration
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+
+## layer: rebuild one layer's jobs and the figures that show it: make layer LAYER=conv3 [CONFIG=configs/x.yaml]
+layer: $(STAMP)
+	@test -n "$(LAYER)" || { echo "usage: make layer LAYER=conv3 [CONFIG=configs/x.yaml] [ARGS=-n]" >&2; exit 2; }
+	$(BIN)/python tools/rebuild_layer.py $(LAYER) --cores $(CORES) --profile profiles/default \
+		$(if $(CONFIG),--configfile config.yaml $(CONFIG)) $(ARGS)
 
 ## system-deps: Debian packages the tests drive for real (headless Chromium, SLURM, munge)
 system-deps:

@@ -1,11 +1,14 @@
 # cellscape: explore the deep feature space of a cell classification CNN, layer by layer.
 # This file is a table of contents; the rules live in rules/, one file per stage, in DAG order.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# the embedded default, whatever the working directory (--directory); --configfile files go on top
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 report: "report/workflow.rst"

@@ -1,7 +1,7 @@
 # Stage 3, activations: per-layer dumps of the selected images, with a streamed reduction.
 
 #: what a dump's numbers depend on, besides the weights and the images
-DUMP_SETTINGS = {key: config["activations"][key] for key in ("reduction", "reduced_dim", "dtype", "batch_size")}
+DUMP_SETTINGS = canonical({key: config["activations"][key] for key in ("reduction", "reduced_dim", "dtype", "batch_size")})
 
 
 rule select_images:

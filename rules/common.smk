@@ -1,6 +1,7 @@
 # Config validation, the layer list, every stage's output paths, the cost model and the small
 # input functions shared by every stage. Rule scripts get every setting they use through
 # `params:` (never snakemake.config), so a changed setting reruns exactly the jobs it affects.
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,13 @@ from cellscape.data.simulate import resolve_params
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+
+def canonical(settings):
+    """``settings`` with every mapping's keys sorted: Snakemake compares params by their text,
+    so the order in which config files and defaults filled a dict must not look like a change."""
+    return json.loads(json.dumps(settings, sort_keys=True))
+
 
 # Local runs: rule scripts scale their threads to the CPUs there are when --cores promises more
 # (cellscape.runtime.rulerun.thread_count). Cluster jobs get the CPUs they ask for and are left alone.
@@ -48,7 +56,7 @@ LAYERS = [s.name for s in SHAPES]
 CONV_LAYERS = [s.name for s in SHAPES if s.kind == "conv"]
 LAYER_SHAPE = {s.name: s for s in SHAPES}
 #: what a rule script needs to rebuild the classifier from its weights (a rule param)
-NETWORK = {"model": config["model"], "image_size": config["image_size"], "n_outputs": len(config["classes"])}
+NETWORK = canonical({"model": config["model"], "image_size": config["image_size"], "n_outputs": len(config["classes"])})
 RES = CostModel(config, SHAPES)  # mem_mb and runtime of every rule
 #: configured layers the network lacks, replaced by resolve_layer (printed once at planning)
 LAYER_NOTES = []
@@ -134,8 +142,8 @@ def embedding_params(wildcards):
     override changes only that layer's job parameters, so only it reruns."""
     emb = config["embeddings"]
     override = emb["per_layer"].get(wildcards.layer, {}).get(wildcards.method, {})
-    return {"method": wildcards.method, "params": {**emb[wildcards.method], **override},
-            "seed": config["seed"]}
+    return canonical({"method": wildcards.method, "params": {**emb[wildcards.method], **override},
+                      "seed": config["seed"]})
 
 
 def layer_embeddings(wildcards):

@@ -2,8 +2,8 @@
 
 DATA_TARGETS = figure(2, "preprocessing") + figure(2, "qc")
 #: the data settings ingestion and Fig. 2 read (the simulator's are the raw chunks' own params)
-DATA_SETTINGS = {"data": config["data"], "qc": config["qc"], "classes": config["classes"],
-                 "image_size": config["image_size"], "seed": config["seed"]}
+DATA_SETTINGS = canonical({"data": config["data"], "qc": config["qc"], "classes": config["classes"],
+                           "image_size": config["image_size"], "seed": config["seed"]})
 
 
 rule simulate_chunk:
@@ -13,7 +13,7 @@ rule simulate_chunk:
         f"{LOGS}/simulate/{{chunk}}.log",
     params:
         n_events=events_in_chunk,
-        simulator=SIMULATOR if config["data"]["source"] == "synthetic" else {},
+        simulator=canonical(SIMULATOR) if config["data"]["source"] == "synthetic" else {},
         seed=config["seed"],
     threads: 1
     resources:

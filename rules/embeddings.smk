@@ -82,8 +82,8 @@ rule fig07_11_embedding:
         classes=config["classes"],
         seed=config["seed"],
         perplexity=config["embeddings"]["tsne"]["perplexity"],
-        fig09={"umap": config["embeddings"]["umap"], "per_class": config["embeddings"]["fig09_per_class"],
-               "min_dist": config["embeddings"]["fig09_min_dist"]},
+        fig09=canonical({"umap": config["embeddings"]["umap"], "per_class": config["embeddings"]["fig09_per_class"],
+                         "min_dist": config["embeddings"]["fig09_min_dist"]}),
     threads: 1
     resources:
         mem_mb=RES.mem_mb_images,

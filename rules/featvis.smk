@@ -57,7 +57,7 @@ rule featvis_chunk:
     params:
         network=NETWORK,
         slots=FV_JOBS.slots,
-        render=FV_JOBS.render_settings(),
+        render=canonical(FV_JOBS.render_settings()),
         seed=config["seed"],
     threads: 1
     resources:
@@ -101,7 +101,7 @@ rule featvis_evolution:
         f"{BENCH}/featvis/{{layer}}_evolution.tsv"
     params:
         network=NETWORK,
-        render=FV_JOBS.render_settings("evolution_steps", "evolution_channels"),
+        render=canonical(FV_JOBS.render_settings("evolution_steps", "evolution_channels")),
         seed=config["seed"],
     threads: 1
     resources:
@@ -127,7 +127,7 @@ rule featvis_nmf:
         f"{BENCH}/featvis/{{layer}}_nmf.tsv"
     params:
         network=NETWORK,
-        render=FV_JOBS.render_settings("nmf_groups"),
+        render=canonical(FV_JOBS.render_settings("nmf_groups")),
         seed=config["seed"],
     threads: 1
     resources:
@@ -155,7 +155,7 @@ rule featvis_clusters:
         f"{BENCH}/featvis/{{layer}}_clusters.tsv"
     params:
         network=NETWORK,
-        render=FV_JOBS.render_settings("max_clusters"),
+        render=canonical(FV_JOBS.render_settings("max_clusters")),
         seed=config["seed"],
     priority: 20
     threads: 1
@@ -221,7 +221,7 @@ rule fig15_feature_grid:
     params:
         network=NETWORK,
         layer=FV_LAYERS["grid"],
-        umap=config["embeddings"]["umap"],
+        umap=canonical(config["embeddings"]["umap"]),
         seed=config["seed"],
     threads: 1
     resources:

@@ -6,8 +6,8 @@
 MDA_METHODS = config["mda"]["methods"]
 MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers")
                                        for layer in config["mda"]["figure_layers"])) or LAYERS
-MDA_TRAINING = {**config["training"], **config["mda"]["training"]}
-MDA_NETWORK = {**NETWORK, "n_outputs": 1}
+MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
+MDA_NETWORK = canonical({**NETWORK, "n_outputs": 1})
 
 MDA_TARGETS = []
 if config["mda"]["enabled"]:

@@ -21,7 +21,7 @@ rule train:
     params:
         checkpoint=f"{MODEL}/checkpoint.pt",
         network=NETWORK,
-        training=config["training"],
+        training=canonical(config["training"]),
         seed=config["seed"],
     # the classifier feeds almost every job: first; half the cores when the regression network
     # (MDA stage) trains beside it, so both start at once instead of one after the other

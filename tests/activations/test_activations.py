@@ -1,18 +1,12 @@
 """Per-layer dumps and the streamed reductions computed while dumping."""
-import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 
-from cellscape.embeddings.boundary import DecisionBoundary  # noqa: E402
-from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
-from cellscape.embeddings.gridmap import grid_positions, grid_shape, interpolate, scale_to_grid  # noqa: E402
 from cellscape.activations.reduce import RandomizedPCA, RandomProjection, StreamingSketch, reduce_streamed  # noqa: E402
-from cellscape.embeddings.separation import dbscan_clusters, knn_accuracy, layer_separation  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")
 torch.set_num_threads(1)
@@ -25,14 +19,6 @@ def low_rank():
     scores = rng.normal(size=(600, 8)) * np.linspace(10, 3, 8)
     X = scores @ rng.normal(size=(8, 3000)) + 0.05 * rng.normal(size=(600, 3000)) + 5
     return X.astype(np.float32)
-
-
-def blobs(n=200, d=10, gap=6.0, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = np.repeat([0, 1], n // 2)
-    X[y == 1, 0] += gap
-    return X, y
 
 
 # ---------------------------------------------------------------------------- reduction
@@ -68,10 +54,10 @@ def test_transform_reproduces_fit_scores(low_rank):
 def test_single_pass_sketch_finds_the_principal_subspace(low_rank):
     from sklearn.decomposition import PCA
     exact = PCA(n_components=6).fit(low_rank)
-    sketch = StreamingSketch(low_rank.shape[1], n_components=6)
+    sketch = StreamingSketch(n_components=6)
     for start in range(0, len(low_rank), 128):
-        sketch.update(low_rank[start:start + 128])
-    scores = sketch.finalize()
+        sketch.partial_fit(low_rank[start:start + 128])
+    scores = sketch.embedding_
     assert scores.shape == (600, 6)
     np.testing.assert_allclose(sketch.explained_variance_ratio_, exact.explained_variance_ratio_, rtol=0.02)
 
@@ -130,10 +116,10 @@ def test_projection_pca_keeps_the_principal_scores(low_rank):
     from sklearn.decomposition import PCA
     from cellscape.activations.reduce import ProjectionPCA
     exact = PCA(n_components=8).fit_transform(low_rank)  # the signal's rank: a gap after it
-    projected = ProjectionPCA(low_rank.shape[1], n_components=8, sketch_dim=256)
+    projected = ProjectionPCA(n_components=8, sketch_dim=256)
     for start in range(0, len(low_rank), 100):
-        projected.update(low_rank[start:start + 100])
-    scores = projected.finalize()
+        projected.partial_fit(low_rank[start:start + 100])
+    scores = projected.embedding_
     assert scores.shape == (600, 8)
     q_exact, q_ours = np.linalg.qr(exact)[0], np.linalg.qr(scores)[0]
     assert np.linalg.svd(q_exact.T @ q_ours, compute_uv=False).min() > 0.99  # principal angles ~ 0
@@ -155,3 +141,126 @@ def test_random_projection_preserves_distances_and_works_batchwise():
     np.testing.assert_allclose(Z, RandomProjection(400, random_state=0).fit_transform(X), rtol=1e-5, atol=1e-4)
 
 
+# ---------------------------------------------------------------------------- scikit-learn's face, registry
+
+REDUCTION_NAMES = ["projection_pca", "rpca", "sketch", "random_projection", "none"]  # the config's names
+STREAMING = ["projection_pca", "sketch", "random_projection", "none"]
+
+
+def reducer(name):
+    """Each reducer with hyper-parameters off their defaults, so equal get_params means something."""
+    from cellscape.activations.reduce import NoReduction, ProjectionPCA
+    return {"rpca": RandomizedPCA(n_components=5, oversample=6, n_iter=1, batch_rows=64, random_state=4,
+                                  progress=False),
+            "sketch": StreamingSketch(n_components=5, oversample=6, random_state=4, batch_rows=64),
+            "projection_pca": ProjectionPCA(n_components=5, sketch_dim=64, random_state=4, batch_rows=64),
+            "random_projection": RandomProjection(n_components=5, random_state=4, batch_rows=64),
+            "none": NoReduction(batch_rows=64)}[name]
+
+
+@pytest.mark.parametrize("name", REDUCTION_NAMES)
+def test_reducers_take_explicit_parameters_stored_as_given(name):
+    import inspect
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+    cls = type(reducer(name))
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert parameters and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)  # no *args, **kwargs
+    assert issubclass(cls, BaseEstimator) and issubclass(cls, TransformerMixin)
+    check_no_attributes_set_in_init(cls.__name__, cls())  # __init__ stores its arguments and nothing else
+    assert hasattr(cls, "partial_fit") == (name in STREAMING)
+
+
+@pytest.mark.parametrize("name", REDUCTION_NAMES)
+def test_a_clone_of_a_reducer_is_unfitted_and_refits_to_the_same_result(low_rank, name):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    original = reducer(name)
+    reduced = original.fit_transform(low_rank)
+    assert reduced.shape == (600, 3000 if name == "none" else 5) and reduced.dtype == np.float32
+    copy = clone(original)
+    assert copy.get_params() == original.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(copy)
+    assert not hasattr(copy, "embedding_")
+    np.testing.assert_array_equal(copy.fit_transform(low_rank), reduced)
+    np.testing.assert_array_equal(original.embedding_, reduced)
+
+
+@pytest.mark.parametrize("name", STREAMING)
+def test_partial_fit_over_fits_blocks_gives_fits_result(low_rank, name):
+    """Fed the blocks fit reads (batch_rows=64), block by block: the same result to the bit, and
+    the fitted attributes follow the rows seen after every block."""
+    from sklearn.base import clone
+    fitted = reducer(name).fit(low_rank)
+    streamed = clone(fitted)
+    for start in range(0, 600, 64):
+        streamed.partial_fit(low_rank[start:start + 64])
+        assert streamed.embedding_.shape[0] == streamed.n_samples_seen_ == min(start + 64, 600)
+    np.testing.assert_array_equal(streamed.embedding_, fitted.embedding_)
+    for attribute in ("components_", "mean_", "explained_variance_ratio_", "sketch_components_"):
+        if hasattr(fitted, attribute):
+            np.testing.assert_array_equal(np.asarray(getattr(streamed, attribute)),
+                                          np.asarray(getattr(fitted, attribute)))
+
+
+@pytest.mark.parametrize("name", ["projection_pca", "random_projection", "none"])
+def test_partial_fit_cut_differently_matches_fit(low_rank, name):
+    """Where the algorithm allows (not the Tropp sketch, whose Psi is drawn block by block), any
+    cut of the rows gives fit's result up to rounding."""
+    from sklearn.base import clone
+    fitted = reducer(name).fit(low_rank)
+    streamed = clone(fitted)
+    for start, stop in [(0, 1), (1, 38), (38, 300), (300, 600)]:
+        streamed.partial_fit(low_rank[start:stop])
+    scale = np.abs(fitted.embedding_).max()
+    np.testing.assert_allclose(streamed.embedding_, fitted.embedding_, rtol=1e-4, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize("name, tolerance", [("projection_pca", 2e-3), ("sketch", 3e-2)])
+def test_transform_places_the_fitted_rows_at_their_scores(low_rank, name, tolerance):
+    """Up to rounding for the projection PCA (its scores are the sketch's exact PCA); the Tropp
+    sketch's scores Q U S and its components are two approximations that agree to ~1%."""
+    fitted = reducer(name)
+    scores = fitted.fit_transform(low_rank)
+    placed = fitted.transform(low_rank[:50])
+    assert placed.shape == (50, 5)
+    np.testing.assert_allclose(placed, scores[:50], atol=tolerance * np.abs(scores).max())
+
+
+def test_sketch_transform_projects_the_centred_rows_onto_its_components(low_rank):
+    sketch = reducer("sketch").fit(low_rank)
+    np.testing.assert_allclose(sketch.mean_, low_rank.astype(np.float64).mean(0), rtol=1e-5, atol=1e-4)
+    expected = (low_rank[:50].astype(np.float64) - low_rank.astype(np.float64).mean(0)) @ sketch.components_.T
+    np.testing.assert_allclose(sketch.transform(low_rank[:50]), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_partial_fit_rejects_a_block_of_another_width(low_rank):
+    streamed = reducer("projection_pca").partial_fit(low_rank[:10])
+    with pytest.raises(ValueError, match="X has 2999 features, ProjectionPCA expects 3000"):
+        streamed.partial_fit(low_rank[10:20, 1:])
+
+
+def test_the_registry_has_the_configs_names_and_rejects_others():
+    import yaml
+    from cellscape.activations.reduce import REDUCERS, NoReduction, make_reducer
+    schema = yaml.safe_load((Path(__file__).parents[2] / "schemas" / "config.schema.yaml").read_text())
+    assert set(schema["properties"]["activations"]["properties"]["reduction"]["enum"]) == set(REDUCTION_NAMES)
+    assert set(REDUCERS) == set(REDUCTION_NAMES)
+    made = make_reducer("sketch", 7, 3)
+    assert isinstance(made, StreamingSketch) and (made.n_components, made.random_state) == (7, 3)
+    assert isinstance(make_reducer("rpca", 10, n_features=8), NoReduction)  # narrower than k: kept as is
+    assert isinstance(make_reducer("rpca", 10, n_features=11), RandomizedPCA)
+    with pytest.raises(ValueError) as error:
+        make_reducer("pca", 5)
+    assert "unknown reduction 'pca'" in str(error.value)
+    assert all(name in str(error.value) for name in REDUCTION_NAMES)
+
+
+def test_an_unknown_reduction_is_rejected_before_dumping(tiny_net_and_images, tmp_path):
+    from cellscape.activations.dump import dump_and_reduce
+    model, images = tiny_net_and_images
+    with pytest.raises(ValueError, match="unknown reduction 'pca'; choose from projection_pca, rpca"):
+        dump_and_reduce(model, images, np.arange(8), "conv1", tmp_path / "f.npy", "pca", k=6, dtype="float32")
+    assert not list(tmp_path.iterdir())

@@ -1,6 +1,4 @@
 """Embeddings, grid mapping, decision boundary, separation and their figures."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,20 +9,10 @@ import torch
 from cellscape.embeddings.boundary import DecisionBoundary  # noqa: E402
 from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions, grid_shape, interpolate, scale_to_grid  # noqa: E402
-from cellscape.activations.reduce import RandomizedPCA, RandomProjection, StreamingSketch, reduce_streamed  # noqa: E402
 from cellscape.embeddings.separation import dbscan_clusters, knn_accuracy, layer_separation  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def low_rank():
-    """600 x 3,000 rank-8 matrix (decaying spectrum, offset mean) plus a little noise."""
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=(600, 8)) * np.linspace(10, 3, 8)
-    X = scores @ rng.normal(size=(8, 3000)) + 0.05 * rng.normal(size=(600, 3000)) + 5
-    return X.astype(np.float32)
 
 
 def blobs(n=200, d=10, gap=6.0, seed=0):
@@ -45,6 +33,72 @@ def test_embedders_are_deterministic_for_a_seed(method):
     assert first.shape == (160, 2)
     np.testing.assert_array_equal(first, second)
     assert knn_accuracy(first, y) > 0.95  # the maps keep two well-separated blobs apart
+
+
+EMBEDDER_PARAMS = {"umap": {"n_neighbors": 10, "min_dist": 0.3, "spread": 1.5},  # spread: passed on to umap-learn
+                   "tsne": {"perplexity": 20, "n_iter": 150, "learning_rate": 50},  # learning_rate: to openTSNE
+                   "pca": {"n_components": 3},
+                   "mda": {"n_groups": 4, "projection_dim": 4, "n_neighbors": 10}}
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne", "pca", "mda"])
+def test_embedders_take_explicit_parameters_stored_as_given(method):
+    import inspect
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+    cls = type(make_embedder(method))
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert parameters and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)  # no *args, **kwargs
+    assert issubclass(cls, BaseEstimator)
+    check_no_attributes_set_in_init(cls.__name__, cls())  # __init__ stores its arguments and nothing else
+    # umap (on exact neighbours) and t-SNE place only the points they are fitted on
+    assert hasattr(cls, "transform") == issubclass(cls, TransformerMixin) == (method in ("pca", "mda"))
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne", "pca", "mda"])
+def test_a_clone_of_an_embedder_is_unfitted_and_refits_to_the_same_map(method):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    X, y = blobs(120)
+    original = make_embedder(method, EMBEDDER_PARAMS[method], random_state=2)
+    embedding = original.fit_transform(X, y)
+    assert embedding.shape == (120, 3 if method == "pca" else 2)
+    copy = clone(original)
+    assert copy.get_params() == original.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(copy)
+    assert not hasattr(copy, "embedding_")
+    np.testing.assert_array_equal(copy.fit_transform(X, y), embedding)
+    np.testing.assert_array_equal(original.embedding_, embedding)
+
+
+def test_make_embedder_sets_the_config_parameters_and_passes_the_rest_on():
+    from cellscape.embeddings.embedders import TSNEEmbedder, UMAPEmbedder
+    umap = make_embedder("umap", {"n_neighbors": 30, "spread": 1.5}, 7)
+    assert isinstance(umap, UMAPEmbedder)
+    assert (umap.n_neighbors, umap.min_dist, umap.random_state, umap.umap_kwargs) == (30, 0.1, 7, {"spread": 1.5})
+    tsne = make_embedder("tsne", {"learning_rate": 50}, 1)
+    assert isinstance(tsne, TSNEEmbedder) and (tsne.perplexity, tsne.tsne_kwargs) == (30, {"learning_rate": 50})
+    with pytest.raises(ValueError, match=r"unknown pca parameters \['perplexity'\]; valid: \['n_components', 'random_state'\]"):
+        make_embedder("pca", {"perplexity": 3})
+    with pytest.raises(ValueError) as error:
+        make_embedder("isomap")
+    assert "'isomap'" in str(error.value) and all(m in str(error.value) for m in ("umap", "tsne", "pca", "mda"))
+
+
+def test_pca_transform_places_the_fitted_rows_at_their_map():
+    X, y = blobs(100)
+    pca = make_embedder("pca", None, 0)
+    embedding = pca.fit_transform(X)
+    centred = X - X.mean(0)
+    np.testing.assert_allclose(np.abs(embedding), np.abs(centred @ np.linalg.svd(centred)[2][:2].T), atol=1e-8)
+    np.testing.assert_allclose(pca.transform(X[:10]), embedding[:10], atol=1e-8)
+
+
+def test_the_mda_embedding_needs_the_target():
+    with pytest.raises(ValueError, match="needs the target y"):
+        make_embedder("mda").fit_transform(blobs(60)[0])
 
 
 def test_tsne_snapshots_give_seven_frames_from_start_to_end():

@@ -424,8 +424,10 @@ def test_activation_filter_rejects_dense_layers(small_model):
         activation_filter(small_model, "dense1", [0, 1], images)
 
 
-def test_featvis_bf16_setting_follows_the_hardware_only_when_auto():
+@pytest.mark.parametrize("native", [True, False])
+def test_featvis_bf16_setting_follows_the_hardware_only_when_auto(monkeypatch, native):
     from cellscape.featvis.tasks import use_bf16
-    from cellscape.model.network import resolve_precision
+    from cellscape.model import network
+    monkeypatch.setattr(network, "native_bfloat16", lambda device: native)
+    assert use_bf16("auto", "cpu") is native
     assert use_bf16(True, "cpu") is True and use_bf16(False, "cpu") is False
-    assert use_bf16("auto", "cpu") == (resolve_precision("auto", "cpu") == "bfloat16")

@@ -148,6 +148,41 @@ def test_mda_rejects_mismatched_lengths_and_nan():
         MDA().fit(X, np.zeros(50, dtype=int))
 
 
+# ---------------------------------------------------------------------------- scikit-learn's face
+
+@pytest.mark.parametrize("cls", [MDA, LocalFisherProjection])
+def test_estimators_take_explicit_parameters_stored_as_given(cls):
+    import inspect
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert parameters and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)  # no *args, **kwargs
+    assert issubclass(cls, BaseEstimator) and issubclass(cls, TransformerMixin)
+    check_no_attributes_set_in_init(cls.__name__, cls())  # __init__ stores its arguments and nothing else
+    assert list(inspect.signature(cls.fit).parameters) == ["self", "X", "y"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MDA(n_groups=6, projection_dim=4, n_neighbors=10, axis_power=0.5, max_input_dim=20, random_state=5),
+    lambda: LocalFisherProjection(n_components=3, n_neighbors=5, regularization=1e-2, axis_power=0.5)],
+    ids=["MDA", "LocalFisherProjection"])
+def test_a_clone_is_unfitted_and_refits_to_the_same_result(swiss_roll, make):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    X, t = swiss_roll[0][:300], swiss_roll[1][:300]
+    original = make()
+    y = t if isinstance(original, MDA) else np.digitize(t, np.quantile(t, [0.25, 0.5, 0.75]))  # 4 groups
+    result = original.fit_transform(X, y)
+    assert result.shape == (300, 2 if isinstance(original, MDA) else 3)
+    copy = clone(original)
+    assert copy.get_params() == original.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(copy)
+    np.testing.assert_array_equal(copy.fit_transform(X, y), result)
+    np.testing.assert_array_equal(copy.transform(X[:20]), original.transform(X[:20]))
+
+
 # ---------------------------------------------------------------------------- scores
 
 def test_geodesic_correlation_is_one_on_an_isometric_line_and_zero_on_noise():

@@ -304,7 +304,7 @@ def test_tiny_workflow_runs_through_slurm(slurm_cluster, tmp_path):
         timeout_s=1200)
     assert result.returncode == 0, result.stdout[-5000:]
     jobs = submitted_slurm_jobs(result.stdout)
-    for rule in ("simulate_chunk", "ingest", "train", "dump_activations", "embed", "model_figures"):
+    for rule in ("simulate_chunk", "ingest", "train", "dump_activations", "embed", "fig01_06_model"):
         assert jobs.get(rule), (rule, sorted(jobs))
     assert (results / "model" / "metrics.json").exists()
     assert len((results / "embeddings" / "conv1" / "umap.csv").read_text().splitlines()) > 10

@@ -3,32 +3,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cellscape.runtime.rulerun import thread_count
 
-REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-
-
-def snakemake(workdir, *args, timeout=1500):
-    cmd = SNAKEMAKE + ["--directory", str(workdir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def planned_jobs(output):
-    """{rule: count} from the job-stats table of a dry run."""
-    stats = output.split("Job stats:")[1].split("Reasons:")[0] if "Job stats:" in output else ""
-    jobs = {}
-    for line in stats.splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if m and m.group(1) != "total":
-            jobs[m.group(1)] = int(m.group(2))
-    return jobs
+from support.workflow import REPO, planned_jobs, snakemake
 
 
 def test_default_config_plans_the_whole_dag(tmp_path):
@@ -63,21 +44,24 @@ def test_impossible_architecture_is_rejected_at_planning(tmp_path):
     assert "below 1 px" in r.stdout + r.stderr
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    # the users' command line: --cores 8 whatever the machine has
-    r = snakemake(workdir, "--cores", "8", "--configfile", str(REPO / "configs" / "tiny.yaml"))
-    assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
-    return workdir
+def all_targets(workdir, *configs):
+    """The input files of rule all, as Snakemake plans them (a forced dry run)."""
+    r = snakemake(workdir, "-n", "-F", "--configfile", *map(str, configs))
+    assert r.returncode == 0, r.stderr[-3000:]
+    block = (r.stdout + r.stderr).split("rule all:", 1)[1]
+    return [path.strip() for path in re.search(r"input: (.*)", block).group(1).split(",")]
 
 
 @pytest.mark.slow
 def test_tiny_config_runs_end_to_end(tiny_run):
     results = tiny_run / "results" / "tiny"
+    targets = all_targets(tiny_run, REPO / "configs" / "tiny.yaml")
+    assert len(targets) > 60, targets
+    missing = [t for t in targets if not (tiny_run / t).exists() or (tiny_run / t).stat().st_size == 0]
+    assert not missing, missing
     figures = {p.name for p in (results / "figures").glob("fig*.png")}
     numbers = {int(name[3:5]) for name in figures}
-    assert set(range(1, 7)) <= numbers, sorted(figures)
+    assert numbers == set(range(1, 23)), sorted(figures)
     for name in figures:
         assert (results / "figures" / name.replace(".png", ".pdf")).exists(), name
     index = pd.read_csv(results / "data" / "index.csv")

@@ -18,7 +18,7 @@ from .reduce import OnlineReduction, reduce_streamed
 
 
 def _stored(batch, dtype):
-    """float32 -> the dump's dtype; float16 through torch, ~4x faster than numpy's astype."""
+    """float32 -> the dump's dtype; float16 through torch, faster than numpy's astype (docs/performance.md)."""
     if dtype == np.float16:
         return torch.from_numpy(batch).to(torch.float16).numpy()
     return batch.astype(dtype, copy=False)

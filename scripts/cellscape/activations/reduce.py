@@ -1,7 +1,7 @@
 """Streamed reduction of a layer's (n, D) activations to k dimensions, never loading them whole.
 
-conv1 of 5,625 cells is 5,625 x 194,688 values: umap-learn on that float32 matrix took 184 s
-and 14.1 GB here. The embeddings only need the leading directions of variance, so the
+conv1 of 5,625 cells is 5,625 x 194,688 values, too many for umap-learn on the float32 matrix
+(timings: docs/performance.md). The embeddings only need the leading directions of variance, so the
 features are first reduced to ~50 dimensions by a randomized PCA (Halko, Martinsson & Tropp
 2011) whose every step is a pass over row blocks: the matrix is read from disk one block at
 a time (explicit reads, not a memory map, so the pages never pile up in the resident set)
@@ -16,6 +16,15 @@ and each block is multiplied in torch.
   only k + 10 columns is noisy on slowly decaying spectra such as conv activations.
 - :class:`RandomProjection`: Gaussian random projection applied batch-wise (Johnson-
   Lindenstrauss: pairwise distances kept up to ~sqrt(8 ln n / k)); cheapest, least accurate.
+- :class:`NoReduction`: the features as float32 (``none``, and any layer no wider than k).
+
+All are scikit-learn transformers (explicit ``__init__`` parameters, ``sklearn.base.clone``):
+``fit(X)``, ``transform(X)``, ``fit_transform(X)``, with X an (n, D) array, a memory map, a
+``.npy`` path or :class:`RowBlocks`; after a fit ``embedding_`` holds the reduced rows it was
+fitted on (what ``fit_transform`` returns). The single-pass ones also have
+``partial_fit(block)``: ``fit`` is ``partial_fit`` over X's row blocks. One registry names them
+for the config (``activations.reduction``): :data:`REDUCERS` and :func:`make_reducer`, used by
+:func:`reduce_streamed` (over a finished file) and :class:`OnlineReduction` (while dumping).
 
 No file writing here; ``reduce_streamed`` reads a ``features.npy`` path or array and returns
 the reduced float32 array.
@@ -24,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm import tqdm
 
 
@@ -95,7 +105,8 @@ class RowBlocks:
 
 
 def _as_float32(block):
-    """float16 -> float32 through torch: ~4x faster than numpy's astype (the bottleneck of a pass)."""
+    """float16 -> float32 through torch, faster than numpy's astype (the bottleneck of a pass;
+    timings: docs/performance.md)."""
     if block.dtype == np.float32:
         return block
     return torch.from_numpy(np.ascontiguousarray(block)).to(torch.float32).numpy()
@@ -126,11 +137,39 @@ def _signs_fixed(components, scores=None):
     return components * signs[:, None], None if scores is None else scores * signs[None, :]
 
 
+def _explained_variance(singular_values, n, column_sum, square_sum):
+    """(explained variance, its ratio to the total variance, the total variance) of n rows from
+    the singular values of the centred rows and the rows' column sums and total sum of squares."""
+    variance = (singular_values.double() ** 2 / max(n - 1, 1)).numpy()
+    total = (square_sum - n * float((column_sum / n).pow(2).sum())) / max(n - 1, 1)
+    return variance, variance / total if total > 0 else np.zeros_like(variance), total
+
+
+def _centred_scores(blocks, mean, components, progress, description, lift=torch.from_numpy):
+    """(lift(block) - mean) @ components.T for every row block -> float32 (n, k)."""
+    mean, components = torch.as_tensor(mean), torch.as_tensor(components)
+    out = np.empty((blocks.shape[0], len(components)), dtype=np.float32)
+    for start, block in _passes(blocks, description, progress):
+        out[start:start + len(block)] = ((lift(block) - mean) @ components.T).numpy()
+    return out
+
+
+class _Reducer(BaseEstimator, TransformerMixin):
+    """What every reducer shares: X read in row blocks of ``batch_rows`` (unless X already is
+    :class:`RowBlocks`), and ``fit_transform(X)`` = ``fit(X).embedding_``, the reduced rows."""
+
+    def _blocks(self, X):
+        return X if isinstance(X, RowBlocks) else RowBlocks(X, self.batch_rows)
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X, y).embedding_
+
+
 # --------------------------------------------------------------------------------------------
 # multi-pass randomized PCA
 
 
-class RandomizedPCA:
+class RandomizedPCA(_Reducer):
     """Randomized PCA of a row-streamed (n, D) matrix, centred by its streamed mean.
 
     Range finder: Y = (X - mu) Omega with a Gaussian D x (k + oversample) Omega, refined by
@@ -140,8 +179,9 @@ class RandomizedPCA:
     blocks; the mean is gathered in the first pass (X Omega is centred afterwards with
     mu Omega). Memory: the D x l sketch, the n x l basis and one block.
 
-    ``fit_transform`` returns the scores Q U S of the final factorisation (no extra pass);
-    ``transform`` projects new rows onto the components (one pass).
+    ``fit`` keeps the scores Q U S of the final factorisation as ``embedding_`` (no extra pass;
+    what ``fit_transform`` returns); ``transform`` projects new rows onto the components (one
+    pass). Multi-pass, so no ``partial_fit``.
     """
 
     def __init__(self, n_components=50, oversample=10, n_iter=2, batch_rows=128, random_state=0,
@@ -153,17 +193,7 @@ class RandomizedPCA:
         self.random_state = random_state
         self.progress = progress
 
-    def _blocks(self, X):
-        return X if isinstance(X, RowBlocks) else RowBlocks(X, self.batch_rows)
-
-    def fit(self, X):
-        self._fit(X)
-        return self
-
-    def fit_transform(self, X):
-        return self._fit(X)
-
-    def _fit(self, X):
+    def fit(self, X, y=None):
         blocks = self._blocks(X)
         n, d = blocks.shape
         k = min(self.n_components, n, d)
@@ -207,268 +237,343 @@ class RandomizedPCA:
         self.mean_ = mean.numpy()
         self.components_ = components.numpy()
         self.singular_values_ = s[:k].numpy()
-        self.explained_variance_ = (s[:k].double() ** 2 / max(n - 1, 1)).numpy()
-        total = (square_sum - n * float((column_sum / n).pow(2).sum())) / max(n - 1, 1)
-        self.total_variance_ = total
-        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
-            np.zeros_like(self.explained_variance_)
-        return scores.numpy().astype(np.float32)
+        self.explained_variance_, self.explained_variance_ratio_, self.total_variance_ = _explained_variance(
+            s[:k], n, column_sum, square_sum)
+        self.embedding_ = scores.numpy().astype(np.float32)
+        return self
 
     def transform(self, X):
-        blocks = self._blocks(X)
-        components = torch.from_numpy(self.components_)
-        mean = torch.from_numpy(self.mean_)
-        out = np.empty((blocks.shape[0], len(components)), dtype=np.float32)
-        for start, block in _passes(blocks, "rpca transform", self.progress):
-            out[start:start + len(block)] = ((torch.from_numpy(block) - mean) @ components.T).numpy()
-        return out
+        return _centred_scores(self._blocks(X), self.mean_, self.components_, self.progress, "rpca transform")
 
 
 # --------------------------------------------------------------------------------------------
-# single-pass sketch (reduce while dumping)
+# single-pass reducers: partial_fit one block of rows at a time (reduce while dumping)
 
 
-class _StreamedMoments:
-    """Batch checks, per-column sums and the total sum of squares of the rows seen: what a
-    single-pass reducer needs for the mean and the total variance (explained ratios)."""
+class _FromRowsSeen:
+    """A fitted attribute of a single-pass reducer, computed from every row seen so far on its
+    first access after ``partial_fit`` (so a dump fed batch by batch costs one factorisation at
+    the end, not one per batch)."""
 
-    def _start_moments(self, n_features):
-        self.n_features = int(n_features)
-        self._column_sum = torch.zeros(self.n_features, dtype=torch.float64)
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, reducer, owner=None):
+        if reducer is None:
+            return self
+        if not getattr(reducer, "n_samples_seen_", 0):
+            raise AttributeError(f"{type(reducer).__name__}.{self.name}: not fitted, call fit or partial_fit first")
+        if reducer._summary is None:
+            reducer._summary = reducer._summarise()
+        return reducer._summary[self.name]
+
+
+class _SinglePass(_Reducer):
+    """``partial_fit(block)`` adds one block of rows; ``fit(X)`` starts afresh and runs
+    ``partial_fit`` over X's row blocks, so ``partial_fit`` over the same blocks gives ``fit``'s
+    result. Subclasses define ``_begin(n_features)`` (fresh state, ``super()`` first),
+    ``_add(block)`` (a float32 (n, D) array) and ``_summarise()`` (the ``_FromRowsSeen``
+    attributes by name)."""
+
+    embedding_ = _FromRowsSeen()
+
+    def _begin(self, n_features):
+        self.n_features_in_ = int(n_features)
+        self.n_samples_seen_ = 0
+        self._summary = None
+
+    def fit(self, X, y=None):
+        blocks = self._blocks(X)
+        self._begin(blocks.shape[1])
+        for _, block in _passes(blocks, type(self).__name__, self.progress):
+            self.partial_fit(block)
+        return self
+
+    def partial_fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+        if not hasattr(self, "n_features_in_"):
+            self._begin(X.shape[1])
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, {type(self).__name__} expects {self.n_features_in_}")
+        self._add(X)
+        self.n_samples_seen_ += len(X)
+        self._summary = None
+        return self
+
+
+class _StreamedPCA(_SinglePass):
+    """Per-column sums and the total sum of squares of the rows seen: what a single-pass PCA
+    needs for the mean and the total variance (explained ratios)."""
+
+    explained_variance_ = _FromRowsSeen()
+    explained_variance_ratio_ = _FromRowsSeen()
+
+    def _begin(self, n_features):
+        super()._begin(n_features)
+        self._column_sum = torch.zeros(self.n_features_in_, dtype=torch.float64)
         self._square_sum = 0.0
-        self.n_samples_ = 0
 
-    def _accept(self, batch):
-        """The batch as an (n, D) float32 tensor, its moments added."""
-        xb = torch.as_tensor(np.asarray(batch, dtype=np.float32).reshape(len(batch), -1))
-        if xb.shape[1] != self.n_features:
-            raise ValueError(f"batch has {xb.shape[1]} features, {type(self).__name__} expects {self.n_features}")
+    def _moments(self, X):
+        """The block as a float32 tensor, its moments added."""
+        xb = torch.as_tensor(X)
         self._column_sum += xb.sum(0).double()
         self._square_sum += float(torch.linalg.vector_norm(xb)) ** 2
-        self.n_samples_ += len(xb)
         return xb
 
     def _explained(self, singular_values):
-        """Set ``explained_variance_`` and ``explained_variance_ratio_`` from singular values."""
-        n = self.n_samples_
-        self.explained_variance_ = (singular_values.double() ** 2 / max(n - 1, 1)).numpy()
-        total = (self._square_sum - n * float((self._column_sum / n).pow(2).sum())) / max(n - 1, 1)
-        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else \
-            np.zeros_like(self.explained_variance_)
+        variance, ratio, _ = _explained_variance(singular_values, self.n_samples_seen_, self._column_sum,
+                                                 self._square_sum)
+        return {"explained_variance_": variance, "explained_variance_ratio_": ratio}
 
 
-class StreamingSketch(_StreamedMoments):
-    """Single-pass randomized PCA fed batch by batch: ``update(batch)`` ... ``finalize()``.
+class StreamingSketch(_StreamedPCA):
+    """Single-pass randomized PCA (Tropp, Yurtsever, Udell & Cevher 2017, "Practical sketching
+    algorithms for low-rank matrix approximation"), fed by ``partial_fit`` one block at a time.
 
-    Keeps Y = X Omega (n x l), W = Psi X (l2 x D, Psi a Gaussian drawn per batch) and the
-    column sums; ``finalize`` centres both, takes Q = orth(Y), solves (Psi Q) B = W for
-    B ~ Q^T (X - mu) and returns the scores Q U S of B's SVD (Tropp, Yurtsever, Udell &
-    Cevher 2017, "Practical sketching algorithms for low-rank matrix approximation").
-    The number of rows need not be known in advance. No power iterations are possible in one
+    Keeps Y = X Omega (n x l), W = Psi X (l2 x D, Psi a Gaussian drawn per block) and the
+    column sums; at the end both are centred, Q = orth(Y), (Psi Q) B = W is solved for
+    B ~ Q^T (X - mu) and the scores are Q U S of B's SVD. The number of rows need not be
+    known in advance. Psi is drawn block by block, so the result depends on how the rows are
+    cut: ``partial_fit`` over the blocks ``fit`` reads (``batch_rows``) gives ``fit``'s result,
+    another cut a statistically equivalent one. No power iterations are possible in one
     pass, so prefer :class:`RandomizedPCA` over a file when the spectrum decays slowly.
+    Fitted: ``embedding_`` (the scores), ``components_``, ``mean_``, ``explained_variance_``
+    and its ratio; ``transform`` projects new rows onto the components.
     """
 
-    def __init__(self, n_features, n_components=50, oversample=10, random_state=0):
-        self._start_moments(n_features)
+    components_ = _FromRowsSeen()
+    mean_ = _FromRowsSeen()
+
+    def __init__(self, n_components=50, oversample=10, random_state=0, batch_rows=128, progress=False):
         self.n_components = n_components
-        self.width = n_components + oversample
-        self.co_width = 2 * self.width + 1
-        generator = _generator(random_state)
-        self._omega = _gaussian(self.n_features, self.width, generator)
+        self.oversample = oversample
+        self.random_state = random_state
+        self.batch_rows = batch_rows
+        self.progress = progress
+
+    def _begin(self, n_features):
+        super()._begin(n_features)
+        width = self.n_components + self.oversample
+        generator = _generator(self.random_state)
+        self._omega = _gaussian(self.n_features_in_, width, generator)
         self._psi_generator = generator
         self._range_rows, self._psi_columns = [], []
-        self._co_range = torch.zeros(self.co_width, self.n_features)
+        self._co_range = torch.zeros(2 * width + 1, self.n_features_in_)
 
-    def update(self, batch):
-        xb = self._accept(batch)
-        psi = torch.randn(self.co_width, len(xb), generator=self._psi_generator)
+    def _add(self, X):
+        xb = self._moments(X)
+        psi = torch.randn(len(self._co_range), len(xb), generator=self._psi_generator)
         self._range_rows.append(xb @ self._omega)
         self._psi_columns.append(psi)
         self._co_range += psi @ xb
-        return self
 
-    def finalize(self):
-        """Scores (n, k) float32; also sets ``components_``, ``mean_``, ``explained_variance_``."""
-        n = self.n_samples_
-        if n == 0:
-            raise ValueError("finalize() before any update()")
+    def _summarise(self):
+        n = self.n_samples_seen_
         mean = (self._column_sum / n).float()
         psi = torch.cat(self._psi_columns, dim=1)
         sketch = torch.cat(self._range_rows) - (mean @ self._omega)[None, :]
         co_range = self._co_range - psi.sum(1)[:, None] * mean[None, :]
         basis = torch.linalg.qr(sketch).Q
         small = torch.linalg.lstsq(psi @ basis, co_range).solution
-        k = min(self.n_components, n, self.n_features)
+        k = min(self.n_components, n, self.n_features_in_)
         u, s, vt = torch.linalg.svd(small, full_matrices=False)
         components, scores = _signs_fixed(vt[:k], (basis @ u[:, :k]) * s[:k])
-        self.mean_ = mean.numpy()
-        self.components_ = components.numpy()
-        self._explained(s[:k])
-        return scores.numpy().astype(np.float32)
+        return {"embedding_": scores.numpy().astype(np.float32), "mean_": mean.numpy(),
+                "components_": components.numpy(), **self._explained(s[:k])}
+
+    def transform(self, X):
+        return _centred_scores(self._blocks(X), self.mean_, self.components_, self.progress, "sketch transform")
 
 
-# --------------------------------------------------------------------------------------------
-# single-pass PCA of a wide random projection (the default: reduce while dumping)
+class ProjectionPCA(_StreamedPCA):
+    """Single-pass PCA through a wide Gaussian projection, fed by ``partial_fit`` one block at a
+    time (the default: reduce while dumping).
 
-
-class ProjectionPCA(_StreamedMoments):
-    """Single-pass PCA through a wide Gaussian projection: ``update(batch)`` ... ``finalize()``.
-
-    Each batch is projected to ``sketch_dim`` (256) columns, Y = X Omega / sqrt(m); Omega
+    Each block is projected to ``sketch_dim`` (256) columns, Y = X Omega / sqrt(m); Omega
     preserves inner products in expectation, so the centred Gram matrix of Y approximates
     that of X and the leading principal scores of the small n x m matrix Y (one exact SVD
     at the end) approximate those of X. Unlike :class:`StreamingSketch` it estimates the
     geometry (distances between cells, what the embeddings use) rather than a D-dimensional
-    basis, and with m >> k it is nearly as faithful as the multi-pass :class:`RandomizedPCA`:
-    conv1 of 2,000 simulated cells, UMAP trustworthiness (k=15) 0.947 against 0.955 for the
-    multi-pass PCA and 0.940 for the single-pass sketch with 5x oversampling. Memory: Omega
-    (D x m float32, 200 MB for conv1) and Y (n x m).
+    basis, and with m >> k it is nearly as faithful as the multi-pass :class:`RandomizedPCA`
+    (timings: docs/performance.md). Memory: Omega (D x m float32, 200 MB for conv1) and Y
+    (n x m). Fitted: ``embedding_`` (the scores), ``explained_variance_`` (of the sketch) and its
+    ratio, ``sketch_mean_`` and ``sketch_components_`` (k x m), with which ``transform`` places
+    new rows.
     """
 
-    def __init__(self, n_features, n_components=50, sketch_dim=256, random_state=0):
-        self._start_moments(n_features)
+    sketch_mean_ = _FromRowsSeen()
+    sketch_components_ = _FromRowsSeen()
+
+    def __init__(self, n_components=50, sketch_dim=256, random_state=0, batch_rows=128, progress=False):
         self.n_components = n_components
-        self.sketch_dim = int(sketch_dim)
-        self._omega = _gaussian(self.n_features, self.sketch_dim, _generator(random_state))
-        self._omega /= float(np.sqrt(self.sketch_dim))
+        self.sketch_dim = sketch_dim
+        self.random_state = random_state
+        self.batch_rows = batch_rows
+        self.progress = progress
+
+    def _begin(self, n_features):
+        super()._begin(n_features)
+        self._omega = _gaussian(self.n_features_in_, int(self.sketch_dim), _generator(self.random_state))
+        self._omega /= float(np.sqrt(int(self.sketch_dim)))
         self._rows = []
 
-    def update(self, batch):
-        self._rows.append(self._accept(batch) @ self._omega)
-        return self
+    def _add(self, X):
+        self._rows.append(self._moments(X) @ self._omega)
 
-    def finalize(self):
-        """Scores (n, k) float32; also ``explained_variance_`` (of the sketch) and its ratio."""
-        n = self.n_samples_
-        if n == 0:
-            raise ValueError("finalize() before any update()")
+    def _summarise(self):
+        n = self.n_samples_seen_
         sketch = torch.cat(self._rows).double()
-        sketch -= sketch.mean(0)
-        u, s, _ = torch.linalg.svd(sketch, full_matrices=False)
-        k = min(self.n_components, n, self.sketch_dim)
-        scores = _signs_fixed((u[:, :k] * s[:k]).T)[0].T  # deterministic: largest score positive
-        self._explained(s[:k])
-        return scores.float().numpy()
+        mean = sketch.mean(0)
+        sketch -= mean
+        u, s, vt = torch.linalg.svd(sketch, full_matrices=False)
+        k = min(self.n_components, n, int(self.sketch_dim))
+        # deterministic: each score column's largest entry positive, the components flipped alike
+        scores, components = _signs_fixed((u[:, :k] * s[:k]).T, vt[:k].T)
+        return {"embedding_": scores.T.float().numpy(), "sketch_mean_": mean.float().numpy(),
+                "sketch_components_": components.T.float().numpy(), **self._explained(s[:k])}
+
+    def transform(self, X):
+        return _centred_scores(self._blocks(X), self.sketch_mean_, self.sketch_components_, self.progress,
+                               "projection_pca transform", lift=lambda block: torch.from_numpy(block) @ self._omega)
 
 
 # --------------------------------------------------------------------------------------------
-# random projection
+# row by row: random projection, no reduction
 
 
-class RandomProjection:
-    """Gaussian random projection to ``n_components`` dims, applicable batch by batch.
+class _RowWise(_SinglePass):
+    """Each row reduced on its own: fitting learns the width, ``transform`` works on any rows
+    (a dump's batches as they come), and ``fit``/``partial_fit`` keep the reduced rows they saw
+    as ``embedding_``. Subclasses define ``_width()`` and ``_reduce(block)``."""
 
-    Entries of the D x k matrix are N(0, 1/k), so squared distances are preserved in
-    expectation. ``partial_fit`` only needs a batch to learn D (or call ``fit`` with the
-    full matrix / ``n_features``); ``transform`` works on any batch, so the dump can project
-    rows as it writes them.
-    """
+    def _begin(self, n_features):
+        super()._begin(n_features)
+        self._rows = []
 
-    def __init__(self, n_components=50, random_state=0):
-        self.n_components = n_components
-        self.random_state = random_state
+    def _add(self, X):
+        self._rows.append(self.transform(X))
 
-    def _make(self, n_features):
-        generator = _generator(self.random_state)
-        self.components_ = _gaussian(int(n_features), self.n_components, generator) / np.sqrt(self.n_components)
-        self.n_features_in_ = int(n_features)
+    def _summarise(self):
+        if len(self._rows) > 1:
+            self._rows = [np.concatenate(self._rows)]
+        return {"embedding_": self._rows[0]}
 
-    def fit(self, X=None, n_features=None):
-        self._make(n_features if n_features is not None else np.shape(X)[1])
-        return self
-
-    def partial_fit(self, batch):
-        if not hasattr(self, "components_"):
-            self._make(np.shape(batch)[1])
-        return self
-
-    def transform(self, X, batch_rows=128):
-        blocks = X if isinstance(X, RowBlocks) else RowBlocks(X, batch_rows)
+    def transform(self, X):
+        blocks = self._blocks(X)
         if blocks.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {blocks.shape[1]} features, projection fitted on {self.n_features_in_}")
-        out = np.empty((blocks.shape[0], self.n_components), dtype=np.float32)
+            raise ValueError(f"X has {blocks.shape[1]} features, {type(self).__name__} fitted on {self.n_features_in_}")
+        out = np.empty((blocks.shape[0], self._width()), dtype=np.float32)
         for start, block in blocks:
-            out[start:start + len(block)] = (torch.from_numpy(block) @ self.components_).numpy()
+            out[start:start + len(block)] = self._reduce(block)
         return out
 
-    def fit_transform(self, X, batch_rows=128):
-        blocks = X if isinstance(X, RowBlocks) else RowBlocks(X, batch_rows)
-        return self.fit(n_features=blocks.shape[1]).transform(blocks)
+
+class RandomProjection(_RowWise):
+    """Gaussian random projection to ``n_components`` dims, applicable batch by batch.
+
+    Entries of the D x k matrix ``components_`` (a float32 tensor) are N(0, 1/k), so squared
+    distances are preserved in expectation. It is drawn from ``random_state`` as soon as D is
+    known (the first ``partial_fit`` block, or ``fit``), and the result does not depend on how
+    the rows are cut into blocks.
+    """
+
+    def __init__(self, n_components=50, random_state=0, batch_rows=128, progress=False):
+        self.n_components = n_components
+        self.random_state = random_state
+        self.batch_rows = batch_rows
+        self.progress = progress
+
+    def _begin(self, n_features):
+        super()._begin(n_features)
+        generator = _generator(self.random_state)
+        self.components_ = _gaussian(self.n_features_in_, self.n_components, generator) / np.sqrt(self.n_components)
+
+    def _width(self):
+        return self.n_components
+
+    def _reduce(self, block):
+        return (torch.from_numpy(block) @ self.components_).numpy()
+
+
+class NoReduction(_RowWise):
+    """The features as they are, as float32 (``none``; also any layer no wider than k)."""
+
+    def __init__(self, batch_rows=128, progress=False):
+        self.batch_rows = batch_rows
+        self.progress = progress
+
+    def _width(self):
+        return self.n_features_in_
+
+    def _reduce(self, block):
+        return block
 
 
 # --------------------------------------------------------------------------------------------
+# the registry: config name (activations.reduction) -> reducer
 
 
-REDUCERS = ("projection_pca", "rpca", "sketch", "random_projection", "none")
-SINGLE_PASS = {"sketch": StreamingSketch, "projection_pca": ProjectionPCA}  # fed batch by batch
+REDUCERS = {"projection_pca": ProjectionPCA, "rpca": RandomizedPCA, "sketch": StreamingSketch,
+            "random_projection": RandomProjection, "none": NoReduction}
+
+
+def make_reducer(name, n_components=50, random_state=0, n_features=None, batch_rows=128, progress=False):
+    """The unfitted reducer that ``activations.reduction: name`` means (a key of :data:`REDUCERS`).
+
+    ``n_components``, ``random_state``, ``batch_rows`` and ``progress`` go to the reducers that
+    take them. ``n_features``: the layer's width, where known; a layer no wider than
+    ``n_components`` is never reduced (:class:`NoReduction`, whatever ``name``).
+    """
+    if name not in REDUCERS:
+        raise ValueError(f"unknown reduction {name!r}; choose from {', '.join(REDUCERS)}")
+    if n_features is not None and n_features <= n_components:
+        name = "none"
+    cls = REDUCERS[name]
+    options = {"n_components": n_components, "random_state": random_state, "batch_rows": batch_rows,
+               "progress": progress}
+    return cls(**{key: value for key, value in options.items() if key in cls().get_params()})
 
 
 def reduce_streamed(features, method="rpca", k=50, seed=0, batch_rows=128, progress=True):
     """features (a ``features.npy`` path, memory map or array) -> float32 (n, k).
 
-    ``method``: ``projection_pca`` (single-pass PCA of a wide random projection), ``rpca``
-    (multi-pass randomized PCA), ``sketch`` (single-pass randomized PCA, Tropp et al.),
-    ``random_projection``, or ``none`` (the features as float32, for layers already narrower
-    than ``k``; a layer with D <= k is never reduced).
+    ``method``: a name of :data:`REDUCERS`: ``projection_pca`` (single-pass PCA of a wide random
+    projection), ``rpca`` (multi-pass randomized PCA), ``sketch`` (single-pass randomized PCA,
+    Tropp et al.), ``random_projection``, or ``none`` (the features as float32); a layer with
+    D <= k is never reduced.
     """
     blocks = RowBlocks(features, batch_rows)
-    if method == "none" or blocks.shape[1] <= k:
-        out = np.empty(blocks.shape, dtype=np.float32)
-        for start, block in blocks:
-            out[start:start + len(block)] = block
-        return out
-    if method == "rpca":
-        return RandomizedPCA(n_components=k, random_state=seed, batch_rows=batch_rows,
-                             progress=progress).fit_transform(blocks)
-    if method == "random_projection":
-        return RandomProjection(n_components=k, random_state=seed).fit_transform(blocks)
-    if method in SINGLE_PASS:
-        online = OnlineReduction(method, k, seed)
-        for _, block in _passes(blocks, method, progress):
-            online(block)
-        return online.result()
-    raise ValueError(f"unknown reduction {method!r}; choose from {REDUCERS}")
+    reducer = make_reducer(method, k, seed, n_features=blocks.shape[1], batch_rows=batch_rows, progress=progress)
+    return reducer.fit_transform(blocks)
 
 
 class OnlineReduction:
-    """A dump consumer: reduces each batch as it is produced, so the dump is never read back.
-
-    ``projection_pca`` feeds a :class:`ProjectionPCA`, ``sketch`` a :class:`StreamingSketch`,
-    ``random_projection`` projects each batch; layers no wider than ``k`` (and ``none``) keep
-    their batches as they are. ``rpca`` needs several passes and cannot run online
-    (``supports`` tells). ``reduce_streamed`` uses it too, over a finished file's row blocks.
-    ``result()`` -> (n, k) float32.
+    """A dump consumer: ``online(batch)`` hands each batch to the registry's reducer's
+    ``partial_fit`` as it is produced, so the dump is never read back; ``result()`` -> its
+    (n, k) float32 ``embedding_``. The reducer (``reducer``) is made at the first batch, when the
+    layer's width is known: a layer no wider than ``k`` is kept as it is. ``rpca`` needs
+    several passes (no ``partial_fit``) and cannot run online (``supports`` tells).
     """
 
-    ONLINE = ("projection_pca", "sketch", "random_projection", "none")
-
     def __init__(self, method="projection_pca", k=50, seed=0):
-        if method not in self.ONLINE:
-            raise ValueError(f"reduction {method!r} cannot run while dumping; online: {self.ONLINE}")
+        if not self.supports(method):
+            online = [name for name in REDUCERS if self.supports(name)]
+            raise ValueError(f"reduction {method!r} cannot run while dumping; online: {online}")
         self.method, self.k, self.seed = method, int(k), int(seed)
-        self._sketch, self._projection, self._rows = None, None, []
+        self.reducer = None
 
-    @classmethod
-    def supports(cls, method):
-        return method in cls.ONLINE
+    @staticmethod
+    def supports(method):
+        """Whether reduction ``method`` runs batch by batch; an unknown name raises ValueError."""
+        return hasattr(make_reducer(method), "partial_fit")
 
     def __call__(self, batch):
         batch = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
-        width = batch.shape[1]
-        if self.method == "none" or width <= self.k:
-            self._rows.append(batch.copy())
-        elif self.method in SINGLE_PASS:
-            if self._sketch is None:
-                self._sketch = SINGLE_PASS[self.method](width, n_components=self.k, random_state=self.seed)
-            self._sketch.update(batch)
-        else:
-            if self._projection is None:
-                self._projection = RandomProjection(self.k, self.seed).fit(n_features=width)
-            self._rows.append(self._projection.transform(batch))
+        if self.reducer is None:
+            self.reducer = make_reducer(self.method, self.k, self.seed, n_features=batch.shape[1])
+        self.reducer.partial_fit(batch)
 
     def result(self):
-        if self._sketch is not None:
-            return self._sketch.finalize()
-        if not self._rows:
+        if self.reducer is None:
             raise ValueError("no batches were reduced")
-        return np.concatenate(self._rows).astype(np.float32, copy=False)
+        return self.reducer.embedding_

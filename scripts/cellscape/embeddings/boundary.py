@@ -71,8 +71,3 @@ class DecisionBoundary:
         ix = np.clip(np.round((points[:, 0] - x0) / step).astype(int), 0, self.xx.shape[1] - 1)
         iy = np.clip(np.round((points[:, 1] - y0) / step).astype(int), 0, self.xx.shape[0] - 1)
         return self.class_map[iy, ix]
-
-
-def decision_boundary(Y, predicted, n_neighbors=3, resolution=300, smoothing=0.02, extent=None):
-    """Shortcut: the fitted :class:`DecisionBoundary`."""
-    return DecisionBoundary(n_neighbors, resolution, smoothing).fit(Y, predicted, extent)

@@ -1,30 +1,31 @@
 """2-D embeddings of a layer's (reduced) features, picked by name from the config.
 
-``make_embedder(method, params, random_state)`` returns an sklearn-style estimator with
-``fit_transform(X, y=None)`` for ``umap``, ``tsne``, ``pca`` and ``mda``. Every layer gets the
-same ``random_state`` (the workflow's seed), so the maps differ only through the features.
+``make_embedder(method, params, random_state)`` returns a scikit-learn estimator for ``umap``,
+``tsne``, ``pca`` or ``mda`` (``get_params``/``set_params``, ``sklearn.base.clone``; every
+hyper-parameter an explicit ``__init__`` argument). ``fit_transform(X, y=None)`` returns the
+(n, 2) map, which ``fit`` keeps as ``embedding_``. ``pca`` and ``mda`` also ``transform`` new rows;
+``umap`` (fitted on exact neighbours handed over as ``precomputed_knn``) and ``tsne`` cannot,
+so they have ``fit`` and ``fit_transform`` only. Every layer gets the same ``random_state``
+(the workflow's seed), so the maps differ only through the features.
 
-Speed choices, measured on this machine (2 cores):
+Speed choices (timings: docs/performance.md):
 
-- t-SNE uses openTSNE (FFT-accelerated gradients): 33 s on 5,625 x 50 vs 64 s for sklearn's
-  Barnes-Hut TSNE, both single-threaded.
+- t-SNE uses openTSNE (FFT-accelerated gradients) rather than sklearn's Barnes-Hut TSNE.
 - UMAP's fixed cost is numba compilation. umap-learn 0.5 does not cache its jitted
-  functions and compiles pynndescent (~45 s) from 4,096 points up. Here the k nearest
+  functions and compiles pynndescent from 4,096 points up. Here the k nearest
   neighbours are computed exactly with sklearn (cheap for n x 50) and handed to UMAP as
   ``precomputed_knn``, so pynndescent never compiles, and :func:`enable_numba_cache` turns
-  on numba's on-disk cache for umap's own functions: with a warm cache a fresh process
-  pays ~3-4 s of imports and ~0.4 s of fitting overhead instead of ~50 s. Set
-  ``NUMBA_CACHE_DIR`` to a persistent writable directory in the rule environment.
+  on numba's on-disk cache for umap's own functions. Set ``NUMBA_CACHE_DIR`` to a
+  persistent writable directory in the rule environment.
 
 No I/O here.
 """
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
-UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1}
-TSNE_DEFAULTS = {"perplexity": 30}
-METHODS = ("umap", "tsne", "pca", "mda")
+from ..mda.estimator import MDA
 
 _CACHED_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.distances", "umap.sparse",
                    "umap.spectral")
@@ -60,15 +61,18 @@ def exact_knn(X, n_neighbors):
     return indices.astype(np.int32), distances.astype(np.float32)
 
 
-class UMAPEmbedder:
+class UMAPEmbedder(BaseEstimator):
     """umap-learn UMAP with exact neighbours (see the module docstring for why).
 
     ``exact_knn_max`` bounds the size up to which neighbours are computed exactly; above it
-    umap-learn's own NN-descent is used.
+    umap-learn's own NN-descent is used. ``umap_kwargs``: further ``umap.UMAP`` arguments
+    (e.g. ``{"spread": 1.5}``). Fitted: ``embedding_`` (n, n_components) and ``umap_``. No
+    ``transform``: the map of new rows would need the neighbour index that the exact path
+    does not build.
     """
 
     def __init__(self, n_neighbors=15, min_dist=0.1, n_components=2, n_epochs=None, metric="euclidean",
-                 exact_knn_max=50000, random_state=0, **umap_params):
+                 exact_knn_max=50000, random_state=0, umap_kwargs=None):
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.n_components = n_components
@@ -76,7 +80,7 @@ class UMAPEmbedder:
         self.metric = metric
         self.exact_knn_max = exact_knn_max
         self.random_state = random_state
-        self.umap_params = umap_params
+        self.umap_kwargs = umap_kwargs
 
     def fit(self, X, y=None):
         import umap
@@ -89,7 +93,7 @@ class UMAPEmbedder:
             precomputed = (indices, distances, None)
         self.umap_ = umap.UMAP(n_neighbors=n_neighbors, min_dist=self.min_dist, n_components=self.n_components,
                                n_epochs=self.n_epochs, metric=self.metric, precomputed_knn=precomputed,
-                               random_state=self.random_state, **self.umap_params)
+                               random_state=self.random_state, **(self.umap_kwargs or {}))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
             warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
@@ -109,23 +113,28 @@ def _opentsne(perplexity, n_iter, early_exaggeration_iter, random_state, n_jobs,
                          callbacks_every_iters=every, **params)
 
 
-class TSNEEmbedder:
-    """openTSNE t-SNE (FFT gradients, PCA initialisation): ``early_exaggeration_iter`` + ``n_iter`` steps."""
+class TSNEEmbedder(BaseEstimator):
+    """openTSNE t-SNE (FFT gradients, PCA initialisation): ``early_exaggeration_iter`` + ``n_iter`` steps.
+
+    ``tsne_kwargs``: further ``openTSNE.TSNE`` arguments (e.g. ``{"learning_rate": 100}``). The
+    perplexity is capped at (n - 1) / 3 for small inputs. Fitted: ``embedding_`` (n, 2). No
+    ``transform``: t-SNE places only the points it is fitted on.
+    """
 
     def __init__(self, perplexity=30, n_iter=500, early_exaggeration_iter=250, n_jobs=1, random_state=0,
-                 **tsne_params):
+                 tsne_kwargs=None):
         self.perplexity = perplexity
         self.n_iter = n_iter
         self.early_exaggeration_iter = early_exaggeration_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
-        self.tsne_params = tsne_params
+        self.tsne_kwargs = tsne_kwargs
 
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=np.float64)
         perplexity = min(self.perplexity, (len(X) - 1) / 3)
         tsne = _opentsne(perplexity, self.n_iter, self.early_exaggeration_iter, self.random_state, self.n_jobs,
-                         **self.tsne_params)
+                         **(self.tsne_kwargs or {}))
         self.embedding_ = np.asarray(tsne.fit(X))
         return self
 
@@ -133,51 +142,64 @@ class TSNEEmbedder:
         return self.fit(X, y).embedding_
 
 
-class PCAEmbedder:
-    """The first two principal components (sklearn PCA, deterministic sign)."""
+class PCAEmbedder(BaseEstimator, TransformerMixin):
+    """The first two principal components (sklearn PCA, deterministic sign). Fitted: ``embedding_``, ``pca_``."""
 
     def __init__(self, n_components=2, random_state=0):
         self.n_components = n_components
         self.random_state = random_state
 
-    def fit_transform(self, X, y=None):
+    def fit(self, X, y=None):
         from sklearn.decomposition import PCA
         self.pca_ = PCA(n_components=self.n_components, random_state=self.random_state)
         self.embedding_ = self.pca_.fit_transform(np.asarray(X, dtype=np.float64))
-        return self.embedding_
-
-
-class MDAEmbedder:
-    """cellscape.mda.MDA behind the common interface; ``y`` (the labels or target) is required."""
-
-    def __init__(self, random_state=0, **mda_params):
-        self.random_state = random_state
-        self.mda_params = mda_params
+        return self
 
     def fit_transform(self, X, y=None):
+        return self.fit(X, y).embedding_
+
+    def transform(self, X):
+        return self.pca_.transform(np.asarray(X, dtype=np.float64))
+
+
+class MDAEmbedder(MDA):
+    """cellscape.mda.MDA behind the common interface (same parameters, attributes and
+    ``transform``); ``y`` (the labels or target) is required, and numba's cache is switched on
+    before the fit."""
+
+    def fit(self, X, y=None):
         if y is None:
             raise ValueError("the mda embedding needs the target y (class labels)")
-        from ..mda.estimator import MDA
         enable_numba_cache()
-        self.mda_ = MDA(random_state=self.random_state, **self.mda_params)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-            self.embedding_ = self.mda_.fit_transform(X, y)
-        return self.embedding_
+        return super().fit(X, y)
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X, y).embedding_
+
+
+EMBEDDERS = {"umap": UMAPEmbedder, "tsne": TSNEEmbedder, "pca": PCAEmbedder, "mda": MDAEmbedder}
+METHODS = tuple(EMBEDDERS)
+_PASSED_ON = {UMAPEmbedder: "umap_kwargs", TSNEEmbedder: "tsne_kwargs"}  # where other keys go
 
 
 def make_embedder(method, params=None, random_state=0):
-    """Estimator for ``method`` (``umap``, ``tsne``, ``pca``, ``mda``) with the config's params on top of the defaults."""
+    """Estimator for ``method`` (``umap``, ``tsne``, ``pca``, ``mda``) with the config's ``params``.
+
+    ``params`` are the estimator's own parameters (the rest keep the class defaults); for
+    ``umap`` and ``tsne`` any other key is passed on to umap-learn / openTSNE (``umap_kwargs`` /
+    ``tsne_kwargs``), for ``pca`` and ``mda`` it is an error.
+    """
+    if method not in EMBEDDERS:
+        raise ValueError(f"unknown embedding method {method!r}; choose from {METHODS}")
+    cls = EMBEDDERS[method]
     params = dict(params or {})
-    if method == "umap":
-        return UMAPEmbedder(**{**UMAP_DEFAULTS, **params}, random_state=random_state)
-    if method == "tsne":
-        return TSNEEmbedder(**{**TSNE_DEFAULTS, **params}, random_state=random_state)
-    if method == "pca":
-        return PCAEmbedder(random_state=random_state, **params)
-    if method == "mda":
-        return MDAEmbedder(random_state=random_state, **params)
-    raise ValueError(f"unknown embedding method {method!r}; choose from {METHODS}")
+    valid = cls().get_params(deep=False)
+    extra = {key: params.pop(key) for key in list(params) if key not in valid}
+    if extra and cls not in _PASSED_ON:
+        raise ValueError(f"unknown {method} parameters {sorted(extra)}; valid: {sorted(valid)}")
+    if extra:
+        params[_PASSED_ON[cls]] = {**(params.get(_PASSED_ON[cls]) or {}), **extra}
+    return cls(**params, random_state=random_state)
 
 
 class _Recorder:

@@ -46,7 +46,7 @@ def render_batch(model, objective, keys, featvis_cfg, image_size, seed, device, 
 
 def use_bf16(setting, device):
     """``featvis.bf16``: true, false or 'auto' (bfloat16 autocast where the hardware has it
-    natively: bench_featvis measured the same objective reached, 1.35x less time per step)."""
+    natively; bench/bench_featvis.py checks it reaches the same objective: docs/performance.md)."""
     return resolve_precision("auto", device) == "bfloat16" if setting == "auto" else bool(setting)
 
 

@@ -15,11 +15,11 @@ Model (``X``: N x D features, ``y``: one of K groups per sample)::
     eta_sc ~ Gamma(alpha_eta, beta_eta)               w_sc | eta_sc ~ N(0, 1 / eta_sc)
     t_ci | w_c, b_c, z_i ~ N(w_c' z_i + b_c, 1)        y_i = argmax_c t_ci
 
-Gamma(alpha, beta) has shape alpha and *scale* beta (mean alpha * beta), as in Gönen's papers.
-Mean-field posterior q(lambda) q(Q) q(Z) q(gamma, eta) q(b, W) q(T), updated in turn; every
-update is the exact coordinate optimum of the evidence lower bound, so the bound (kept per
-iteration in ``lower_bound_``) does not decrease up to the quadrature error of q(T)'s
-expectations (~1e-9 relative). See the notes in ``_update_*`` for the formulas and
+Gamma(alpha, beta) has shape alpha and *scale* beta (mean alpha * beta); at the defaults (1, 1)
+scale and rate coincide. Mean-field posterior q(lambda) q(Q) q(Z) q(gamma, eta) q(b, W) q(T),
+updated in turn; every update is the exact coordinate optimum of the evidence lower bound, so
+the bound (kept per iteration in ``lower_bound_``) does not decrease, up to the quadrature error
+of q(T)'s expectations. See the docstrings of ``_update_*`` for the formulas and of
 ``_lower_bound`` for the bound.
 """
 import numbers
@@ -32,7 +32,8 @@ from sklearn.utils.validation import check_is_fitted
 
 _LOG_2PI = np.log(2.0 * np.pi)
 # Newton steps that centre each sample's quadrature on its integrand's mode: the nodes only need
-# to sit roughly right (3 steps from u = 0 move E[T] by < 1e-9 against 10 steps on the S-curve).
+# to sit roughly right (on 20,000 random 12-class rows, 3 steps from u = 0 give the same E[T]
+# as 12 steps to all printed digits).
 _NEWTON_STEPS = 3
 
 
@@ -50,11 +51,22 @@ def _gamma_elbo(alpha, beta, shape, scale):
     return float(np.sum(expected_log_prior + entropy)), mean, mean_log
 
 
-def _truncated_normal_moments(m, y, others, nodes, log_weights, n_newton):
-    """Posterior means of the probit auxiliary scores and log normalisers, all samples at once.
+def _truncated_normal_moments(m, y, others, nodes, log_weights, n_newton, block=2 ** 20):
+    """q(T)'s means and log normalisers, in blocks of samples of at most ``block`` (sample,
+    class, node) entries each, so the memory stays bounded for large N x K (see below)."""
+    rows = max(1, block // (others.shape[1] * len(nodes)))
+    if len(m) <= rows:
+        return _truncated_normal_block(m, y, others, nodes, log_weights, n_newton)
+    parts = [_truncated_normal_block(m[i:i + rows], y[i:i + rows], others[i:i + rows], nodes,
+                                     log_weights, n_newton) for i in range(0, len(m), rows)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _truncated_normal_block(m, y, others, nodes, log_weights, n_newton):
+    """Posterior means of the probit auxiliary scores and log normalisers, a block at once.
 
     q(t_i) is N(m_i, I) truncated to {t_{y_i} > t_c for all c}. With u ~ N(0, 1) and
-    delta_c = m_{y_i} - m_c (Girolami & Rogers 2006, section 4; Gönen 2013, section IV):
+    delta_c = m_{y_i} - m_c (the expectations of Girolami & Rogers 2006, as used by Gönen):
 
         Z_i = E_u[prod_{j != y} Phi(u + delta_j)]
         E[t_c] = m_c - E_u[phi(u + delta_c) prod_{j != y, c} Phi(u + delta_j)] / Z_i   (c != y)
@@ -62,8 +74,9 @@ def _truncated_normal_moments(m, y, others, nodes, log_weights, n_newton):
 
     The integrals are done by Gauss-Hermite quadrature centred at the mode of the (log-concave)
     integrand of Z_i and scaled by its curvature (a few vectorised Newton steps), so they stay
-    accurate for badly misclassified samples whose mass sits far out in u; everything is in
-    log space, so nothing underflows. Returns (E[T], log Z) of shapes (N, K) and (N,).
+    accurate for badly misclassified samples whose mass sits far out in u; the products of Phi
+    are summed in log space and rescaled by their maximum, so nothing underflows. ``others``
+    (N, K - 1) lists each sample's other classes. Returns (E[T], log Z), shapes (N, K) and (N,).
     """
     n = len(m)
     rows = np.arange(n)
@@ -81,7 +94,7 @@ def _truncated_normal_moments(m, y, others, nodes, log_weights, n_newton):
     scale = 1.0 / np.sqrt(-curvature)
     points = u[:, None] + scale[:, None] * nodes                                     # (N, Q)
     log_w = log_weights + np.log(scale)[:, None] - 0.5 * points ** 2 + 0.5 * nodes ** 2
-    a = points[:, None, :] + delta[:, :, None]                                       # (N, K, Q)
+    a = points[:, None, :] + delta[:, :, None]                                   # (N, K - 1, Q)
     log_cdf = log_ndtr(a)
     log_prod = log_w + log_cdf.sum(axis=1)                                           # (N, Q)
     top = log_prod.max(axis=1)
@@ -114,15 +127,37 @@ class BSDR(BaseEstimator, TransformerMixin):
     sigma_z : float, s.d. of the projected scores around ``X Q``: small ties Z to the linear map.
     alpha_lambda, beta_lambda, alpha_gamma, beta_gamma, alpha_eta, beta_eta : float, shape and
         scale of the Gamma priors on the precisions of Q, of the biases b and of the weights W.
-    n_quadrature : int, Gauss-Hermite nodes for q(T)'s expectations (16 gives ~1e-8 relative
-        error at any margin, since the nodes follow each sample's integrand).
+    n_quadrature : int, Gauss-Hermite nodes for q(T)'s expectations. The nodes follow each
+        sample's integrand, so any margin is fine; 16 nodes: median relative error of the
+        shifts E[t] - m ~1e-8, worst seen 1e-3 (3e-5 absolute) over 20,000 random 12-class
+        rows; 24 nodes: worst 3e-5 relative (1e-6 absolute), at 1.5x the cost of that step.
     tol : float or None, stop when the bound improves by less than ``tol * |bound|`` in an
-        iteration; None runs all ``n_iter`` iterations (the behaviour of the paper and of MDA).
-    random_state : int, RandomState or None, seeds the random initial means of Z, W and b.
+        iteration; None runs all ``n_iter`` iterations (a fixed count, as MDA uses).
+    random_state : int, RandomState or None, seeds the random initial means of Z, W and b
+        (the only randomness: the quadrature is deterministic).
+
+    Attributes
+    ----------
+    projection_ : (D, R) E[Q], what ``transform`` multiplies by.
+    classes_ : (K,) the group labels, in the order of the classifier's columns.
+    coef_, intercept_ : (K, R), (K,) E[W]' and E[b], the probit classifier on the scores.
+    lower_bound_ : (n_iter_,) the evidence lower bound after each iteration.
+    n_iter_ : iterations run. n_features_in_ : D.
+    posterior_ : dict of the variational parameters (Gamma shapes and scales, Gaussian means
+        and covariances of Q, Z, [b, W], E[T]), for diagnostics and checks of the bound.
+
+    Notes
+    -----
+    In the directions the classifier does not use, Z and Q only see each other, so the random
+    part of the initial projection decays only through the ARD prior: by a factor of about
+    1 / (1 + E[lambda] sigma_z^2 / (N v)) per iteration along an input direction of variance v.
+    After the default 200 iterations some of it remains (on the 50-D S-curve of the notes, the
+    transformed data's singular values beyond the two discriminative ones are < 10% of the
+    first: 0.38 after 50 iterations, 0.10 after 200, 0.01 after 1,000).
     """
 
     def __init__(self, n_components=16, n_iter=200, sigma_z=0.1, alpha_lambda=1.0, beta_lambda=1.0,
-                 alpha_gamma=1.0, beta_gamma=1.0, alpha_eta=1.0, beta_eta=1.0, n_quadrature=20,
+                 alpha_gamma=1.0, beta_gamma=1.0, alpha_eta=1.0, beta_eta=1.0, n_quadrature=16,
                  tol=None, random_state=None):
         self.n_components = n_components
         self.n_iter = n_iter
@@ -236,11 +271,20 @@ class BSDR(BaseEstimator, TransformerMixin):
         self.classes_ = classes
         self.n_features_in_ = d
         self.projection_ = st["q_mean"]
-        self.projection_covariance_ = st["q_cov"]            # (R, D, D): Cov of column s of Q
         self.intercept_ = st["bw_mean"][:, 0].copy()         # E[b], (K,)
         self.coef_ = st["bw_mean"][:, 1:].copy()             # E[W]', (K, R): classifier on Z
         self.lower_bound_ = np.asarray(bounds)
         self.n_iter_ = len(bounds)
+        # The variational parameters, so the bound and the posterior can be checked from outside.
+        self.posterior_ = dict(
+            lambda_shape=st["lam_shape"], lambda_scale=st["lam_scale"],
+            Q_mean=st["q_mean"], Q_cov=st["q_cov"],                      # (D, R), (R, D, D)
+            Z_mean=st["z"], Z_cov=st["z_cov"],                           # (N, R), (R, R)
+            gamma_shape=st["gam_shape"], gamma_scale=st["gam_scale"],    # (K,)
+            eta_shape=st["eta_shape"], eta_scale=st["eta_scale"],        # (R, K)
+            bw_mean=st["bw_mean"], bw_cov=st["bw_cov"],                  # (K, R+1), (K, R+1, R+1)
+            T_mean=st["t"],                                              # (N, K)
+        )
         return self
 
     # Each update below is the closed-form optimum of its factor given the others (conjugacy).
@@ -249,9 +293,10 @@ class BSDR(BaseEstimator, TransformerMixin):
     def _update_q(st, X, gram, s2):
         """q(q_s) = N(Sigma_s X' E[z_s] / s2, Sigma_s), Sigma_s = (diag(E[lambda_:s]) + X'X / s2)^-1.
 
-        The R precisions differ only in their diagonals, so they are built from the one X'X and
-        factorised in a single batched Cholesky (R x D^3/3 flops: nothing next to the N-sized
-        products); the inverse gives the means, the diagonals E[q_ds^2] and the log-determinants.
+        The R precisions differ only in their diagonals, so they are built from the one X'X
+        (computed once per fit) and handled as one (R, D, D) stack: a batched Cholesky for the
+        log-determinants and a batched inverse for the means and the diagonals E[q_ds^2]
+        (O(R D^3), nothing next to the O(N D R) products for D <= a few hundred).
         """
         d, r = st["lam"].shape
         precision = np.broadcast_to(gram / s2, (r, d, d)).copy()
@@ -265,6 +310,9 @@ class BSDR(BaseEstimator, TransformerMixin):
         st["q_cov"] = cov
         st["q_var"] = np.diagonal(cov, axis1=1, axis2=2).T            # (D, R): Var[q_ds]
         st["q_logdet"] = -2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        # sum_s tr(Sigma_s X'X) for the bound: Sigma_s P_s = I gives s2 (D - sum_d lambda_ds Var[q_ds])
+        # with the lambda that built P_s (q(lambda) is updated after this).
+        st["q_trace_gram"] = s2 * (d * r - np.sum(st["lam"] * st["q_var"]))
 
     def _update_lambda(self, st):
         """q(lambda_ds) = Gamma(alpha + 1/2, (1/beta + E[q_ds^2] / 2)^-1)."""
@@ -335,11 +383,9 @@ class BSDR(BaseEstimator, TransformerMixin):
         q2 = st["q_mean"] ** 2 + st["q_var"]
         bound += kl_lam + np.sum(0.5 * log_lam - 0.5 * _LOG_2PI - 0.5 * lam * q2)
         bound += 0.5 * np.sum(st["q_logdet"]) + 0.5 * r * d * (1.0 + _LOG_2PI)
-        # Z | Q, X: sum_i E||z_i - Q'x_i||^2 = ||E[Z] - X E[Q]||^2 + N tr(Sigma_Z) + sum_s tr(Sigma_s X'X),
-        # and tr(Sigma_s X'X) = s2 (D - sum_d E[lambda_ds] Var[q_ds]) because Sigma_s P_s = I.
+        # Z | Q, X: sum_i E||z_i - Q'x_i||^2 = ||E[Z] - X E[Q]||^2 + N tr(Sigma_Z) + sum_s tr(Sigma_s X'X)
         resid = st["z"] - X @ st["q_mean"]
-        trace_q = s2 * (d * r - np.sum(lam * st["q_var"]))
-        sq = np.sum(resid * resid) + n * np.trace(st["z_cov"]) + trace_q
+        sq = np.sum(resid * resid) + n * np.trace(st["z_cov"]) + st["q_trace_gram"]
         bound += -0.5 * n * r * (_LOG_2PI + np.log(s2)) - 0.5 * sq / s2
         _, z_logdet = np.linalg.slogdet(st["z_cov"])
         bound += 0.5 * n * (z_logdet + r * (1.0 + _LOG_2PI))

@@ -26,10 +26,12 @@ geometry of the features is kept. Three steps:
    the discriminant subspace, and axis i is scaled by (eigenvalue_i / eigenvalue_1) **
    ``axis_power``. ``axis_power`` trades geometry for target order: 0 keeps the subspace
    isometric (best geodesic correlation), 0.5 is the damping of Sugiyama's weighted LFDA
-   (the target dominates the map; on a 2,000-point S-curve in 50-D the geodesic correlation
-   fell from ~0.90 to ~0.74 while the k-NN target RMSE improved from 0.082 to 0.071).
-   The default 0.25 sits between them.
+   (the target dominates the map, at a cost in geodesic correlation; timings:
+   docs/performance.md). The default 0.25 sits between them.
 3. **Embedding**: a 2-D UMAP (umap-learn) of the projection.
+
+Both estimators are scikit-learn estimators (explicit ``__init__`` parameters stored as given,
+checked in ``fit``; ``sklearn.base.clone`` works): ``fit(X, y)``, ``transform``, ``fit_transform``.
 
 No I/O here; the rule reads features and targets and writes the embedding.
 """
@@ -38,6 +40,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 import scipy.sparse
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
@@ -166,7 +169,7 @@ def _laplacian_scatter(X, W):
     return X.T @ (degree[:, None] * X) - X.T @ (W @ X)
 
 
-class LocalFisherProjection:
+class LocalFisherProjection(BaseEstimator, TransformerMixin):
     """Local Fisher discriminant analysis (Sugiyama, JMLR 2007).
 
     Finds the linear map maximising local between-group scatter relative to local
@@ -185,6 +188,8 @@ class LocalFisherProjection:
         eigenvalue, so that directions without within-group spread stay well-posed.
     axis_power : 0 = isometric discriminant subspace; larger values damp weakly
         discriminative (e.g. noise) axes more.
+
+    ``fit(X, y)`` takes the group labels as ``y``.
     """
 
     def __init__(self, n_components=10, n_neighbors=7, regularization=1e-3, axis_power=0.25):
@@ -193,9 +198,9 @@ class LocalFisherProjection:
         self.regularization = regularization
         self.axis_power = axis_power
 
-    def fit(self, X, groups):
+    def fit(self, X, y):
         X = _check_features(X)
-        groups = np.asarray(groups)
+        groups = np.asarray(y)
         if len(groups) != len(X):
             raise ValueError(f"features have {len(X)} rows but groups has {len(groups)}")
         codes, _ = class_groups(groups)
@@ -241,15 +246,12 @@ class LocalFisherProjection:
         X = _check_features(X)
         return (X - self.mean_) @ self.components_
 
-    def fit_transform(self, X, groups):
-        return self.fit(X, groups).transform(X)
-
 
 # --------------------------------------------------------------------------------------------
 # the estimator
 
 
-class MDA:
+class MDA(BaseEstimator, TransformerMixin):
     """Manifold discovery and analysis: target groups -> local Fisher projection -> UMAP.
 
     Parameters

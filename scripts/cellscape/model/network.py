@@ -105,25 +105,21 @@ def load_network(weights_path, network, device="cpu"):
     return load_model(weights_path, network["model"], network["image_size"], network["n_outputs"], device=device)
 
 
-def resolve_device(name="auto"):
-    """'auto' -> CUDA when present, else CPU; 'cuda' without a GPU is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
-    return torch.device(name)
+def native_bfloat16(device):
+    """Whether ``device`` computes bfloat16 natively (CPUs with AVX512-BF16 or AMX, GPUs that
+    report bf16 support); the one hardware check behind every 'auto' precision setting."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def resolve_precision(name, device):
-    """'auto' -> bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or
-    AMX, GPUs that report bf16 support), else float32: emulated bfloat16 would be slower."""
+    """'auto' -> bfloat16 where the hardware computes it natively, else float32: emulated
+    bfloat16 would be slower."""
     if name != "auto":
         return name
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    try:
-        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        native = False
-    return "bfloat16" if native else "float32"
+    return "bfloat16" if native_bfloat16(device) else "float32"

@@ -1,0 +1,156 @@
+"""Every setting reruns what it affects: for each leaf key of the config schema, an override file
+that changes it, dry-run on a completed tiny run, plans at least one job.
+
+A rule script that read a setting behind Snakemake's back (``snakemake.config``) instead of
+through ``params:`` would make this plan "Nothing to be done" and leave the user with results
+of the old settings.
+"""
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.workflow import REPO, planned_jobs, snakemake
+
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+TINY = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+
+#: keys that by design change no output; each with the reason (docs/formats.md repeats it)
+NO_OUTPUT_KEYS = {
+    "device": "where torch runs is a job resource (gpu), not a result setting: moving a run to a GPU "
+              "node must not make its finished results stale",
+}
+
+#: values for keys whose other valid value cannot be derived from the schema alone
+EXPLICIT = {
+    "results": "results/tiny_elsewhere",
+    "classes": ["neutrophil", "lymphocyte"],
+    "data.directory": "results/tiny/raw/000",
+    "data.channel_files.cytoplasm": "Ch3",
+    "data.channel_files.nucleus": "Ch5",
+    "model.conv_stages": [[8, 8], [16, 16], [32, 24]],
+    "model.dense": [24],
+    "embeddings.methods": ["umap", "tsne", "pca"],
+    "embeddings.pca": {"n_components": 2},
+    "embeddings.mda": {"n_groups": 8},
+    "embeddings.per_layer": {"conv3": {"umap": {"n_neighbors": 5}}},
+    "embeddings.figure_layer": "conv6",
+    "featvis.evolution_steps": [0, 8, 24],
+    "featvis.evolution_layer": "conv2",
+    "featvis.grid_layer": "conv3",
+    "featvis.neuron_layer": "conv3",
+    "featvis.nmf_layer": "conv3",
+    "featvis.cluster_layers": ["conv3"],
+    "featvis.bf16": False,
+    "mda.methods": ["mda", "umap"],
+    "mda.figure_layers": ["conv2", "dense1"],
+}
+
+
+def leaf_keys(node, path=()):
+    props = node.get("properties")
+    if node.get("type") == "object" and props:
+        for key, child in props.items():
+            yield from leaf_keys(child, path + (key,))
+    else:
+        yield ".".join(path), node
+
+
+def effective_value(dotted):
+    """The key's value in the tiny run: tiny.yaml over config.yaml over the schema default."""
+    node = SCHEMA
+    for key in dotted.split("."):
+        node = node["properties"][key]
+    for layer in (TINY, DEFAULT):
+        value = layer
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return node.get("default")
+
+
+def another_value(dotted, node):
+    """A valid value different from the tiny run's."""
+    if dotted in TOGETHER:
+        return None
+    if dotted in EXPLICIT:
+        return EXPLICIT[dotted]
+    current = effective_value(dotted)
+    if "enum" in node:
+        return next(v for v in node["enum"] if v != current)
+    kind = node.get("type")
+    if kind == "boolean":
+        return not current
+    if kind == "integer":
+        base = current if current is not None else node.get("minimum", 1)
+        return base + 1 if base + 1 <= node.get("maximum", base + 1) else base - 1
+    if kind == "number":
+        base = current if current is not None else 0.5
+        new = base * 1.5 if base else 0.01
+        return new if new <= node.get("maximum", new) else base / 2
+    raise AssertionError(f"schema key {dotted} ({node}) needs a value in EXPLICIT")
+
+
+#: keys that are only valid together with another (the whole override file)
+TOGETHER = {
+    "data.source": {"data": {"source": "directory", "directory": "results/tiny/raw/000"}},
+}
+
+
+def override(dotted, value):
+    if dotted in TOGETHER:
+        return copy.deepcopy(TOGETHER[dotted])
+    tree = {}
+    cursor = tree
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        cursor = cursor.setdefault(key, {})
+    cursor[keys[-1]] = copy.deepcopy(value)
+    return tree
+
+
+KEYS = [(dotted, node) for dotted, node in leaf_keys(SCHEMA)]
+
+
+def test_every_schema_key_has_a_value_or_a_reason():
+    for dotted, node in KEYS:
+        if dotted not in NO_OUTPUT_KEYS and dotted not in TOGETHER:
+            assert another_value(dotted, node) != effective_value(dotted), dotted
+
+
+@pytest.mark.slow
+def test_changing_any_setting_plans_the_jobs_it_affects(tiny_run, tmp_path):
+    def plan(item):
+        dotted, node = item
+        path = tmp_path / f"{dotted}.yaml"
+        path.write_text(yaml.safe_dump(override(dotted, another_value(dotted, node))))
+        r = snakemake(tiny_run, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "tiny.yaml"),
+                      str(path), timeout=600)
+        return dotted, r
+
+    checked = [(dotted, node) for dotted, node in KEYS if dotted not in NO_OUTPUT_KEYS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(plan, checked))
+    stale = []
+    for dotted, r in results:
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, f"{dotted}: {out[-3000:]}"
+        if not planned_jobs(out):
+            stale.append(dotted)
+    assert not stale, f"changing these settings reruns nothing (results would be stale): {stale}"
+    assert len(checked) > 100  # the walk saw the whole schema
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dotted", sorted(NO_OUTPUT_KEYS))
+def test_runtime_settings_rerun_nothing(tiny_run, tmp_path, dotted):
+    node = dict(KEYS)[dotted]
+    path = Path(tmp_path) / "override.yaml"
+    path.write_text(yaml.safe_dump(override(dotted, next(v for v in node["enum"] if v != effective_value(dotted)
+                                                         and v != "cuda"))))
+    r = snakemake(tiny_run, "-n", "--configfile", str(REPO / "configs" / "tiny.yaml"), str(path))
+    assert "Nothing to be done" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]

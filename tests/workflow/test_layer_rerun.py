@@ -1,0 +1,43 @@
+"""Rerunning one layer, with the command the README prints, plans that layer's jobs and the
+figures and tables that aggregate layers, and nothing of the other layers."""
+import re
+import subprocess
+
+import pytest
+
+from support.workflow import REPO, planned_jobs
+
+#: rules whose jobs combine every layer (they rerun because one of their inputs is new)
+AGGREGATES = {"all", "fig12_umap_layers", "fig12_separation", "fig14_feature_layers", "fig18_cluster_features",
+              "mda_metrics", "fig20_21_mda", "fig22_mda_classifier", "explorer"}
+
+
+def readme_command(name):
+    """The README's command line of the ``name`` make target, exactly as printed."""
+    text = (REPO / "README.md").read_text()
+    commands = re.findall(rf"^(make {name}\b[^\n`]*)$", text, re.M)
+    assert commands, f"README prints no `make {name}` command"
+    return commands[0].strip()
+
+
+@pytest.mark.slow
+def test_readme_layer_rerun_plans_one_layer(tiny_run):
+    command = readme_command("layer")
+    assert "LAYER=conv3" in command, command
+    args = f'CONFIG=configs/tiny.yaml ARGS="-n --directory {tiny_run}"'
+    r = subprocess.run(f"{command} {args}", shell=True, cwd=REPO, capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    jobs = planned_jobs(out)
+    layer_jobs = {rule: n for rule, n in jobs.items() if rule not in AGGREGATES}
+    # conv3's dump, embeddings (umap, tsne), metrics, MDA dump and maps, feature images, clusters
+    assert layer_jobs.get("dump_activations") == 1, jobs
+    assert layer_jobs.get("embed") == 2, jobs
+    assert layer_jobs.get("layer_metrics") == 1, jobs
+    assert layer_jobs.get("mda_activations") == 1 and layer_jobs.get("mda_embed") == 4, jobs
+    assert layer_jobs.get("featvis_chunk", 0) >= 1 and layer_jobs.get("featvis_merge") == 1, jobs
+    for rule in ("simulate_chunk", "ingest", "train", "mda_train", "select_images", "featvis_channel_order"):
+        assert rule not in jobs, jobs
+    # nothing of another layer: every planned per-layer job names conv3
+    forced = re.findall(r"wildcards: (.*)", out)
+    assert all("layer=conv3" in w for w in forced if "layer=" in w), forced
