@@ -224,9 +224,21 @@ def _timed(fit):
     return result, time.perf_counter() - started
 
 
-def run(quick=True, random_state=0):
-    """Rows {name, value, unit, baseline, baseline_value, ratio}: vectorised BSDR (value) vs the loop."""
-    X, y = scurve_groups(seed=random_state)
+def layer_groups(results, layer):
+    """A finished run's regression-network layer (reduced features) and MDA's groups of its
+    predictions: the input BSDR meets in the workflow."""
+    import pandas as pd
+    from cellscape.mda.estimator import target_groups
+    X = np.load(Path(results) / "mda" / "activations" / layer / "reduced.npy").astype(np.float64)
+    selection = pd.read_csv(Path(results) / "mda" / "activations" / "selection.csv")
+    return X, target_groups(selection["predicted"].to_numpy())[0]
+
+
+def run(quick=True, random_state=0, X=None, y=None):
+    """Rows {name, value, unit, baseline, baseline_value, ratio}: vectorised BSDR (value) vs the loop
+    (on the S-curve, or on ``X``, ``y``)."""
+    if X is None:
+        X, y = scurve_groups(seed=random_state)
     label = f"{len(X)}x{X.shape[1]},K={y.max() + 1}"
     naive_iterations = 10 if quick else 200
     full_iterations = BSDR().n_iter
@@ -271,8 +283,11 @@ def run(quick=True, random_state=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="run the naive loop for all 200 iterations")
+    parser.add_argument("--results", help="a finished run's results folder: time BSDR on one of its layers")
+    parser.add_argument("--layer", default="conv4", help="with --results: the regression network's layer")
     args = parser.parse_args()
-    rows = run(quick=not args.full)
+    X, y = layer_groups(args.results, args.layer) if args.results else (None, None)
+    rows = run(quick=not args.full, X=X, y=y)
     print(f"{'name':52s} {'value':>11s} {'baseline':>62s} {'baseline_value':>14s} {'ratio':>9s}  unit")
     for row in rows:
         print(f"{row['name']:52s} {row['value']:11.4g} {row['baseline']:>62s} {row['baseline_value']:14.4g} "

@@ -142,7 +142,8 @@ def embedding_params(wildcards):
     override changes only that layer's job parameters, so only it reruns."""
     emb = config["embeddings"]
     override = emb["per_layer"].get(wildcards.layer, {}).get(wildcards.method, {})
-    return canonical({"method": wildcards.method, "params": {**emb[wildcards.method], **override},
+    stage = {"projection": config["mda"]["projection"]} if wildcards.method == "mda" else {}
+    return canonical({"method": wildcards.method, "params": {**stage, **emb[wildcards.method], **override},
                       "seed": config["seed"]})
 
 

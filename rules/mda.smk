@@ -8,6 +8,8 @@ MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layer
                                        for layer in config["mda"]["figure_layers"])) or LAYERS
 MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
 MDA_NETWORK = canonical({**NETWORK, "n_outputs": 1})
+#: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
+MDA_USER_TARGET = {"user_target": config["mda"]["target"]} if config["mda"]["target"].endswith(".csv") else {}
 
 MDA_TARGETS = []
 if config["mda"]["enabled"]:
@@ -16,9 +18,10 @@ if config["mda"]["enabled"]:
                    + [f"{MDA_DIR}/metrics.csv", f"{MDA_DIR}/test_error.json"])
 
 
-# What guides MDA on the classifier's layers: its class labels or its softmax probabilities.
-MDA_CLASSIFIER_GUIDE = ([f"p_{c}" for c in config["classes"]] if config["mda"]["classifier_target"] == "probabilities"
-                        else ["class"])
+# What guides MDA on the classifier's layers: its predicted class (the authors' MDA), the true
+# class, or its softmax probabilities.
+MDA_CLASSIFIER_GUIDE = {"predicted": ["predicted"], "label": ["class"],
+                        "probabilities": [f"p_{c}" for c in config["classes"]]}[config["mda"]["classifier_target"]]
 # The classifier's MDA maps: the embeddings stage's own when it makes them with the same guide
 # (it guides MDA by the softmax probabilities), else this stage's.
 if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
@@ -31,11 +34,13 @@ rule mda_targets:
     input:
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",
+        **MDA_USER_TARGET,
     output:
         f"{MDA_DIR}/targets.csv",
     log:
         f"{LOGS}/mda/targets.log",
     params:
+        target=config["mda"]["target"],
         min_object_px=config["qc"]["min_object_px"],
     priority: 50
     threads: 1

@@ -9,5 +9,6 @@ from cellscape.runtime.rulerun import start
 start(snakemake)
 rows = [{"layer": layer, "method": method, **json.loads(open(path).read())}
         for (layer, method), path in zip(snakemake.params.layer_methods, snakemake.input)]
-columns = ["layer", "method", "geodesic_correlation", "knn_rmse", "knn_r2", "trustworthiness", "seconds", "n", "dims"]
+columns = ["layer", "method", "geodesic_correlation", "geodesic_correlation_knn", "knn_rmse", "knn_r2",
+           "trustworthiness", "seconds", "n", "dims"]
 write_csv(pd.DataFrame(rows)[columns], snakemake.output[0])

@@ -1,20 +1,31 @@
-"""Rule mda_targets: every cell's nucleus-to-cell area ratio, with the simulator's value beside it."""
+"""Rule mda_targets: every cell's regression target (``params.target``: a built-in measurement of
+the filtered images, or the user's ``id,value`` CSV), with the other measurements and, on
+simulated data, the simulator's ground truth beside it."""
 import numpy as np
 import pandas as pd
 
+from cellscape.mda.target import ground_truth_agreement, measure_targets, user_target
 from cellscape.runtime.io import write_csv
-from cellscape.mda.target import ground_truth_agreement, measure_targets
 from cellscape.runtime.rulerun import start
 
 start(snakemake)
+target = snakemake.params.target
 images = np.load(snakemake.input.images, mmap_mode="r")
 index = pd.read_csv(snakemake.input.index, dtype={"id": str})
 measured = measure_targets(images, index["row"].to_numpy(), min_object_px=snakemake.params.min_object_px)
 table = index[["row", "id", "split", "class", "label"]].copy()
 for column, values in measured.items():
     table[column] = values
-if "nucleus_area_ratio" in index:  # simulated data: the ground truth
+if snakemake.input.get("user_target"):
+    path = snakemake.input.user_target
+    table["target"] = user_target(pd.read_csv(path, dtype={"id": str}), table["id"], path)
+else:
+    table["target"] = table[target]
+if target == "nucleus_area_ratio" and "nucleus_area_ratio" in index:  # simulated data: the ground truth
     table["truth"] = index["nucleus_area_ratio"].to_numpy()
     print("measured vs simulator ground truth:", ground_truth_agreement(table["target"], table["truth"]))
-print(f"{int(np.isfinite(table['target']).sum())} of {len(table)} cells measured")
+finite = np.isfinite(table["target"])
+if np.ptp(table.loc[finite, "target"]) == 0:
+    raise ValueError(f"target {target}: constant over the {int(finite.sum())} measured cells: nothing to regress")
+print(f"target {target}: {int(finite.sum())} of {len(table)} cells measured")
 write_csv(table, snakemake.output[0])

@@ -82,7 +82,7 @@ def test_measured_ratio_follows_the_simulators_ground_truth():
             filtered.append(image)
             truth.append(properties["nucleus_area_ratio"])
     assert len(filtered) >= 25
-    measured = measure_targets(np.stack(filtered), progress=False)["target"]
+    measured = measure_targets(np.stack(filtered), progress=False)["nucleus_area_ratio"]
     agreement = ground_truth_agreement(measured, truth)
     assert agreement["pearson_r"] > 0.9
     assert abs(agreement["bias"]) < 0.05
@@ -213,13 +213,16 @@ def test_scores_figure_draws_a_line_per_method(tmp_path):
     layers, methods = ["conv1", "conv2", "dense1"], ["mda", "umap", "pca"]
     rng = np.random.default_rng(1)
     metrics = pd.DataFrame([{"layer": layer, "method": method, "geodesic_correlation": rng.uniform(),
-                             "knn_rmse": rng.uniform(), "knn_r2": rng.uniform(), "trustworthiness": rng.uniform(),
+                             "geodesic_correlation_knn": rng.uniform(), "knn_rmse": rng.uniform(), "knn_r2": rng.uniform(), "trustworthiness": rng.uniform(),
                              "seconds": rng.uniform(0.1, 5)} for layer in layers for method in methods])
     figure = scores_figure(metrics, layers, {"rmse": 0.05, "target_std": 0.1})
     geodesic_axis = figure.axes[0]
     assert len(geodesic_axis.lines) == len(methods)
     assert list(geodesic_axis.lines[0].get_ydata()) == pytest.approx(
         metrics[metrics["method"] == "mda"].set_index("layer").loc[layers, "geodesic_correlation"].to_list())
+    knn_axis = figure.axes[1]
+    assert list(knn_axis.lines[0].get_ydata()) == pytest.approx(
+        metrics[metrics["method"] == "mda"].set_index("layer").loc[layers, "geodesic_correlation_knn"].to_list())
     save_figure(figure, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 1000
 

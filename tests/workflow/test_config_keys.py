@@ -46,6 +46,7 @@ EXPLICIT = {
     "featvis.cluster_layers": ["conv3"],
     "featvis.bf16": False,
     "mda.methods": ["mda", "umap"],
+    "mda.target": "cell_area",
     "mda.figure_layers": ["conv2", "dense1"],
 }
 

@@ -5,7 +5,7 @@ Scores of one layer, in the (reduced) feature space and in each 2-D map:
 - k-NN accuracy (k = 5, stratified 5-fold cross-validation): are a cell's nearest
   neighbours of its class - the local separation the maps show;
 - silhouette (Euclidean, on at most ``max_samples`` points): global cluster separation;
-- trustworthiness (k = 15, sklearn via ``manifold_scores``): does the map keep the
+- trustworthiness (k = 15, sklearn's, on a subsample of large maps): does the map keep the
   feature-space neighbourhoods (maps only).
 
 DBSCAN runs on the standardised UMAP map so ``eps`` means the same on every layer.
@@ -13,11 +13,24 @@ No I/O here.
 """
 import numpy as np
 from sklearn.cluster import DBSCAN
+from sklearn.manifold import trustworthiness as _sklearn_trustworthiness
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from ..mda.scores import trustworthiness
+
+def trustworthiness(X, Y, n_neighbors=5, max_samples=2000, random_state=0):
+    """sklearn.manifold.trustworthiness on at most ``max_samples`` random points.
+
+    sklearn builds the full n x n distance matrix, so large maps are scored on a subsample.
+    """
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if len(X) != len(Y):
+        raise ValueError(f"features have {len(X)} rows but the map has {len(Y)}")
+    if len(X) > max_samples:
+        keep = np.random.default_rng(random_state).choice(len(X), max_samples, replace=False)
+        X, Y = X[keep], Y[keep]
+    return float(_sklearn_trustworthiness(X, Y, n_neighbors=n_neighbors))
 
 
 def knn_accuracy(X, labels, k=5, n_folds=5, random_state=0):

@@ -20,7 +20,8 @@ from .common import CLASS_COLOURS, hide_axes
 METHOD_LABELS = {"mda": "MDA", "umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 METHOD_STYLES = {"mda": ("#d62728", "o"), "umap": ("#1f77b4", "s"), "tsne": ("#2ca02c", "^"),
                  "pca": ("#7f7f7f", "D")}
-SCORE_PANELS = (("geodesic_correlation", "geodesic distance correlation\n(higher = global geometry kept)"),
+SCORE_PANELS = (("geodesic_correlation", "geodesic correlation, map Euclidean\n(higher = global geometry kept)"),
+                ("geodesic_correlation_knn", "geodesic correlation, map k-NN geodesic\n(the MDA paper's form)"),
                 ("knn_rmse", "k-NN RMSE of the target from the map\n(lower = map ordered by the target)"),
                 ("trustworthiness", "trustworthiness (k = 5)\n(higher = map neighbours are real)"),
                 ("seconds", "fitting time (s)"))

@@ -1,42 +1,36 @@
-"""Manifold discovery and analysis (MDA): a target-guided 2-D map of a layer's features.
+"""Manifold discovery and analysis (MDA): a prediction-guided 2-D map of a layer's features.
 
 Written from the description in Islam et al., "Revealing hidden patterns in deep neural
-network feature space continuum via manifold learning" (Nature Communications 14, 8506, 2023);
-no code of the reference implementation was used. Plain UMAP/t-SNE only see the features;
-MDA also uses what the network is asked to predict, so the map is ordered by the target
-(a continuum for regression-like outputs, one region per class for labels) while the local
-geometry of the features is kept. Three steps:
+network feature space continuum via manifold learning" (Nature Communications 14, 8506, 2023)
+and from Gönen's BSDR paper; no code of the authors' implementation (CC BY-NC-ND) was used.
+Plain UMAP/t-SNE only see the features; MDA also uses what the network predicts, so the map
+is ordered by the network's output (a continuum for regression, one region per class for
+labels) while it follows the features. Three steps:
 
-1. **Target manifold discovery** (:func:`target_groups`): find the extreme point of the
-   target (the one farthest, on average, from the others), measure every point's distance to
-   it in target space and cut those distances into ``n_groups`` *equal-count* (quantile)
-   bins. Group index therefore follows the target. Equal-count rather than equal-width bins
-   so that skewed targets (e.g. softmax certainties piled up near 1) still give every group
-   enough points for the local scatter estimates of step 2. With class labels the groups are
-   simply the classes.
-2. **Supervised projection** (:class:`LocalFisherProjection`): the paper uses Bayesian
-   supervised dimensionality reduction (Gönen 2013), a *linear* projection learned so that
-   the groups are predictable in the projected space. We use local Fisher discriminant
-   analysis (Sugiyama 2007) instead: the same role (a linear map from the features to
-   ``projection_dim`` dimensions, learned from the group labels, that pulls groups apart)
-   but closed-form (one generalised eigenproblem, no sampling or variational loop, so it is
-   deterministic and fast), and, unlike plain LDA, it preserves the *local* within-group
-   structure through a k-NN affinity, so multi-modal groups and continua are not collapsed.
-   The top eigenvectors are orthonormalised, so distances keep the features' units inside
-   the discriminant subspace, and axis i is scaled by (eigenvalue_i / eigenvalue_1) **
-   ``axis_power``. ``axis_power`` trades geometry for target order: 0 keeps the subspace
-   isometric (best geodesic correlation), 0.5 is the damping of Sugiyama's weighted LFDA
-   (the target dominates the map, at a cost in geodesic correlation; timings:
-   docs/performance.md). The default 0.25 sits between them.
-3. **Embedding**: a 2-D UMAP (umap-learn) of the projection.
+1. **Groups from the predictions** (:func:`target_groups`): the point of the prediction space
+   farthest from the predictions' centroid is the extreme point; every prediction's Euclidean
+   distance to it is cut into equal-width bins whose number numpy's ``histogram(bins="auto")``
+   chooses (the authors' binning; ``n_groups`` an integer gives that many equal-count bins
+   instead). Group index therefore follows the prediction. With class labels the groups are
+   the classes. The target (e.g. the measured ratio) only colours the map.
+2. **Supervised projection**: Bayesian supervised dimensionality reduction
+   (:class:`cellscape.mda.bsdr.BSDR`, Gönen 2013) learns a linear projection to
+   ``projection_dim`` = 16 dimensions jointly with a multinomial probit classifier of the
+   groups, by variational Bayes (200 iterations); the projection is X E[Q], not
+   orthonormalised, so directions that do not predict the groups shrink away and the map
+   follows the prediction as a thin curve. Features wider than ``max_input_dim`` (400) are
+   reduced by PCA first. ``projection="lfda"`` is a fast variant: local Fisher discriminant
+   analysis (Sugiyama 2007, closed form, one eigenproblem), which keeps the local geometry of
+   the features and gives sheets close to UMAP's rather than the authors' curves.
+3. **Embedding**: a 2-D UMAP of the projection (the project's one UMAP embedder,
+   15 neighbours, min_dist 0.1).
 
 Both estimators are scikit-learn estimators (explicit ``__init__`` parameters stored as given,
-checked in ``fit``; ``sklearn.base.clone`` works): ``fit(X, y)``, ``transform``, ``fit_transform``.
+checked in ``fit``; ``sklearn.base.clone`` works): ``fit(X, y)`` and ``fit_transform``;
+LocalFisherProjection also ``transform``.
 
-No I/O here; the rule reads features and targets and writes the embedding.
+No I/O here; the rule reads features and predictions and writes the embedding.
 """
-import warnings
-
 import numpy as np
 import scipy.linalg
 import scipy.sparse
@@ -89,39 +83,34 @@ def target_kind(y):
 # step 1: target manifold
 
 
-def extreme_point(target, n_reference=2000, random_state=0):
-    """Index of the point with the largest mean distance to the others in target space.
-
-    For a 1-D target this is one end of its range (the one farther from the bulk). The mean
-    is taken over a random reference subset of ``n_reference`` points, so the cost stays
-    linear in n.
-    """
+def extreme_point(target):
+    """Index of the point farthest (Euclidean) from the centroid of ``target`` (n, d): for a 1-D
+    target one end of its range, the one farther from the bulk."""
     t = np.asarray(target, dtype=np.float64).reshape(len(target), -1)
-    rng = np.random.default_rng(random_state)
-    ref = t if len(t) <= n_reference else t[rng.choice(len(t), n_reference, replace=False)]
-    mean_distance = np.empty(len(t))
-    for start in range(0, len(t), 4096):
-        block = t[start:start + 4096]
-        d = np.sqrt(((block[:, None, :] - ref[None, :, :]) ** 2).sum(-1))
-        mean_distance[start:start + 4096] = d.mean(1)
-    return int(np.argmax(mean_distance))
+    return int(np.argmax(((t - t.mean(axis=0)) ** 2).sum(1)))
 
 
-def target_groups(target, n_groups, n_reference=2000, random_state=0):
-    """Ordered groups along the target manifold (MDA step 1).
+def target_groups(target, n_groups="auto"):
+    """Ordered groups along the prediction manifold (MDA step 1).
 
     Returns ``(groups, distance, extreme_index)``: ``distance`` is each point's Euclidean
-    distance in target space to the extreme point, ``groups`` its equal-count bin
-    (0 = nearest the extreme point, consecutive integers, monotone non-decreasing in
-    ``distance``). Tied distances always share a group, so heavy ties can give fewer than
-    ``n_groups`` groups.
+    distance to the extreme point (:func:`extreme_point`), ``groups`` its bin: equal-width
+    bins whose count ``numpy.histogram_bin_edges(bins="auto")`` chooses (``n_groups="auto"``,
+    the authors' binning), or ``n_groups`` equal-count bins. Groups are consecutive integers
+    from 0 (nearest the extreme point), monotone non-decreasing in ``distance``; empty bins
+    and heavy ties give fewer groups.
     """
-    if n_groups < 2:
-        raise ValueError("n_groups must be at least 2")
     t = np.asarray(target, dtype=np.float64).reshape(len(target), -1)
-    extreme = extreme_point(t, n_reference=n_reference, random_state=random_state)
+    extreme = extreme_point(t)
     distance = np.sqrt(((t - t[extreme]) ** 2).sum(1))
-    inner_edges = np.quantile(distance, np.arange(1, n_groups) / n_groups)
+    if isinstance(n_groups, str):
+        if n_groups != "auto":
+            raise ValueError(f"n_groups must be 'auto' or an integer >= 2, got {n_groups!r}")
+        inner_edges = np.histogram_bin_edges(distance, bins="auto")[1:-1]
+    else:
+        if n_groups < 2:
+            raise ValueError("n_groups must be 'auto' or an integer >= 2")
+        inner_edges = np.quantile(distance, np.arange(1, n_groups) / n_groups)
     bins = np.searchsorted(inner_edges, distance, side="right")
     groups = np.unique(bins, return_inverse=True)[1].astype(np.int64)
     return groups, distance, extreme
@@ -251,45 +240,50 @@ class LocalFisherProjection(BaseEstimator, TransformerMixin):
 # the estimator
 
 
-class MDA(BaseEstimator, TransformerMixin):
-    """Manifold discovery and analysis: target groups -> local Fisher projection -> UMAP.
+class MDA(BaseEstimator):
+    """Manifold discovery and analysis: prediction groups -> BSDR (or LFDA) projection -> UMAP.
 
     Parameters
     ----------
-    n_groups : number of ordered groups cut along the target (regression only; with class
+    n_groups : "auto" (equal-width bins, numpy's automatic count: the authors' binning) or the
+        number of equal-count groups cut along the prediction (regression only; with class
         labels the groups are the classes).
+    projection : "bsdr" (Bayesian supervised dimensionality reduction, the authors' step) or
+        "lfda" (local Fisher discriminant analysis: the fast variant).
+    projection_dim : dimension of the supervised linear projection fed to UMAP (16).
+    n_iter, sigma_z : BSDR's variational iterations and projection noise (200, 0.1).
     n_components : dimension of the final embedding (2 for maps).
-    projection_dim : dimension of the supervised linear projection fed to UMAP.
-    n_neighbors, min_dist : UMAP parameters.
+    n_neighbors, min_dist : UMAP parameters (15, 0.1).
     target : "auto" (integer/bool/string labels -> classification, floats or 2-D targets ->
         regression), "classification" or "regression".
-    local_neighbors : k of the within-group affinity in the projection.
-    regularization : ridge on the within-group scatter (see LocalFisherProjection).
-    axis_power : 0 keeps the projection isometric, 0.5 lets the target dominate (see the
-        module docstring).
-    max_input_dim : features wider than this are first reduced by PCA (the projection solves
-        a d x d eigenproblem, so raw conv activations must be reduced first).
-    random_state : seeds PCA, the extreme-point reference subset and UMAP. UMAP with a seed
-        runs single-threaded and is reproducible.
+    local_neighbors, regularization, axis_power : LFDA's within-group affinity k, ridge and
+        axis weighting (see LocalFisherProjection; unused by BSDR).
+    max_input_dim : features wider than this are first reduced by PCA (the authors: 400).
+    random_state : seeds PCA, BSDR's start and UMAP. UMAP with a seed runs single-threaded and
+        is reproducible.
 
     Attributes
     ----------
     embedding_ : (n, n_components) final coordinates.
-    groups_ : (n,) group index of every point (ordered along the target, or class code).
+    groups_ : (n,) group index of every point (ordered along the prediction, or class code).
     target_kind_ : "regression" or "classification".
     classes_ : class values in code order (classification only, else None).
-    target_distance_, extreme_index_ : distance to / index of the extreme target point
+    target_distance_, extreme_index_ : distance to / index of the extreme prediction
         (regression only, else None).
     projection_ : (n, projection_dim) supervised projection that UMAP embedded.
-    projector_, umap_, pca_ : the fitted steps (pca_ is None when not needed).
+    projector_, umap_, pca_ : the fitted steps (pca_ is None when not needed). No
+        ``transform``: the final UMAP, as the project's, has no map for new rows.
     """
 
-    def __init__(self, n_groups=10, n_components=2, projection_dim=10, n_neighbors=15, min_dist=0.1,
-                 target="auto", local_neighbors=7, regularization=1e-3, axis_power=0.25, max_input_dim=100,
-                 random_state=0):
+    def __init__(self, n_groups="auto", projection="bsdr", projection_dim=16, n_iter=200, sigma_z=0.1,
+                 n_components=2, n_neighbors=15, min_dist=0.1, target="auto", local_neighbors=7,
+                 regularization=1e-3, axis_power=0.25, max_input_dim=400, random_state=0):
         self.n_groups = n_groups
-        self.n_components = n_components
+        self.projection = projection
         self.projection_dim = projection_dim
+        self.n_iter = n_iter
+        self.sigma_z = sigma_z
+        self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.target = target
@@ -311,14 +305,23 @@ class MDA(BaseEstimator, TransformerMixin):
                 raise ValueError("classification target has a single class")
             return groups
         y = np.asarray(y, dtype=np.float64)
-        groups, self.target_distance_, self.extreme_index_ = target_groups(
-            y, self.n_groups, random_state=self.random_state)
+        groups, self.target_distance_, self.extreme_index_ = target_groups(y, self.n_groups)
         if groups.max() < 1:
             raise ValueError("target is constant: cannot form ordered groups")
         return groups
 
+    def _projector(self):
+        if self.projection == "bsdr":
+            from .bsdr import BSDR
+            return BSDR(n_components=self.projection_dim, n_iter=self.n_iter, sigma_z=self.sigma_z,
+                        random_state=self.random_state)
+        if self.projection == "lfda":
+            return LocalFisherProjection(self.projection_dim, self.local_neighbors, self.regularization,
+                                         self.axis_power)
+        raise ValueError(f"projection must be 'bsdr' or 'lfda', got {self.projection!r}")
+
     def fit(self, X, y):
-        import umap  # imported here: numba start-up is slow and only this step needs it
+        from ..embeddings.embedders import UMAPEmbedder  # the project's one UMAP (imports numba)
 
         X = _check_features(X)
         y = _check_target(y, len(X))
@@ -329,22 +332,12 @@ class MDA(BaseEstimator, TransformerMixin):
         if X.shape[1] > self.max_input_dim:
             self.pca_ = PCA(n_components=self.max_input_dim, random_state=self.random_state)
             X = self.pca_.fit_transform(X)
-        self.projector_ = LocalFisherProjection(self.projection_dim, self.local_neighbors, self.regularization,
-                                                self.axis_power)
+        self.projector_ = self._projector()
         self.projection_ = self.projector_.fit_transform(X, self.groups_)
-        self.umap_ = umap.UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors,
-                               min_dist=self.min_dist, random_state=self.random_state)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-            self.embedding_ = self.umap_.fit_transform(self.projection_)
+        self.umap_ = UMAPEmbedder(n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                                  n_components=self.n_components, random_state=self.random_state)
+        self.embedding_ = self.umap_.fit_transform(self.projection_)
         return self
 
     def fit_transform(self, X, y):
         return self.fit(X, y).embedding_
-
-    def transform(self, X):
-        """Place new points (e.g. held-out cells) into the fitted map; no target needed."""
-        X = _check_features(X)
-        if self.pca_ is not None:
-            X = self.pca_.transform(X)
-        return self.umap_.transform(self.projector_.transform(X))

@@ -1,4 +1,4 @@
-"""The regression task's target: the nucleus-to-cell area ratio, measured on the filtered images.
+"""The regression task's target: a per-cell measurement of the filtered images, or the user's own.
 
 Most deep-learning tasks are regressions, so the workflow also trains the same network to
 predict a continuous cell property and explores *its* feature space with MDA. The property
@@ -10,7 +10,15 @@ so a channel's objects are its pixels > 0.
   union of both channels (cytoplasm and nucleus stains together outline the whole cell);
 - nucleus = the nucleus channel's objects (> 0) inside that cell, specks under
   ``min_object_px`` ignored (QC already rejected events with more than one object);
-- ratio = nucleus area / cell area.
+- ratio = nucleus area / cell area (the default target, ``nucleus_area_ratio``);
+- also ``cell_area`` and ``nucleus_area`` (px), ``nucleus_intensity`` (the nucleus channel
+  summed over the nucleus: DNA content on DNA-stained cells, in the image set's units, so
+  relative to each cell's maximum under ``data.normalise: per_image``) and
+  ``cytoplasm_intensity`` (the cytoplasm channel's mean over the cell).
+
+A user's own target (cell-cycle DNA content from another instrument, a maturation score) comes
+as a CSV ``id,value`` joined on the cell id by :func:`user_target` (every cell of the image set
+needs a numeric value; the join is checked).
 
 On simulated data the simulator's ``nucleus_area_ratio`` (measured on its noiseless masks)
 is the ground truth, and :func:`ground_truth_agreement` reports how well the measurement
@@ -20,11 +28,43 @@ follows it (correlation, bias). Also the scores of predictions of the target
 import sys
 
 import numpy as np
+import pandas as pd
 from scipy.stats import pearsonr, spearmanr
 from skimage.measure import label, regionprops
 from tqdm import tqdm
 
-AREA_COLUMNS = ("cell_area_px", "nucleus_area_px", "target")
+MEASUREMENTS = ("nucleus_area_ratio", "cell_area", "nucleus_area", "nucleus_intensity", "cytoplasm_intensity")
+
+
+def _cell_and_nucleus_masks(image, min_object_px=8):
+    """Boolean (H, W) masks of the cell (largest object of both channels) and its nucleus."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[0] != 2:
+        raise ValueError(f"expected a (2, H, W) image, got shape {image.shape}")
+    union = label(image.any(axis=0), connectivity=2)
+    cells = regionprops(union)
+    if not cells:
+        empty = np.zeros(image.shape[1:], dtype=bool)
+        return empty, empty
+    inside = union == max(cells, key=lambda region: region.area).label
+    nuclei = label((image[1] > 0) & inside, connectivity=2)
+    nucleus = np.zeros_like(inside)
+    for region in regionprops(nuclei):
+        if region.area >= min_object_px:
+            nucleus |= nuclei == region.label
+    return inside, nucleus
+
+
+def cell_measurements(image, min_object_px=8):
+    """Every built-in target of one filtered (2, H, W) image: {name in MEASUREMENTS: float};
+    NaN for the ratio and the cytoplasm mean when there is no cell."""
+    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px)
+    cell_area, nucleus_area = int(cell.sum()), int(nucleus.sum())
+    image = np.asarray(image, dtype=np.float64)
+    return {"nucleus_area_ratio": nucleus_area / cell_area if cell_area else float("nan"),
+            "cell_area": float(cell_area), "nucleus_area": float(nucleus_area),
+            "nucleus_intensity": float(image[1][nucleus].sum()),
+            "cytoplasm_intensity": float(image[0][cell].mean()) if cell_area else float("nan")}
 
 
 def cell_and_nucleus_area(image, min_object_px=8):
@@ -32,18 +72,8 @@ def cell_and_nucleus_area(image, min_object_px=8):
 
     Channel 0 is the cytoplasm marker, channel 1 the nucleus marker; background pixels are 0.
     """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[0] != 2:
-        raise ValueError(f"expected a (2, H, W) image, got shape {image.shape}")
-    union = label(image.any(axis=0), connectivity=2)
-    cells = regionprops(union)
-    if not cells:
-        return 0, 0
-    cell = max(cells, key=lambda region: region.area)
-    inside = union == cell.label
-    nuclei = regionprops(label((image[1] > 0) & inside, connectivity=2))
-    nucleus_area = sum(int(region.area) for region in nuclei if region.area >= min_object_px)
-    return int(cell.area), nucleus_area
+    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px)
+    return int(cell.sum()), int(nucleus.sum())
 
 
 def nucleus_area_ratio(image, min_object_px=8):
@@ -53,19 +83,44 @@ def nucleus_area_ratio(image, min_object_px=8):
 
 
 def measure_targets(images, rows=None, min_object_px=8, progress=True):
-    """Areas and ratio of ``images[rows]`` (an (N, 2, H, W) array or memmap).
-
-    Returns a dict of equal-length float arrays keyed by :data:`AREA_COLUMNS`
-    (``target`` = the nucleus-to-cell area ratio).
-    """
+    """Every built-in measurement of ``images[rows]`` (an (N, 2, H, W) array or memmap):
+    a dict of equal-length float arrays keyed by :data:`MEASUREMENTS`."""
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)
-    areas = np.zeros((len(rows), 2), dtype=np.float64)
+    values = {name: np.empty(len(rows)) for name in MEASUREMENTS}
     for k, row in enumerate(tqdm(rows, desc="measure targets", unit="cell", file=sys.stderr,
                                  mininterval=5, disable=not progress)):
-        areas[k] = cell_and_nucleus_area(images[row], min_object_px)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(areas[:, 0] > 0, areas[:, 1] / areas[:, 0], np.nan)
-    return {"cell_area_px": areas[:, 0], "nucleus_area_px": areas[:, 1], "target": ratio}
+        for name, value in cell_measurements(images[row], min_object_px).items():
+            values[name][k] = value
+    return values
+
+
+class TargetError(ValueError):
+    """A user's target file that cannot serve as the regression target (names file and problem)."""
+
+
+def user_target(table, ids, path):
+    """The values of a user's ``id,value`` table for ``ids`` (every cell of the image set), in
+    the order of ``ids``; a missing or duplicated id, a non-numeric value or a constant target
+    is a :class:`TargetError` naming ``path``."""
+    if list(table.columns[:2]) != ["id", "value"]:
+        raise TargetError(f"{path}: expected the columns 'id,value', got {list(table.columns)}")
+    table = table.assign(id=table["id"].astype(str))
+    duplicated = table.loc[table["id"].duplicated(), "id"].unique()
+    if len(duplicated):
+        raise TargetError(f"{path}: {len(duplicated)} ids appear more than once, e.g. {list(duplicated[:5])}")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    bad = table.loc[values.isna() | ~np.isfinite(values.fillna(0)), "id"]
+    if len(bad):
+        raise TargetError(f"{path}: {len(bad)} values are not finite numbers, e.g. ids {list(bad[:5])}")
+    lookup = pd.Series(values.to_numpy(dtype=np.float64), index=table["id"])
+    ids = pd.Index(np.asarray(ids).astype(str))
+    missing = ids.difference(lookup.index)
+    if len(missing):
+        raise TargetError(f"{path}: no value for {len(missing)} of the {len(ids)} cells, e.g. ids {list(missing[:5])}")
+    result = lookup.loc[ids].to_numpy()
+    if np.ptp(result) == 0:
+        raise TargetError(f"{path}: the target is constant ({result[0]}) over the cells: nothing to regress")
+    return result
 
 
 def ground_truth_agreement(measured, truth):
