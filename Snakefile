@@ -23,6 +23,7 @@ include: "rules/featvis.smk"
 include: "rules/attribution.smk"
 include: "rules/mda.smk"
 include: "rules/explorer.smk"
+include: "rules/export.smk"
 
 
 for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # once, at planning

@@ -115,6 +115,7 @@ def all_targets():
     targets += ATTRIBUTION_TARGETS
     targets += MDA_TARGETS
     targets += EXPLORER_TARGETS
+    targets += EXPORT_TARGETS
     return targets
 
 

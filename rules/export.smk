@@ -1,0 +1,57 @@
+# Stage 9, export: the embedded cells where cytometrists and single-cell researchers already work,
+# an FCS 3.1 file (FlowJo, FCS Express, flowCore) and an AnnData .h5ad (scanpy); docs/formats.md,
+# export/. Exports EXPORT_TARGETS for all_targets().
+from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, plan_fcs_parts
+
+EXPORT_DIR = f"{RESULTS}/export"
+EXPORT_METHODS = config["embeddings"]["methods"]
+# the layers of each FCS file: one file unless the layers need more than FCS_MAX_PARAMETERS channels
+FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS)
+FCS_FILES = fcs_part_paths(f"{EXPORT_DIR}/cells.fcs", len(FCS_PARTS))
+EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
+# the configuration the .h5ad records (uns["config"]); device is a job resource, not a result setting
+EXPORT_CONFIG = {key: value for key, value in config.items() if key != "device"}
+
+# with the regression stage on: its measured target (and the areas behind it) and the prediction
+EXPORT_MDA = config["mda"]["enabled"]
+
+EXPORT_TARGETS = FCS_FILES + [f"{EXPORT_DIR}/cells.h5ad"]
+
+
+rule export:
+    input:
+        selection=f"{ACT}/selection.csv",
+        predictions=f"{MODEL}/predictions.csv",
+        index=f"{DATA}/index.csv",
+        classes=f"{DATA}/classes.json",
+        embeddings=expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=EXPORT_METHODS),
+        clusters=expand(f"{EMB}/{{layer}}/clusters.csv", layer=LAYERS),
+        reduced=expand(f"{ACT}/{{layer}}/reduced.npy", layer=LAYERS),
+        mda_targets=f"{MDA_DIR}/targets.csv" if EXPORT_MDA else [],
+        mda_predictions=f"{MDA_DIR}/predictions.csv" if EXPORT_MDA else [],
+    output:
+        fcs=FCS_FILES,
+        h5ad=f"{EXPORT_DIR}/cells.h5ad",
+    log:
+        f"{LOGS}/export.log",
+    benchmark:
+        f"{BENCH}/export.tsv"
+    params:
+        layers=LAYERS,
+        methods=EXPORT_METHODS,
+        classes=config["classes"],
+        mda=EXPORT_MDA,
+        mda_target=config["mda"]["target"] if EXPORT_MDA else "",
+        fcs_parts=FCS_PARTS,
+        fcs_max_parameters=FCS_MAX_PARAMETERS,
+        x_layer=EXPORT_X_LAYER,
+        layer_shapes={s.name: [s.channels, s.height, s.width] for s in SHAPES},
+        config=EXPORT_CONFIG,
+    threads: 1
+    resources:
+        mem_mb=RES.mem_mb_images,
+        runtime=10,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/export.py"

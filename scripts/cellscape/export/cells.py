@@ -1,0 +1,149 @@
+"""One table of the embedded cells, assembled from the run's files with checked joins.
+
+The embedded cells are the rows of ``activations/selection.csv`` (the cells every
+``embeddings/{layer}/{method}.csv`` and ``activations/{layer}/reduced.npy`` hold, in that order);
+every other table is joined to them on the cell id by :func:`cellscape.export.joins.checked_join`.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .joins import JoinError, checked_join
+
+#: split names in code order (the FCS ``split`` channel holds the position)
+SPLITS = ("train", "val", "test")
+#: index.csv columns that the predictions already carry or that name the row
+INDEX_KEYS = ("id", "row", "class", "label", "split")
+#: mda/targets.csv columns that are not measurements (``truth`` repeats index.csv's simulator value)
+TARGET_KEYS = ("row", "id", "split", "class", "label", "target", "truth")
+
+
+@dataclass
+class CellTable:
+    """The embedded cells: ``obs`` (one row per cell, selection order, ``id`` column), the 2-D maps
+    ``embeddings[(layer, method)]`` (n, 2), the reduced features ``features[layer]`` (n, k)."""
+    obs: pd.DataFrame
+    embeddings: dict
+    features: dict
+    classes: list
+    layers: list
+    methods: list
+    mda: bool = False
+    mda_target: str = ""  # what the regression net learns (config mda.target)
+    index_columns: list = field(default_factory=list)  # the extra columns taken from index.csv
+    measured_columns: list = field(default_factory=list)  # measured_<m> columns from mda/targets.csv
+
+    def __len__(self):
+        return len(self.obs)
+
+
+def read_table(path):
+    """A CSV between rules, ids as strings (``1`` and ``01`` are different cells)."""
+    return pd.read_csv(path, dtype={"id": str})
+
+
+def _as_object_strings(values):
+    """Strings as an object-dtype Series (RangeIndex): pandas 3 infers its ``str`` dtype from
+    arrays, which anndata 0.12.6 does not write (docs/formats.md, export/)."""
+    return pd.Series([str(v) for v in values], dtype=object)
+
+
+def _check_classes(table, name, classes, name_column, code_column):
+    """``code_column`` is the position of ``name_column`` in ``classes`` on every row."""
+    lookup = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(table[name_column].astype(str)) - set(lookup))
+    if unknown:
+        raise JoinError(f"{name}: {name_column} {unknown} not among the classes {list(classes)} (data/classes.json)")
+    expected = table[name_column].astype(str).map(lookup).to_numpy()
+    wrong = table.loc[expected != table[code_column].to_numpy(), "id"].tolist()
+    if wrong:
+        raise JoinError(f"{name}: {code_column} disagrees with {name_column} and the class order for ids {wrong[:5]}")
+    return expected
+
+
+def assemble_cells(selection, predictions, index, embeddings, clusters, reduced, classes, methods,
+                   mda_targets=None, mda_predictions=None, mda_target="target"):
+    """The :class:`CellTable` of the embedded cells.
+
+    ``embeddings``: {(layer, method): table with id, x, y}; ``clusters``: {layer: table with id,
+    cluster}; ``reduced``: {layer: (n, k) array in selection order}; ``mda_targets`` and
+    ``mda_predictions`` (mda/targets.csv, mda/predictions.csv) when the regression stage ran, with
+    ``mda_target`` naming its target; the other measurements of targets.csv become ``measured_<name>``.
+    A table that misses, repeats or adds cells is a :class:`JoinError` naming it and the ids.
+    """
+    classes = [str(c) for c in classes]
+    layers = list(dict.fromkeys([layer for layer, _ in embeddings] + list(clusters) + list(reduced)))
+    ids = selection["id"].astype(str).tolist()
+    n = len(ids)
+    pred = checked_join(ids, predictions, "model/predictions.csv", "covers")
+    label = _check_classes(pred, "model/predictions.csv", classes, "class", "label")
+    predicted = _check_classes(pred, "model/predictions.csv", classes, "predicted", "predicted_label")
+    unknown_split = sorted(set(pred["split"].astype(str)) - set(SPLITS))
+    if unknown_split:
+        raise JoinError(f"model/predictions.csv: split {unknown_split} is not one of {SPLITS}")
+    idx = checked_join(ids, index, "data/index.csv", "covers")
+    if not np.array_equal(idx["row"].to_numpy(), pred["row"].to_numpy()):
+        bad = idx.loc[idx["row"].to_numpy() != pred["row"].to_numpy(), "id"].tolist()
+        raise JoinError(f"data/index.csv and model/predictions.csv give different rows for ids {bad[:5]}")
+
+    obs = pd.DataFrame({"id": _as_object_strings(ids), "row": idx["row"].to_numpy(dtype=np.int64)})
+    obs["split"] = pd.Categorical.from_codes(pred["split"].astype(str).map(SPLITS.index).to_numpy(),
+                                             categories=pd.Index(SPLITS, dtype=object))
+    obs["class"] = pd.Categorical.from_codes(label, categories=pd.Index(classes, dtype=object))
+    obs["label"] = label.astype(np.int64)
+    obs["predicted"] = pd.Categorical.from_codes(predicted, categories=pd.Index(classes, dtype=object))
+    obs["predicted_label"] = predicted.astype(np.int64)
+    obs["certainty"] = pred["certainty"].to_numpy(dtype=np.float64)
+    for c in classes:
+        obs[f"p_{c}"] = pred[f"p_{c}"].to_numpy(dtype=np.float64)
+
+    for layer, table in clusters.items():
+        joined = checked_join(ids, table, f"embeddings/{layer}/clusters.csv", "exact")
+        obs[f"cluster_{layer}"] = joined["cluster"].to_numpy(dtype=np.int64)
+
+    mda = mda_targets is not None
+    if mda:
+        if mda_predictions is None:
+            raise ValueError("mda_targets without mda_predictions")
+        targets = checked_join(ids, mda_targets, "mda/targets.csv", "covers")
+        regression = checked_join(ids, mda_predictions, "mda/predictions.csv", "partial")
+        has_target = np.isfinite(targets["target"].to_numpy(dtype=np.float64))
+        lacking = [i for i, ok, present in zip(ids, has_target, regression["_present"]) if ok and not present]
+        if lacking:  # the regression net predicts every cell that has a measured target (rule mda_train)
+            raise JoinError(f"mda/predictions.csv: {len(lacking)} embedded cells with a measured target are "
+                            f"missing: {lacking[:5]}")
+        obs["mda_target"] = targets["target"].to_numpy(dtype=np.float64)
+        obs["mda_predicted"] = regression["predicted"].to_numpy(dtype=np.float64)
+        obs["mda_error"] = regression["error"].to_numpy(dtype=np.float64)
+        obs["mda_missing"] = ~regression["_present"].to_numpy(dtype=bool)
+        measured = [c for c in mda_targets.columns
+                    if c not in TARGET_KEYS and pd.api.types.is_numeric_dtype(mda_targets[c])]
+        for column in measured:
+            obs[f"measured_{column}"] = targets[column].to_numpy(dtype=np.float64)
+    else:
+        measured = []
+
+    extra = [c for c in index.columns if c not in INDEX_KEYS]
+    clash = sorted(set(extra) & set(obs.columns))
+    if clash:
+        raise JoinError(f"data/index.csv: columns {clash} clash with the exported columns")
+    for column in extra:
+        values = idx[column]
+        obs[column] = (values.to_numpy() if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                       else _as_object_strings(values.fillna("")))
+
+    maps = {}
+    for (layer, method), table in embeddings.items():
+        joined = checked_join(ids, table, f"embeddings/{layer}/{method}.csv", "exact")
+        maps[(layer, method)] = joined[["x", "y"]].to_numpy(dtype=np.float64)
+    features = {}
+    for layer, array in reduced.items():
+        array = np.asarray(array)
+        if array.ndim != 2 or len(array) != n:
+            raise JoinError(f"activations/{layer}/reduced.npy: shape {array.shape}, expected one row per embedded "
+                            f"cell ({n}, activations/selection.csv order)")
+        features[layer] = np.asarray(array, dtype=np.float32)
+    return CellTable(obs=obs, embeddings=maps, features=features, classes=classes, layers=layers,
+                     methods=list(methods), mda=mda, mda_target=mda_target if mda else "", index_columns=extra,
+                     measured_columns=[f"measured_{c}" for c in measured])
