@@ -10,7 +10,7 @@ import tifffile
 import yaml
 from scipy import ndimage
 
-from conftest import ROOT, validated_config
+from support.config import ROOT, validated_config
 from cellscape.data.ingest import ingest, read_properties
 from cellscape.data.readers import InputError
 from cellscape.data.simulate import BAD_EVENT_TYPES, simulate_chunk, simulate_event

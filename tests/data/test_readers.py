@@ -6,7 +6,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import validated_config
+from support.config import validated_config
 from cellscape.data import stain
 from cellscape.data.readers import InputError, discover_events, read_event
 from cellscape.data.simulate import simulate_event
@@ -321,7 +321,7 @@ def test_snakemake_rejects_unknown_config_key_before_running(tmp_path):
     """The real entry point: ``snakemake -n --configfile`` stops and names the misspelt key."""
     import subprocess
     import sys
-    from conftest import ROOT
+    from support.config import ROOT
     (tmp_path / "bad.yaml").write_text(f"results: {tmp_path}/results\nqc:\n  min_aera: 100\n")
     snakemake = re.sub(r"python[\d.]*$", "snakemake", sys.executable)
     proc = subprocess.run([snakemake, "-n", "--configfile", str(tmp_path / "bad.yaml"),

@@ -52,7 +52,7 @@ def test_embedders_take_explicit_parameters_stored_as_given(method):
     assert issubclass(cls, BaseEstimator)
     check_no_attributes_set_in_init(cls.__name__, cls())  # __init__ stores its arguments and nothing else
     # umap (on exact neighbours) and t-SNE place only the points they are fitted on
-    assert hasattr(cls, "transform") == issubclass(cls, TransformerMixin) == (method in ("pca", "mda"))
+    assert hasattr(cls, "transform") == issubclass(cls, TransformerMixin) == (method == "pca")
 
 
 @pytest.mark.parametrize("method", ["umap", "tsne", "pca", "mda"])

@@ -15,7 +15,7 @@ from cellscape.data.simulate import simulate_event
 from cellscape.mda.regression_task import RegressionTask, target_scaling
 from cellscape.model.training import fit
 
-from conftest import validated_config
+from support.config import validated_config
 
 TINY = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.0}
 TRAIN = {"epochs": 3, "batch_size": 16, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0,
