@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= 8
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-8)
 
-.PHONY: run layer test test-fast bench lint dry-run report clean-results system-deps
+.PHONY: run unlock layer test test-fast bench lint dry-run report clean-results system-deps
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,20 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-## run: regenerate every figure of the embedded default configuration
+# where Snakemake keeps its locks; a failed run that leaves one behind was killed (README: Interrupted runs)
+LOCKS ?= .snakemake/locks
+UNLOCK_HINT = { status=$$?; if [ -n "$$(ls -A $(LOCKS) 2>/dev/null)" ]; then \
+	echo "cellscape: a lock is left in $(LOCKS). If no other snakemake runs in this directory, an earlier" >&2; \
+	echo "run was killed: recover with 'make unlock$(if $(CONFIG), CONFIG=$(CONFIG))', then run the same command again." >&2; \
+	fi; exit $$status; }
+
+## run: regenerate every figure of the embedded default configuration ([CONFIG=configs/x.yaml])
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(if $(CONFIG),--configfile $(CONFIG)) || $(UNLOCK_HINT)
+
+## unlock: remove the lock a killed run left behind ([CONFIG=configs/x.yaml]: the run's config), then rerun
+unlock: $(STAMP)
+	$(BIN)/snakemake --unlock $(if $(CONFIG),--configfile $(CONFIG)) $(ARGS)
 
 ## layer: rebuild one layer's jobs and the figures that show it: make layer LAYER=conv3 [CONFIG=configs/x.yaml]
 layer: $(STAMP)

@@ -11,10 +11,17 @@ draws conv4 feature images two ways:
 
 It prints seconds per channel, the speed-up and the objective each reaches on the final
 (untransformed) images, plus the pixel correlation between the two images of each channel.
+
+``recipes`` (issue 15, docs/featvis.md) times the feature-image recipes as a chunk job runs
+them (``cellscape.featvis.tasks.render_channels``: render + filtering): the recipe before issue 15
+at 512 steps (the 2.9 s per conv4 image of the issue), the default recipe at its steps and at
+512 (configs/paper.yaml), interleaved and repeated in one run, so their ratio holds whatever
+else the machine does.
 ``run(quick=True)`` returns summary rows for the lead's benchmark table; ``main`` also writes a
 red/green PNG of the feature images.
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_featvis.py [--full] [--out DIR]
+    .venv/bin/python bench/bench_featvis.py --recipes [--weights results/model/weights.pt]
 """
 import argparse
 import sys
@@ -88,8 +95,8 @@ def quick_trained_model(seconds=150, seed=0):
     return model, f"quick-trained {seconds} s, val accuracy {accuracy:.3f}"
 
 
-def bench_model(train_seconds=150):
-    weights = ROOT / "results" / "model" / "weights.pt"
+def bench_model(train_seconds=150, weights=None):
+    weights = Path(weights) if weights else ROOT / "results" / "model" / "weights.pt"
     if weights.exists():
         return load_model(weights, MODEL_CFG, IMAGE_SIZE, N_CLASSES), f"trained ({weights})"
     try:
@@ -161,34 +168,51 @@ def image_correlation(a, b):
 
 # ----------------------------------------------------------------------------- figure
 
-def false_colour(images):
-    """(B, 2, H, W) in [0, 1] -> (B, H, W, 3) RGB: R = cytoplasm (ch 0), G = nucleus (ch 1)."""
-    rgb = np.zeros((len(images), *images.shape[-2:], 3), dtype=np.float32)
-    rgb[..., 0], rgb[..., 1] = images[:, 0], images[:, 1]
-    return rgb
-
-
 def save_feature_png(path, rows, channels, title):
     """Grid: one row per (label, images (B, 2, H, W)) pair, one column per channel."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(rows), len(channels), figsize=(2.2 * len(channels), 2.4 * len(rows)),
-                             squeeze=False)
-    for r, (label, images) in enumerate(rows):
-        for c, rgb in enumerate(false_colour(images)):
-            ax = axes[r, c]
-            ax.imshow(rgb, interpolation="nearest")
-            ax.set_xticks([]), ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"{LAYER} ch {channels[c]}", fontsize=9)
-            if c == 0:
-                ax.set_ylabel(label, fontsize=9)
-    fig.suptitle(title + "\nred = cytoplasm (ch 0), green = nucleus (ch 1)", fontsize=9)
-    fig.tight_layout()
+    from cellscape.figures.featvis_figures import feature_rows_figure
+    fig = feature_rows_figure(rows, [f"{LAYER} ch {c}" for c in channels], title, tile=2.2, fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- recipes (issue 15)
+
+#: featvis settings of the recipe before issue 15 (grey start and fill, plain objective, lr 0.05)
+TODAY = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "tv": 0.0, "blur": 0.0, "range": 0.0,
+         "dark": 0.0, "decay_power": 1.0, "saturation_stop": 0.0, "lr": 0.05}
+
+
+def recipe_timing(model, channels, default_steps=128, repeats=2):
+    """Seconds per conv4 feature image of each recipe, as a chunk job (render + filtering).
+
+    Returns {name: (seconds per image (the minimum over ``repeats`` interleaved rounds), render
+    steps)}. The best cell of each channel comes from simulated cells (it only scales the
+    objective)."""
+    from snakemake.utils import validate
+    from cellscape.featvis.tasks import channel_activation, data_prior, render_channels
+    cfg = {}
+    validate(cfg, str(ROOT / "schemas" / "config.schema.yaml"), set_default=True)
+    fv = {**cfg["featvis"], "channels_last": False, "bf16": False}
+    images, _ = simulated_images(64, seed=3)
+    best = np.array([channel_activation(model, LAYER, [c] * len(images), images, "cpu").max() for c in channels])
+    recipes = {"before issue 15, 512 steps": {**fv, **TODAY, "steps": 512},
+               f"default, {default_steps} steps": {**fv, "steps": default_steps},
+               "default, 512 steps": {**fv, "steps": 512}}
+    timings = {name: [] for name in recipes}
+    steps = {}
+    for _ in range(repeats):
+        for name, recipe in recipes.items():
+            prior = data_prior(recipe, images)
+            started = time.perf_counter()
+            out = render_channels(model, LAYER, channels, recipe, IMAGE_SIZE, 0, "cpu", prior, best)
+            timings[name].append((time.perf_counter() - started) / len(channels))
+            steps[name] = int(out["render_steps"])
+    return {name: (min(values), steps[name]) for name, values in timings.items()}
 
 
 # ----------------------------------------------------------------------------- driver
@@ -250,7 +274,15 @@ def run(quick=True, threads=1, out_dir=None, train_seconds=150):
                          f"{model_note}; feedback " + ", ".join(f"{f:.2f}" for f in feedback))
         print(f"wrote {png}")
 
+    recipes = recipe_timing(model, channels, repeats=1 if quick else 2)
+    before = recipes["before issue 15, 512 steps"][0]
+    default = recipes["default, 128 steps"][0]
+    print(f"recipes: before issue 15 at 512 steps {before:.2f} s/image, default at 128 steps {default:.2f} s/image "
+          f"({recipes['default, 128 steps'][1]} render steps), at 512 {recipes['default, 512 steps'][0]:.2f} s/image")
     return [
+        {"name": f"featvis {LAYER} seconds per feature image, default recipe (128 steps)", "value": default,
+         "unit": "s", "baseline": "recipe before issue 15, 512 steps", "baseline_value": before,
+         "ratio": before / default},
         {"name": f"featvis {LAYER} seconds per feature image", "value": fast_per_channel,
          "unit": "s", "baseline": f"one channel/run, {steps} steps, full forward",
          "baseline_value": base_per_channel, "ratio": base_per_channel / fast_per_channel},
@@ -273,7 +305,22 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(CACHE), help="folder for the PNGs")
     parser.add_argument("--train-seconds", type=int, default=150)
+    parser.add_argument("--recipes", action="store_true", help="time the feature-image recipes (issue 15) only")
+    parser.add_argument("--weights", default=None, help="trained weights (default results/model/weights.pt)")
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.recipes:
+        torch.set_num_threads(args.threads)
+        model, note = bench_model(args.train_seconds, args.weights)
+        model.eval()
+        channels = live_channels(model, 4)
+        result = recipe_timing(model, channels, repeats=args.repeats)
+        base = result["before issue 15, 512 steps"][0]
+        print(f"model: {note}; {LAYER} channels {channels}; {args.threads} thread(s); min of {args.repeats} rounds")
+        for name, (seconds, steps) in result.items():
+            print(f"  {name:28s} {seconds:6.2f} s per image ({steps} render steps), {base / seconds:.2f}x "
+                  f"faster than before issue 15 at 512 steps")
+        return
     for row in run(quick=not args.full, threads=args.threads, out_dir=args.out,
                    train_seconds=args.train_seconds):
         print(row)

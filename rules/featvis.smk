@@ -31,6 +31,7 @@ rule featvis_channel_order:
         network=NETWORK,
         layers=CONV_LAYERS,
         profile_images=config["featvis"]["profile_images"],
+        live_floor=config["featvis"]["live_floor"],
         seed=config["seed"],
     threads: 2
     resources:

@@ -10,18 +10,19 @@ from cellscape.attribution.methods import METHODS, CascadingRandomisation, attri
 from cellscape.featvis.tasks import example_cells  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params
 device = job_device(snakemake)
 model = load_network(snakemake.input.weights, p.network, device)
-predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
+predictions = read_cell_table(snakemake.input.predictions)
 cells = example_cells(predictions, p.cells_per_class)
 # interleave the classes, so the sanity check's first cells cover every class
 cells = cells.assign(k=cells.groupby("label").cumcount()).sort_values(["k", "label"]).reset_index(drop=True)
 images_all = np.load(snakemake.input.images, mmap_mode="r")
 images = np.stack([np.asarray(images_all[r], dtype=np.float32) for r in cells["row"]])
 targets = cells["predicted_label"].to_numpy()
-labels = [f"{c['class']} {c['id']}\npredicted {c['predicted']} ({c['certainty']:.0%})" for _, c in cells.iterrows()]
+labels = [f"{c['id']}\npredicted {c['predicted']} ({c['certainty']:.0%})" for _, c in cells.iterrows()]
 
 maps = {m: importance(attribute(model, images, targets, m, p.ig_steps)) for m in METHODS}
 n = min(p.sanity_cells, len(cells))

@@ -2,7 +2,6 @@
 images and their reduction; ``params.network`` says which head the weights have (classes, or
 the regression's one output)."""
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
@@ -10,10 +9,11 @@ start(snakemake, uses_torch=True)
 from cellscape.activations.dump import dump_and_reduce  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.io import save_npy  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 s = snakemake.params.settings
 device = job_device(snakemake)
-selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
+selection = read_cell_table(snakemake.input.selection)
 model = load_network(snakemake.input.weights, snakemake.params.network, device)
 images = np.load(snakemake.input.images, mmap_mode="r")
 reduced = dump_and_reduce(model, images, selection["row"].to_numpy(), snakemake.wildcards.layer,

@@ -8,10 +8,11 @@ start(snakemake)
 from cellscape.embeddings.embedders import make_embedder  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions  # noqa: E402
 from cellscape.runtime.io import write_csv  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 settings = snakemake.params.settings
 X = np.load(snakemake.input.reduced)
-selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
+selection = read_cell_table(snakemake.input.selection)
 embedder = make_embedder(settings["method"], settings["params"], settings["seed"])
 target = selection[[c for c in selection.columns if c.startswith("p_")]].to_numpy()
 Y = embedder.fit_transform(X, target) if settings["method"] == "mda" else embedder.fit_transform(X)

@@ -10,15 +10,16 @@ start(snakemake, uses_torch=True)
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
+from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
 
 p = snakemake.params
 inp = snakemake.input
 pairs = [(layer, method) for layer in p.layers for method in p.methods]
-embeddings = {pair: pd.read_csv(path, dtype={"id": str}) for pair, path in zip(pairs, inp.embeddings)}
-grids = {pair: pd.read_csv(path, dtype={"id": str}) for pair, path in zip(pairs, inp.grids)}
+embeddings = {pair: read_cell_table(path) for pair, path in zip(pairs, inp.embeddings)}
+grids = {pair: read_cell_table(path) for pair, path in zip(pairs, inp.grids)}
 featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
-predictions = pd.read_csv(inp.predictions, dtype={"id": str})
-index = pd.read_csv(inp.index, dtype={"id": str})
+predictions = read_cell_table(inp.predictions)
+index = read_cell_table(inp.index)
 images = np.load(inp.images, mmap_mode="r")
 device = job_device(snakemake)
 model = load_network(inp.weights, p.network, device)
@@ -27,7 +28,8 @@ test = predictions[predictions["split"] == "test"]
 # IFeaLiD cells: the most certain test cells of each class, alternating
 ranked = [g.sort_values("certainty", ascending=False)["id"].tolist() for _, g in test.groupby("label")]
 ids = [i for group in zip(*ranked) for i in group][:p.featuremap_cells]
-rows = index.set_index("id").loc[ids, "row"].to_numpy()
+rows = join_on_id(pd.DataFrame({"id": ids}), index[["id", "row"]], "the feature-map cells (predictions.csv)", inp.index,
+                  how="covers")["row"].to_numpy()
 maps = feature_maps(model, np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))], p.conv_layers,
                     device=device)
 test_rows = test["row"].to_numpy()

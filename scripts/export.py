@@ -8,7 +8,8 @@ from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.export.anndata_export import build_anndata, write_h5ad  # noqa: E402
-from cellscape.export.cells import assemble_cells, read_table  # noqa: E402
+from cellscape.export.cells import assemble_cells  # noqa: E402
+from cellscape.runtime.tables import read_cell_table as read_table  # noqa: E402
 from cellscape.export.fcs import write_fcs_parts  # noqa: E402
 
 p = snakemake.params

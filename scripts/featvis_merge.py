@@ -8,8 +8,10 @@ start(snakemake)
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 
 KEYS = ("channels", "images", "filtered", "objective", "feedback")
+#: per-channel numbers of docs/featvis.md, one column each in feedback.csv
+TABLE = ("objective", "best_cell", "best_cell_ratio", "feedback", "saturated", "high_frequency", "steps_run")
 chunks = [np.load(path) for path in snakemake.input]
-merged = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in KEYS}
+merged = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in KEYS + TABLE[1:]}
 save_npz(snakemake.output.features, **merged)
-write_csv(pd.DataFrame({"channel": merged["channels"], "objective": merged["objective"],
-                       "feedback": merged["feedback"]}), snakemake.output.feedback)
+write_csv(pd.DataFrame({"channel": merged["channels"], **{key: merged[key] for key in TABLE}}),
+          snakemake.output.feedback)

@@ -1,21 +1,21 @@
-"""Rule fig02_preprocessing: paper Fig. 2 for the first kept test cell, and the QC figure."""
-import pandas as pd
-
+"""Rule fig02_preprocessing: paper Fig. 2 for the first kept test cell, and the QC figure (rejections per
+problem and class, integrated intensity per channel and class)."""
 from cellscape.data.readers import discover_events, read_event
 from cellscape.figures.common import save_figure
 from cellscape.figures.data_figures import preprocessing_figure, qc_figure
 from cellscape.runtime.rulerun import start
+from cellscape.runtime.tables import read_cell_table
 
 start(snakemake)
 s = snakemake.params.settings
-index = pd.read_csv(snakemake.input.index)
-qc = pd.read_csv(snakemake.input.qc)
+index = read_cell_table(snakemake.input.index)
+qc = read_cell_table(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
 roots = list(snakemake.input.raw) or [s["data"]["directory"]]
 events = {e.source: e for root in roots
           for e in discover_events(root, s["classes"], s["data"]["channel_files"])}
 raw, _ = read_event(events[cell["source"]], s["data"])
-fig = preprocessing_figure(raw, s["data"], s["image_size"], f"{cell['class']} {cell['id']}",
+fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"],
                            s["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
 save_figure(qc_figure(qc, s["classes"]), *snakemake.output.qc)

@@ -1,6 +1,5 @@
 """Rule fig07_11_embedding: paper Figs. 7-11 for one layer (dense1 by default)."""
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import start
 
@@ -8,13 +7,16 @@ start(snakemake)
 from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
 from cellscape.figures import embedding_figures as ef  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
+from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
 
 p, inp, out = snakemake.params, snakemake.input, snakemake.output
 layer = snakemake.wildcards.layer
 X = np.load(inp.reduced)
-selection = pd.read_csv(inp.selection, dtype={"id": str})
-tsne = pd.read_csv(inp.tsne, dtype={"id": str})
-grid = pd.read_csv(inp.tsne_grid, dtype={"id": str}).set_index("id").loc[tsne["id"], ["gx", "gy"]].to_numpy()
+selection = read_cell_table(inp.selection)
+tsne = join_on_id(selection[["id"]], read_cell_table(inp.tsne), inp.selection, inp.tsne, how="exact",
+                  expected_rows=len(X))  # in selection (= feature) order
+grid = join_on_id(tsne[["id"]], read_cell_table(inp.tsne_grid), inp.tsne, inp.tsne_grid, how="exact")
+grid = grid[["gx", "gy"]].to_numpy()
 
 snaps = tsne_with_snapshots(X, perplexity=p.perplexity, random_state=p.seed)
 save_figure(ef.tsne_snapshots_figure(snaps, selection["class"], p.classes, layer=layer), *out.fig07)

@@ -1,7 +1,6 @@
 """Rule fig16_neuron_examples: channels' feature images beside their activation maps on example cells and the
 test cells that activate them most (paper Fig. 16)."""
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
@@ -11,6 +10,7 @@ from cellscape.model.hooks import layer_outputs  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import neuron_examples_figure  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 layer = snakemake.params.layer
 k = snakemake.params.channels
@@ -20,7 +20,7 @@ profiles = np.load(snakemake.input.profiles)
 device = job_device(snakemake)
 model = load_network(snakemake.input.weights, snakemake.params.network, device)
 images = np.load(snakemake.input.images, mmap_mode="r")
-predictions = pd.read_csv(snakemake.input.predictions, dtype={"id": str})
+predictions = read_cell_table(snakemake.input.predictions)
 by_row = predictions.set_index("row")
 
 examples = example_cells(predictions, 1).head(2)
@@ -36,8 +36,8 @@ unique_maps = layer_outputs(model, unique_images, [layer], device=device)[layer]
 where = np.searchsorted(unique_rows, top_rows)
 top_images = unique_images[where]
 top_maps = unique_maps[where, channels[:, None]]
-top_labels = [[f"{by_row.loc[r, 'class']} {by_row.loc[r, 'id']}" for r in pair] for pair in top_rows]
-example_labels = [f"{row['class']} {row['id']}" for _, row in examples.iterrows()]
+top_labels = [[str(by_row.loc[r, "id"]) for r in pair] for pair in top_rows]
+example_labels = examples["id"].tolist()
 save_figure(neuron_examples_figure(layer, channels, fv["images"][:k], fv["filtered"][:k], example_images,
                                    example_labels, example_maps, top_images, top_labels, top_maps),
             *snakemake.output)

@@ -8,10 +8,11 @@ from cellscape.runtime.rulerun import start
 start(snakemake)
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.mda_figures import regression_maps_figure, scores_figure  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 params, out = snakemake.params, snakemake.output
 keys = [(layer, method) for layer in params.layers for method in params.methods]
-embeddings = {key: pd.read_csv(path, dtype={"id": str}) for key, path in zip(keys, snakemake.input.embeddings)}
+embeddings = {key: read_cell_table(path) for key, path in zip(keys, snakemake.input.embeddings)}
 test_error = json.loads(open(snakemake.input.test_error).read())
 n = len(next(iter(embeddings.values())))
 figure = regression_maps_figure(

@@ -7,12 +7,15 @@ from cellscape.runtime.rulerun import start
 
 start(snakemake)
 from cellscape.runtime.io import write_csv  # noqa: E402
+from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
 from cellscape.embeddings.separation import dbscan_clusters, layer_separation  # noqa: E402
 
 p = snakemake.params
 X = np.load(snakemake.input.reduced)
-selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
-maps = {m: pd.read_csv(path, dtype={"id": str})[["x", "y"]].to_numpy()
+selection = read_cell_table(snakemake.input.selection)
+# each embedding's points in selection (= feature) order
+maps = {m: join_on_id(selection[["id"]], read_cell_table(path)[["id", "x", "y"]], snakemake.input.selection, path,
+                      how="exact", expected_rows=len(X))[["x", "y"]].to_numpy()
         for m, path in zip(p.methods, snakemake.input.embeddings)}
 rows = layer_separation(X, selection["label"].to_numpy(), maps, random_state=p.seed)
 table = pd.DataFrame(rows)

@@ -2,7 +2,6 @@
 import time
 
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import start
 
@@ -10,10 +9,13 @@ start(snakemake)
 from cellscape.embeddings.embedders import make_embedder  # noqa: E402
 from cellscape.runtime.io import write_csv, write_json  # noqa: E402
 from cellscape.mda.scores import embedding_scores  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 params = snakemake.params
 features = np.load(snakemake.input.reduced).astype(np.float64)
-selection = pd.read_csv(snakemake.input.selection, dtype={"id": str})
+selection = read_cell_table(snakemake.input.selection)
+if len(selection) != len(features):
+    raise ValueError(f"{snakemake.input.reduced}: {len(features)} rows, {snakemake.input.selection} {len(selection)} cells")
 if features.shape[1] == 1:  # a one-unit layer (the regression output): PCA needs two columns
     features = np.hstack([features, np.zeros_like(features)])
 guide = selection[list(params.guide_columns)].to_numpy()

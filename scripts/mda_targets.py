@@ -7,18 +7,19 @@ import pandas as pd
 from cellscape.mda.target import ground_truth_agreement, measure_targets, user_target
 from cellscape.runtime.io import write_csv
 from cellscape.runtime.rulerun import start
+from cellscape.runtime.tables import read_cell_table
 
 start(snakemake)
 target = snakemake.params.target
 images = np.load(snakemake.input.images, mmap_mode="r")
-index = pd.read_csv(snakemake.input.index, dtype={"id": str})
+index = read_cell_table(snakemake.input.index)
 measured = measure_targets(images, index["row"].to_numpy(), min_object_px=snakemake.params.min_object_px)
 table = index[["row", "id", "split", "class", "label"]].copy()
 for column, values in measured.items():
     table[column] = values
 if snakemake.input.get("user_target"):
     path = snakemake.input.user_target
-    table["target"] = user_target(pd.read_csv(path, dtype={"id": str}), table["id"], path)
+    table["target"] = user_target(pd.read_csv(path, dtype={"id": str}), table["id"], path)  # checked join
 else:
     table["target"] = table[target]
 if target == "nucleus_area_ratio" and "nucleus_area_ratio" in index:  # simulated data: the ground truth

@@ -13,12 +13,13 @@ from cellscape.mda.target import ground_truth_agreement, prediction_error  # noq
 from cellscape.model.network import build_model  # noqa: E402
 from cellscape.model.training import fit, predict_outputs  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params
 net = p.network
 device = job_device(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")
-targets = pd.read_csv(snakemake.input.targets, dtype={"id": str})
+targets = read_cell_table(snakemake.input.targets)
 targets = targets[np.isfinite(targets["target"])].reset_index(drop=True)
 task = RegressionTask(targets, "target")
 best, history, n_params = fit(images, targets, [], net["model"], p.training, net["image_size"], p.seed, device,

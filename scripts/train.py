@@ -12,12 +12,13 @@ from cellscape.model.evaluation import predict_proba, predictions_table, test_me
 from cellscape.model.network import build_model, resolve_precision  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params
 net, training = p.network, p.training
 device = job_device(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")
-index = pd.read_csv(snakemake.input.index, dtype={"id": str})
+index = read_cell_table(snakemake.input.index)
 classes = json.loads(open(snakemake.input.classes).read())
 best, history, n_params = fit(images, index, classes, net["model"], training, net["image_size"], p.seed, device,
                               p.checkpoint)

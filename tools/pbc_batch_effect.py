@@ -11,15 +11,18 @@ accuracy without the batch is the figure to quote.
 import sys
 from pathlib import Path
 
-import pandas as pd
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
+
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/pbc")
-index = pd.read_csv(results / "data" / "index.csv", dtype={"id": str})
-predictions = pd.read_csv(results / "model" / "predictions.csv", dtype={"id": str})
+index = read_cell_table(results / "data" / "index.csv")
+predictions = read_cell_table(results / "model" / "predictions.csv")
 kept = index.assign(batch=["other (366x369)" if Image.open(path).size == (366, 369) else "main (360x363)"
                            for path in index["source"]])
-test = predictions[predictions["split"] == "test"].merge(kept[["id", "batch"]], on="id")
+test = join_on_id(predictions[predictions["split"] == "test"], kept[["id", "batch"]], "test predictions",
+                  "data/index.csv", how="covers")
 test["correct"] = test["class"] == test["predicted"]
 print("cells kept by QC, by batch and class:")
 print(kept.groupby(["batch", "class"]).size().unstack(fill_value=0).to_string())

@@ -47,7 +47,7 @@ def simulated(tmp_path_factory):
     properties = read_properties([base / "raw" / "000" / "properties.csv"])
     cfg = validated_config()
     index, qc = run_ingest([base / "raw" / "000"], cfg, base / "out", properties=properties)
-    truth = properties.assign(id=properties["event_id"].astype(str))[["id", "event_type"]]
+    truth = properties.assign(id=properties["class"] + "/" + properties["event_id"].astype(str))[["id", "event_type"]]
     qc = qc.assign(id=qc["id"].astype(str)).merge(truth, on="id", validate="one_to_one")
     return base, cfg, index, qc
 
@@ -132,10 +132,12 @@ def mixed_dir(tmp_path):
 def test_every_fluorescence_layout_is_ingested(mixed_dir, tmp_path, default_config):
     index, qc = run_ingest([mixed_dir], default_config, tmp_path / "out")
     assert qc["kept"].all(), qc[~qc["kept"]]
-    assert sorted(index["id"]) == sorted([f"ly_pair{i}" for i in range(3)] + [f"ly_stack{i}" for i in range(3)]
-                                         + [f"ne_last{i}" for i in range(3)] + [f"ne_first{i}" for i in range(3)])
+    assert sorted(index["id"]) == sorted([f"lymphocyte/ly_pair{i}" for i in range(3)]
+                                         + [f"lymphocyte/ly_stack{i}" for i in range(3)]
+                                         + [f"neutrophil/ne_last{i}" for i in range(3)]
+                                         + [f"neutrophil/ne_first{i}" for i in range(3)])
     images = np.load(tmp_path / "out" / "images.npy")
-    row = index.set_index("id").loc["ne_last0", "row"]
+    row = index.set_index("id").loc["neutrophil/ne_last0", "row"]
     expected = good_cell(20, "neutrophil").astype(np.float32)
     # same cell, whatever the layout: the nucleus channel peaks where the raw nucleus does
     assert np.unravel_index(images[row, 1].argmax(), (78, 78)) == np.unravel_index(expected[1].argmax(), (78, 78))
@@ -152,20 +154,24 @@ def add_bad_events(root):
     np.save(folder / "z4_one_channel.npy", good_cell(41)[0])
     tifffile.imwrite(folder / "z5_sizes_Ch2.ome.tif", good_cell(42)[0])
     tifffile.imwrite(folder / "z5_sizes_Ch4.ome.tif", good_cell(42)[1, :70])
-    return {"z1_corrupt": "unreadable TIFF", "z2_nan": "NaN", "z3_constant": "constant",
-            "z4_one_channel": "multi-channel stack", "z5_sizes": "differs"}
+    return {"z1_corrupt": ("unreadable TIFF", "unreadable file"), "z2_nan": ("NaN", "NaN or infinite values"),
+            "z3_constant": ("constant", "constant image"),
+            "z4_one_channel": ("multi-channel stack", "wrong image shape"),
+            "z5_sizes": ("differs", "channel sizes differ")}
 
 
 def test_bad_events_are_recorded_in_qc_when_skipped(mixed_dir, tmp_path, default_config):
     problems = add_bad_events(mixed_dir)
     index, qc = run_ingest([mixed_dir], default_config, tmp_path / "out")
-    assert len(index) == 12 and not set(problems) & set(index["id"])
+    ids = {f"lymphocyte/{name}" for name in problems}
+    assert len(index) == 12 and not ids & set(index["id"])
     qc = pd.read_csv(tmp_path / "out" / "qc.csv").set_index("id")
-    for event_id, problem in problems.items():
-        row = qc.loc[event_id]
+    for name, (message, kind) in problems.items():
+        row = qc.loc[f"lymphocyte/{name}"]
         assert not row["kept"] and not row["qc_readable"]
-        assert row["reason"].startswith("qc_readable:") and problem in row["reason"]
-        assert event_id in row["reason"]  # the message names the file
+        assert row["reason"].startswith("qc_readable:") and message in row["reason"]
+        assert name in row["reason"]  # the message names the file
+        assert row["problem"] == kind
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -50,8 +50,8 @@ def test_per_channel_tiff_pair_is_read_as_cytoplasm_then_nucleus(tmp_path, data_
     write_per_channel(tmp_path / "lymphocyte", "e1", image)
     write_per_channel(tmp_path / "neutrophil", "e2", simulated_cell(1, "neutrophil"))
     events = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
-    assert [(e.cls, e.id, e.layout) for e in events] == [
-        ("lymphocyte", "e1", "per_channel"), ("neutrophil", "e2", "per_channel")]
+    assert [(e.cls, e.object, e.id, e.layout) for e in events] == [
+        ("lymphocyte", "e1", "lymphocyte/e1", "per_channel"), ("neutrophil", "e2", "neutrophil/e2", "per_channel")]
     raw, saturation = read_event(events[0], data_cfg)
     assert raw.dtype == np.float32 and raw.shape == (2, 78, 78)
     np.testing.assert_array_equal(raw, image.astype(np.float32))
@@ -141,7 +141,7 @@ def test_events_are_sorted_by_class_then_id_and_hidden_files_skipped(tmp_path, d
         (tmp_path / cls / ".DS_123.jpg").write_bytes(b"\x00" * 64)  # macOS junk, unreadable
         (tmp_path / cls / "notes.txt").write_text("not an image")
     events = discover_events(tmp_path, list(reversed(CLASSES)), data_cfg["channel_files"])
-    assert [(e.cls, e.id) for e in events] == [(c, i) for c in CLASSES for i in "abc"]
+    assert [(e.cls, e.object) for e in events] == [(c, i) for c in CLASSES for i in "abc"]
 
 
 # ------------------------------------------------------------------ bad input
@@ -232,12 +232,16 @@ def test_channels_of_different_sizes_are_an_error_naming_both(tmp_path, data_cfg
     assert_names(err, "ev_Ch4.ome.tif", "ev_Ch2.ome.tif", "(80, 78)", "differs")
 
 
-def test_missing_partner_channel_file_is_an_error(tmp_path, data_cfg):
+def test_missing_partner_channel_file_is_an_error_when_the_event_is_read(tmp_path, data_cfg):
     two_class_dir(tmp_path, lambda folder: write_per_channel(folder, "ok", simulated_cell()))
     tifffile.imwrite(tmp_path / "neutrophil" / "lonely_Ch2.ome.tif", simulated_cell()[0])
+    events = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])  # listed, not a stop
+    lonely = next(e for e in events if e.object == "lonely")
+    assert lonely.id == "neutrophil/lonely" and lonely.source == str(tmp_path / "neutrophil" / "lonely_Ch2.ome.tif")
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
-    assert_names(err, tmp_path / "neutrophil" / "lonely", "missing partner channel", "Ch4")
+        read_event(lonely, data_cfg)
+    assert_names(err, tmp_path / "neutrophil" / "lonely", "missing partner channel", "Ch4", "lonely_Ch2.ome.tif")
+    assert err.value.kind == "missing partner channel"
 
 
 def test_empty_class_folder_is_an_error(tmp_path, data_cfg):

@@ -4,6 +4,7 @@ both files read back with flowio and anndata, every value checked against the ta
 Expected values come from the fabricated tables (the dicts below), never from the code under test.
 """
 import json
+import os
 import re
 import runpy
 from pathlib import Path
@@ -17,7 +18,8 @@ import pytest
 import yaml
 
 from cellscape.export.fcs import Channel, write_fcs
-from cellscape.export.joins import JoinError, checked_join
+from cellscape.export.cells import aligned
+from cellscape.runtime.tables import TableError
 from cellscape.export.parts import plan_fcs_parts
 from support.workflow import REPO, snakemake
 
@@ -37,8 +39,10 @@ def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAY
     """Write a small run's files under ``root`` as the workflow would; return the raw tables."""
     rng = np.random.default_rng(seed)
     root = Path(root)
-    ids = ids or [str(1000 + 7 * i) for i in range(n_images)]
     label = rng.integers(0, 2, n_images)
+    # as ingestion writes them: <class>/<object>, object numbers restarting in each class folder
+    objects = [str(np.sum(label[:i] == label[i]) * 7) for i in range(n_images)]
+    ids = ids or [f"{CLASSES[k]}/{o}" for k, o in zip(label, objects)]
     split = rng.choice(["train", "val", "test"], n_images)
     p1 = rng.uniform(0.02, 0.98, n_images)
     prob = np.column_stack([1 - p1, p1])
@@ -49,7 +53,7 @@ def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAY
         f"p_{CLASSES[0]}": prob[:, 0], f"p_{CLASSES[1]}": prob[:, 1]})
     index = pd.DataFrame({
         "row": np.arange(n_images), "id": ids, "class": predictions["class"], "label": label, "split": split,
-        "source": [f"raw/{CLASSES[k]}/{i}_Ch2.ome.tif" for k, i in zip(label, ids)],
+        "source": [f"raw/{CLASSES[k]}/{o}_Ch2.ome.tif" for k, o in zip(label, objects)], "object": objects,
         "event_type": "cell", "cell_diameter_px": rng.uniform(18, 40, n_images).round(4),
         "offset_x": rng.normal(0, 3, n_images).round(4)})
     # the embedded cells: a shuffled subset (dump order is not row order)
@@ -125,7 +129,14 @@ def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts
     output = SimpleNamespace(fcs=fcs, h5ad=str(out / "cells.h5ad"))
     fake = SimpleNamespace(input=SimpleNamespace(**inputs), output=output, params=params, log=[], threads=1,
                            resources={}, wildcards=SimpleNamespace())
-    runpy.run_path(str(SCRIPT), init_globals={"snakemake": fake}, run_name="__main__")
+    # the script's rulerun.start sets thread variables (NUMBA_NUM_THREADS...) for its own process:
+    # restore them, or numba later refuses a thread count that differs from the one it launched with
+    saved = dict(os.environ)
+    try:
+        runpy.run_path(str(SCRIPT), init_globals={"snakemake": fake}, run_name="__main__")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return fcs, out / "cells.h5ad"
 
 
@@ -159,14 +170,15 @@ def test_fcs_has_every_embedded_cell_once_in_selection_order(exported):
     assert int(text["tot"]) == len(events) == 15
     assert events["cell_index"].tolist() == list(range(15))
     assert events["row"].astype(int).tolist() == selection["row"].tolist()
-    assert events["cell_id"].astype(int).astype(str).tolist() == selection["id"].tolist()
+    ids = [f"{CLASSES[int(k)]}/{int(o)}" for k, o in zip(events["class"], events["object"])]
+    assert ids == selection["id"].tolist()  # class and object name the cell
     assert events["row"].is_unique
 
 
 def test_fcs_channels_are_named_for_gating(exported):
     _, fcs, _ = exported
     events, _, long_names = read_fcs(fcs[0])
-    expected = (["cell_index", "row", "cell_id", "class", "predicted", "p_CD4+_T_cell", P_BAND, "certainty", "split",
+    expected = (["cell_index", "row", "object", "class", "predicted", "p_CD4+_T_cell", P_BAND, "certainty", "split",
                  "mda_target", "mda_predicted", "mda_error", "mda_missing", "measured_nucleus_area_ratio",
                  "measured_cell_area", "measured_nucleus_area", "measured_nucleus_intensity", "cell_diameter_px",
                  "offset_x"]
@@ -186,7 +198,7 @@ def test_fcs_channels_are_named_for_gating(exported):
 def test_fcs_values_equal_the_tables_they_came_from(exported):
     tables, fcs, _ = exported
     events, _, _ = read_fcs(fcs[0])
-    by_id = events.assign(id=events["cell_id"].astype(int).astype(str)).set_index("id")
+    by_id = events.assign(id=[f"{CLASSES[int(k)]}/{int(o)}" for k, o in zip(events["class"], events["object"])]).set_index("id")
     pred = tables["predictions"].set_index("id")
     ids = tables["selection"]["id"]
     assert np.array_equal(by_id.loc[ids, "class"], pred.loc[ids, "label"])
@@ -210,7 +222,7 @@ def test_fcs_writes_missing_regression_values_as_minus_one_with_a_flag(exported)
     events, text, _ = read_fcs(fcs[0])
     assert np.isfinite(events.to_numpy()).all()  # no NaN in the file
     assert text["cellscape_missing_value"] == "-1"
-    by_id = events.assign(id=events["cell_id"].astype(int).astype(str)).set_index("id")
+    by_id = events.assign(id=[f"{CLASSES[int(k)]}/{int(o)}" for k, o in zip(events["class"], events["object"])]).set_index("id")
     targets = tables["mda_targets"].set_index("id")
     mda = tables["mda_predictions"].set_index("id")
     ids = tables["selection"]["id"]
@@ -233,7 +245,7 @@ def test_fcs_keywords_round_trip_class_names_and_layers(exported):
     assert json.loads(text["cellscape_layers"]) == LAYERS
     assert json.loads(text["cellscape_methods"]) == METHODS
     assert text["cellscape_part"] == "1 of 1"
-    assert text["cellscape_id_channel"] == "cell_id"
+    assert text["cellscape_id_channel"] == "object"
     assert text["fil"] == "cells.fcs"
 
 
@@ -268,12 +280,12 @@ def test_a_nan_outside_the_missing_channels_is_an_error_naming_the_channel(tmp_p
     assert not (tmp_path / "x.fcs").exists()
 
 
-def test_ids_that_are_not_integers_round_trip_through_the_row_channel(tmp_path):
-    ids = [f"cell-{i:02d}" for i in range(30)]
+def test_object_names_that_are_not_integers_round_trip_through_the_row_channel(tmp_path):
+    ids = [f"cell-{i:02d}" for i in range(30)]  # and objects 0, 7, ...: integers, but not the ids
     tables = fabricate_run(tmp_path, n_images=30, n_selected=12, ids=ids, seed=3)
     fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", mda=False)
     events, text, _ = read_fcs(fcs[0])
-    assert "cell_id" not in events and text["cellscape_id_channel"] == "none"
+    assert "object" in events  # the objects still are integers
     assert not any(name.startswith("mda_") for name in events)
     index = tables["index"].set_index("row")
     assert index.loc[events["row"].astype(int), "id"].tolist() == tables["selection"]["id"].tolist()
@@ -397,7 +409,7 @@ def test_a_missing_embedding_row_is_an_error_naming_the_table_and_id(tmp_path):
     table = pd.read_csv(path, dtype={"id": str})
     lost = table["id"].iloc[3]
     table.drop(index=3).to_csv(path, index=False)
-    with pytest.raises(JoinError, match=rf"embeddings/conv2/tsne\.csv.*missing.*'{lost}'"):
+    with pytest.raises(TableError, match=rf"embeddings/conv2/tsne\.csv lacks 1 of .*'{re.escape(lost)}'"):
         run_export_script(tmp_path, tmp_path / "export")
     assert not (tmp_path / "export" / "cells.fcs").exists()
 
@@ -408,7 +420,7 @@ def test_a_duplicated_cluster_id_is_an_error_naming_the_table_and_id(tmp_path):
     table = pd.read_csv(path, dtype={"id": str})
     twice = table["id"].iloc[5]
     pd.concat([table, table.iloc[[5]]]).to_csv(path, index=False)
-    with pytest.raises(JoinError, match=rf"embeddings/dense1/clusters\.csv.*more than once.*'{twice}'"):
+    with pytest.raises(TableError, match=rf"embeddings/dense1/clusters\.csv.*more than once.*'{re.escape(twice)}'"):
         run_export_script(tmp_path, tmp_path / "export")
 
 
@@ -417,20 +429,20 @@ def test_an_embedded_cell_missing_from_the_predictions_is_an_error(tmp_path):
     lost = tables["selection"]["id"].iloc[0]
     pred = tables["predictions"]
     pred[pred["id"] != lost].to_csv(tmp_path / "model" / "predictions.csv", index=False)
-    with pytest.raises(JoinError, match=rf"model/predictions\.csv.*missing.*'{lost}'"):
+    with pytest.raises(TableError, match=rf"model/predictions\.csv lacks 1 of .*'{re.escape(lost)}'"):
         run_export_script(tmp_path, tmp_path / "export")
 
 
-def test_checked_join_rejects_extra_ids_and_keeps_the_base_order():
+def test_aligned_rejects_extra_ids_and_keeps_the_embedded_order():
     base = ["b", "a", "c"]
     table = pd.DataFrame({"id": ["a", "b", "c", "z"], "v": [1, 2, 3, 4]})
-    with pytest.raises(JoinError, match=r"t\.csv.*not embedded cells.*'z'"):
-        checked_join(base, table, "t.csv", "exact")
-    assert checked_join(base, table, "t.csv", "covers")["v"].tolist() == [2, 1, 3]
-    partial = checked_join(base, table.iloc[[0, 3]], "t.csv", "partial")
+    with pytest.raises(TableError, match=r"t\.csv holds 1 cells that the embedded cells .*lack.*'z'"):
+        aligned(base, table, "t.csv", "exact")
+    assert aligned(base, table, "t.csv", "covers")["v"].tolist() == [2, 1, 3]
+    partial = aligned(base, table.iloc[[0, 3]], "t.csv", "partial")
     assert partial["_present"].tolist() == [False, True, False]
-    with pytest.raises(JoinError, match=r"selection.*repeat.*'a'"):
-        checked_join(["a", "a"], table, "t.csv", "covers")
+    with pytest.raises(TableError, match=r"selection\.csv.*more than once.*'a'"):
+        aligned(["a", "a"], table, "t.csv", "covers")
 
 
 def test_a_regression_prediction_missing_for_a_measured_cell_is_an_error(tmp_path):
@@ -438,12 +450,12 @@ def test_a_regression_prediction_missing_for_a_measured_cell_is_an_error(tmp_pat
     mda = tables["mda_predictions"]
     lost = next(i for i in tables["selection"]["id"] if i in set(mda["id"]))
     mda[mda["id"] != lost].to_csv(tmp_path / "mda" / "predictions.csv", index=False)
-    with pytest.raises(JoinError, match=rf"mda/predictions\.csv.*measured target.*'{lost}'"):
+    with pytest.raises(TableError, match=rf"mda/predictions\.csv.*measured target.*'{re.escape(lost)}'"):
         run_export_script(tmp_path, tmp_path / "export")
 
 
 def test_reduced_features_of_another_length_are_an_error(tmp_path):
     fabricate_run(tmp_path)
     np.save(tmp_path / "activations" / "conv1" / "reduced.npy", np.zeros((14, 6), np.float32))
-    with pytest.raises(JoinError, match=r"activations/conv1/reduced\.npy.*\(14, 6\)"):
+    with pytest.raises(TableError, match=r"activations/conv1/reduced\.npy.*\(14, 6\)"):
         run_export_script(tmp_path, tmp_path / "export")

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 
 from cellscape.featvis import objectives as obj  # noqa: E402
@@ -16,21 +15,9 @@ from cellscape.featvis.render import PlateauStop, _RedirectedReLU, render  # noq
 from cellscape.model.hooks import capture_activations, frozen_eval  # noqa: E402
 from cellscape.featvis.transforms import (CropOrPadTo, Jitter, Pad, RandomRotate,  # noqa: E402
                                           RandomScale, compose, standard_transforms)
-from cellscape.model.network import build_model  # noqa: E402
 
-SIZE = 24
+SIZE = 24  # the input size of the small_model fixture (conftest.py)
 torch.set_num_threads(1)
-
-
-@pytest.fixture
-def small_model():
-    """A tiny random CellNet; conv biases nudged positive so no channel starts dead."""
-    torch.manual_seed(0)
-    model = build_model({"conv_stages": [[4], [8]], "dense": [8]}, SIZE, 2)
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.constant_(module.bias, 0.05)
-    return model
 
 
 def activations(model, layer, images):

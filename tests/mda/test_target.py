@@ -54,7 +54,7 @@ def test_a_users_table_is_joined_on_the_id_in_the_image_sets_order():
 
 
 @pytest.mark.parametrize("table,message", [
-    (pd.DataFrame({"id": ["lymphocyte/0", "lymphocyte/1"], "value": [1.0, 2.0]}), "no value for 1 of the 3 cells"),
+    (pd.DataFrame({"id": ["lymphocyte/0", "lymphocyte/1"], "value": [1.0, 2.0]}), "lacks 1 of the 3 cells"),
     (pd.DataFrame({"id": IDS, "value": ["1.0", "high", "2.0"]}), "not finite numbers"),
     (pd.DataFrame({"id": IDS + ["lymphocyte/0"], "value": [1.0, 2.0, 3.0, 4.0]}), "more than once"),
     (pd.DataFrame({"id": IDS, "value": [5.0, 5.0, 5.0]}), "constant"),

@@ -13,27 +13,39 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..runtime.io import NpyRowWriter, write_csv, write_json
-from .preprocess import QC_CHECKS, normalise_per_image, process_event
-from .readers import InputError, discover_events, read_event
+from ..runtime.tables import check_unique_ids, join_on_id
+from .preprocess import QC_CHECKS, QC_PROBLEMS, normalise_per_image, process_event
+from .readers import InputError, check_unique_events, discover_events, read_event
 from .split import stratified_split
+
+#: integrated intensity of each channel: the sum of the cell's background-subtracted counts after
+#: the 20% rule, before any normalisation (what ``normalise: per_image`` scales away)
+INTENSITY_COLUMNS = ("intensity_cytoplasm", "intensity_nucleus")
+QC_COLUMNS = ("id", "class", "object", "source", "qc_readable", *QC_CHECKS, "kept", "reason", "problem",
+              *INTENSITY_COLUMNS)
 
 
 def _process(event, data_cfg, qc_cfg, image_size):
     """Worker: one event -> (image or None, qc row). Bad input is an InputError or a rejection."""
-    row = {"id": event.id, "class": event.cls, "source": event.source, "qc_readable": True}
+    row = {"id": event.id, "class": event.cls, "object": event.object, "source": event.source,
+           "qc_readable": True}
     try:
         raw, saturation = read_event(event, data_cfg)
         if np.ptp(raw) == 0:
-            raise InputError(f"{event.source}: image is constant (every pixel {raw.flat[0]:g})")
+            raise InputError(f"{event.source}: image is constant (every pixel {raw.flat[0]:g})",
+                             kind="constant image")
     except InputError as err:
         if data_cfg["on_bad_event"] == "error":
             raise
         row.update({"qc_readable": False, **{c: False for c in QC_CHECKS},
-                    "kept": False, "reason": f"qc_readable: {err}"})
+                    "kept": False, "reason": f"qc_readable: {err}", "problem": err.kind,
+                    **{c: np.nan for c in INTENSITY_COLUMNS}})
         return None, row
     image, checks = process_event(raw, saturation, data_cfg, qc_cfg, image_size)
     failed = [c for c in QC_CHECKS if not checks[c]]
-    row.update(checks, kept=not failed, reason=failed[0] if failed else "")
+    row.update(checks, kept=not failed, reason=failed[0] if failed else "",
+               problem=QC_PROBLEMS[failed[0]] if failed else "",
+               **dict(zip(INTENSITY_COLUMNS, image.reshape(len(image), -1).sum(axis=1, dtype=np.float64))))
     if failed:
         return None, row
     if data_cfg["normalise"] == "per_image":
@@ -50,6 +62,11 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
     events = []
     for root in roots:
         events.extend(discover_events(root, classes, data_cfg["channel_files"]))
+    check_unique_events(events)  # across roots too (simulator chunks)
+    if data_cfg["on_bad_event"] == "error":  # stop before reading anything
+        for event in events:
+            if event.problem is not None:
+                raise event.problem
     work = partial(_process, data_cfg=data_cfg, qc_cfg=qc_cfg, image_size=image_size)
     qc_rows = []
     with NpyRowWriter(out_images, (2, image_size, image_size), np.float32) as writer:
@@ -67,7 +84,7 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        qc = pd.DataFrame(qc_rows)
+        qc = pd.DataFrame(qc_rows, columns=list(QC_COLUMNS))
         kept = qc[qc["kept"]].reset_index(drop=True)
         _require_classes(kept, classes, qc)
     index = _index_table(kept, classes, data_cfg["split"], seed, properties)
@@ -93,14 +110,15 @@ def _index_table(kept, classes, split_cfg, seed, properties):
     label = {c: i for i, c in enumerate(classes)}
     index = pd.DataFrame({"row": np.arange(len(kept)), "id": kept["id"].astype(str),
                           "class": kept["class"], "label": kept["class"].map(label),
-                          "source": kept["source"]})
+                          "source": kept["source"], "object": kept["object"].astype(str),
+                          **{c: kept[c] for c in INTENSITY_COLUMNS}})
+    check_unique_ids(index, "the image set (index.csv)")
     index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed)
     if properties is not None and len(properties):
-        props = properties.copy()
-        props["id"] = props["event_id"].astype(str)
-        props = props.drop(columns=["event_id", "class"], errors="ignore")
-        index = index.merge(props, on="id", how="left")
-    cols = ["row", "id", "class", "label", "split", "source"]
+        props = properties.assign(id=properties["class"].astype(str) + "/" + properties["event_id"].astype(str))
+        props = props.drop(columns=["event_id", "class"])
+        index = join_on_id(index, props, "the image set", "the simulator's properties.csv", how="covers")
+    cols = ["row", "id", "class", "label", "split", "source", "object"]
     return index[cols + [c for c in index.columns if c not in cols]]
 
 

@@ -7,8 +7,15 @@ import numpy as np
 from scipy import ndimage
 from skimage.transform import resize
 
-QC_CHECKS = ("qc_one_object", "qc_area", "qc_compact", "qc_not_touching_border",
-             "qc_signal_both", "qc_not_saturated")
+#: in the order an event's ``reason`` (its first failed check) is decided: a channel without signal
+#: first, because the shape checks of the other channel alone then fail too and would hide the cause
+QC_CHECKS = ("qc_signal_both", "qc_one_object", "qc_area", "qc_compact", "qc_not_touching_border",
+             "qc_not_saturated")
+#: what a failed check means for the event, in the words qc.csv's ``problem`` column and Fig. 2 use
+#: (an unreadable event's problem is its InputError's ``kind``)
+QC_PROBLEMS = {"qc_one_object": "no object or several objects", "qc_area": "cell area out of range",
+               "qc_compact": "not compact (doublet?)", "qc_not_touching_border": "cut by the frame border",
+               "qc_signal_both": "weak or constant channel", "qc_not_saturated": "saturated"}
 
 
 def fit_to_size(image, size, mode):
@@ -103,12 +110,24 @@ def aspect_ratio(mask):
     return float(np.sqrt(eig[1] / max(eig[0], 1e-9)))
 
 
-def signal_to_noise(raw_plane):
-    """Peak above background in units of the background's robust standard deviation."""
-    med = np.median(raw_plane)
-    mad = np.median(np.abs(raw_plane - med)) * 1.4826
+def signal_to_noise(raw_plane, background=None):
+    """Peak above background in units of the background's robust standard deviation.
+
+    ``background``: a mask of the pixels that show background (default: every pixel, which is
+    only right while the cell covers well under half the frame; a large cell in a small export
+    frame would otherwise count as noise)."""
+    values = raw_plane[background] if background is not None else raw_plane
+    med = np.median(values)
+    mad = np.median(np.abs(values - med)) * 1.4826
     peak = np.percentile(raw_plane, 99.9)
     return (peak - med) / (mad + 1e-6 * (abs(med) + 1.0))
+
+
+def background_mask(filtered, margin_px=2, min_share=0.1):
+    """Pixels at least ``margin_px`` away from every object of the filtered image (any channel),
+    or None when they are under ``min_share`` of the frame (too few to measure the noise on)."""
+    background = ~ndimage.binary_dilation(filtered.any(axis=0), iterations=margin_px)
+    return background if background.mean() >= min_share else None
 
 
 def quality_checks(raw, filtered, saturation, qc):
@@ -129,7 +148,8 @@ def quality_checks(raw, filtered, saturation, qc):
     else:
         results["qc_not_touching_border"] = True
     if qc["signal_both"]:
-        results["qc_signal_both"] = all(signal_to_noise(p) >= qc["min_snr"] for p in raw)
+        background = background_mask(filtered)
+        results["qc_signal_both"] = all(signal_to_noise(p, background) >= qc["min_snr"] for p in raw)
     else:
         results["qc_signal_both"] = True
     if qc["not_saturated"] and np.isfinite(saturation):

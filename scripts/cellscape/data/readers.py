@@ -7,6 +7,13 @@ Three layouts, detected per file:
 
 Every reader returns the event as float32 ``(2, H, W)``, channel 0 = cytoplasm, channel 1 = nucleus,
 with the value at which the detector saturates (for the saturation check).
+
+Identity: an event's ``object`` is the file's own name for it (``123`` of ``123_Ch2.ome.tif``,
+``cell7`` of ``cell7.tif``); cytometry software numbers objects per file or acquisition, so the
+same number turns up in several class folders. Its ``id`` is always ``<class>/<object>`` (the
+event's path below the data directory without the channel suffix), unique within one class
+folder by construction: two files that claim the same object of one class (``7.tif`` beside
+``7.npy``, two ``7_Ch2`` files) are an error naming both (:func:`check_unique_events`).
 """
 import re
 from dataclasses import dataclass
@@ -16,26 +23,48 @@ import numpy as np
 
 from . import stain
 
-PER_CHANNEL = re.compile(r"^(?P<id>.+)_(?P<ch>Ch\d+)(\.ome)?\.tiff?$", re.IGNORECASE)
+PER_CHANNEL = re.compile(r"^(?P<object>.+)_(?P<ch>Ch\d+)(\.ome)?\.tiff?$", re.IGNORECASE)
 STACK_SUFFIXES = {".tif", ".tiff", ".npy"}
 RGB_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
 class InputError(ValueError):
-    """Bad input: the message names the file (or config key) and the problem."""
+    """Bad input: the message names the file (or config key) and the problem.
+
+    ``kind`` says what is wrong in a few words a user knows (``missing partner channel``,
+    ``unreadable file``...): the reason quality control records and Fig. 2 counts."""
+
+    def __init__(self, message, kind="unreadable file"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
 class Event:
-    """One raw event: where its files are and how to read them."""
-    id: str
+    """One raw event: where its files are and how to read them.
+
+    ``problem``: set when the event cannot be read whatever its pixels (a per-channel event
+    without its partner file): reading it raises that :class:`InputError`."""
+    object: str
     cls: str
     layout: str          # "per_channel", "stack" or "rgb"
-    files: tuple         # per_channel: (cytoplasm file, nucleus file); else (file,)
+    files: tuple         # per_channel: (cytoplasm file, nucleus file), or the file present; else (file,)
+    problem: InputError = None
+
+    @property
+    def id(self):
+        return f"{self.cls}/{self.object}"
 
     @property
     def source(self):
         return str(self.files[0])
+
+
+def object_name(path):
+    """The file's own name for its object: the name without ``.ome.tif``/``.tif``/... suffixes."""
+    name = Path(path).name
+    stem = name[:-len(Path(name).suffix)] if Path(name).suffix else name
+    return stem[:-4] if stem.lower().endswith(".ome") else stem
 
 
 def class_folders(root, classes):
@@ -58,11 +87,14 @@ def class_folders(root, classes):
 
 
 def discover_events(root, classes, channel_files):
-    """List the events under ``root/<class>/``, sorted by class then id (deterministic order).
+    """List the events under ``root/<class>/``, sorted by class then object (deterministic order).
 
     ``channel_files`` maps ``cytoplasm``/``nucleus`` to the channel token of per-channel files
-    (e.g. ``Ch2``/``Ch4``). A per-channel event missing its partner file is an error.
+    (e.g. ``Ch2``/``Ch4``); other channels' files are ignored. A per-channel event missing its
+    partner file is listed with that problem (reading it raises it: quality control records it or,
+    with ``data.on_bad_event: error``, stops). Two files claiming one cell are an error.
     """
+    want = (channel_files["cytoplasm"].capitalize(), channel_files["nucleus"].capitalize())
     events = []
     for cls, folder in class_folders(root, classes).items():
         per_channel, n_before = {}, len(events)
@@ -72,24 +104,47 @@ def discover_events(root, classes, channel_files):
             m = PER_CHANNEL.match(f.name)
             suffix = f.suffix.lower()
             if m:
-                per_channel.setdefault(m["id"], {})[m["ch"].capitalize()] = f
+                per_channel.setdefault(m["object"], {}).setdefault(m["ch"].capitalize(), []).append(f)
             elif suffix in STACK_SUFFIXES:
-                events.append(Event(f.stem, cls, "stack", (f,)))
+                events.append(Event(object_name(f), cls, "stack", (f,)))
             elif suffix in RGB_SUFFIXES:
-                events.append(Event(f.stem, cls, "rgb", (f,)))
-        want = (channel_files["cytoplasm"].capitalize(), channel_files["nucleus"].capitalize())
-        for event_id, chans in per_channel.items():
-            missing = [c for c in want if c not in chans]
-            if missing:
-                found = ", ".join(sorted(str(p.name) for p in chans.values()))
-                raise InputError(f"{folder / event_id}: missing partner channel file(s) "
-                                 f"{', '.join(missing)} (found {found})")
-            events.append(Event(event_id, cls, "per_channel", (chans[want[0]], chans[want[1]])))
+                events.append(Event(object_name(f), cls, "rgb", (f,)))
+        for obj, chans in per_channel.items():
+            events.append(_per_channel_event(folder, obj, cls, chans, want))
         if len(events) == n_before:  # only hidden files, notes, other suffixes
             raise InputError(f"{folder}: no image files (expected *_{want[0]}.ome.tif + "
                              f"*_{want[1]}.ome.tif, {'/'.join(sorted(STACK_SUFFIXES))} stacks "
                              f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
-    return sorted(events, key=lambda e: (e.cls, e.id))
+    events = sorted(events, key=lambda e: (e.cls, e.object))
+    check_unique_events(events)
+    return events
+
+
+def _per_channel_event(folder, obj, cls, chans, want):
+    """The event of one object's per-channel files ``{channel token: [files]}``."""
+    for token in want:
+        if len(chans.get(token, [])) > 1:
+            raise InputError(f"{folder / obj}: one cell, several {token} files: "
+                             f"{' and '.join(str(f) for f in chans[token])}", kind="duplicate cell")
+    missing = [token for token in want if token not in chans]
+    if not missing:
+        return Event(obj, cls, "per_channel", (chans[want[0]][0], chans[want[1]][0]))
+    present = [chans[token][0] for token in want if token in chans] or sorted(f for fs in chans.values() for f in fs)
+    found = ", ".join(sorted(f.name for fs in chans.values() for f in fs))
+    problem = InputError(f"{folder / obj}: missing partner channel file(s) {', '.join(missing)} (found {found})",
+                         kind="missing partner channel")
+    return Event(obj, cls, "per_channel", tuple(present), problem)
+
+
+def check_unique_events(events):
+    """Raise an :class:`InputError` naming both source files when two events share one id."""
+    first = {}
+    for event in events:
+        if event.id in first:
+            raise InputError(f"cell id {event.id!r} claimed twice: by {first[event.id].source} and by "
+                             f"{event.source} (ids are <class>/<object>; rename or remove one of them)",
+                             kind="duplicate cell")
+        first[event.id] = event
 
 
 def _read_tiff(path):
@@ -123,11 +178,11 @@ def read_per_channel(event):
         a = _read_tiff(f)
         a = np.squeeze(a)
         if a.ndim != 2:
-            raise InputError(f"{f}: expected one 2-D channel image, got shape {a.shape}")
+            raise InputError(f"{f}: expected one 2-D channel image, got shape {a.shape}", kind="wrong image shape")
         planes.append(a)
     if planes[0].shape != planes[1].shape:
         raise InputError(f"{event.files[1]}: channel size {planes[1].shape} differs from "
-                         f"{event.files[0].name} {planes[0].shape}")
+                         f"{event.files[0].name} {planes[0].shape}", kind="channel sizes differ")
     return np.stack(planes).astype(np.float32), saturation_level(planes[0].dtype)
 
 
@@ -136,17 +191,17 @@ def read_stack(event, stack_channels):
     f = event.files[0]
     a = np.squeeze(_read_array(f))
     if a.ndim != 3:
-        raise InputError(f"{f}: expected a multi-channel stack (3-D), got shape {a.shape}")
+        raise InputError(f"{f}: expected a multi-channel stack (3-D), got shape {a.shape}", kind="wrong image shape")
     first = a.shape[0] <= min(a.shape[1:]) and a.shape[0] <= 16
     last = a.shape[-1] <= min(a.shape[:2]) and a.shape[-1] <= 16
     if not (first or last):
-        raise InputError(f"{f}: cannot tell the channel axis of shape {a.shape}")
+        raise InputError(f"{f}: cannot tell the channel axis of shape {a.shape}", kind="wrong image shape")
     if not first:
         a = np.moveaxis(a, -1, 0)
     idx = (stack_channels["cytoplasm"], stack_channels["nucleus"])
     if max(idx) >= a.shape[0]:
         raise InputError(f"{f}: has {a.shape[0]} channels, config asks for channels {idx} "
-                         f"(data.stack_channels)")
+                         f"(data.stack_channels)", kind="too few channels")
     return a[list(idx)].astype(np.float32), saturation_level(a.dtype)
 
 
@@ -161,12 +216,14 @@ def read_rgb(event, rgb_cfg):
         raise InputError(f"{f}: unreadable image ({err})") from err
     if len(bands) < 3 and bands != ("P",):
         raise InputError(f"{f}: expected an RGB smear photograph, got a {len(bands)}-band "
-                         f"image ({''.join(bands)}); stain separation needs colour")
+                         f"image ({''.join(bands)}); stain separation needs colour", kind="not an RGB photograph")
     return stain.two_channels(rgb, rgb_cfg), np.inf
 
 
 def read_event(event, data_cfg):
     """Read one event as float32 (2, H, W) plus its saturation level; InputError when bad."""
+    if event.problem is not None:
+        raise event.problem
     if event.layout == "per_channel":
         image, sat = read_per_channel(event)
     elif event.layout == "stack":
@@ -174,7 +231,9 @@ def read_event(event, data_cfg):
     else:
         image, sat = read_rgb(event, data_cfg["rgb"])
     if not np.all(np.isfinite(image)):
-        raise InputError(f"{event.source}: image contains NaN or infinite values")
+        raise InputError(f"{event.source}: image contains NaN or infinite values",
+                         kind="NaN or infinite values")
     if image.shape[1] < 8 or image.shape[2] < 8:
-        raise InputError(f"{event.source}: image too small ({image.shape[1]}x{image.shape[2]} px)")
+        raise InputError(f"{event.source}: image too small ({image.shape[1]}x{image.shape[2]} px)",
+                         kind="image too small")
     return image, sat

@@ -22,8 +22,10 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..figures.common import CLASS_COLOURS, false_colour
+from ..runtime.tables import join_on_id
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .cells import aligned_coordinates, cell_table
 from .encode import b64_bytes, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet
@@ -40,11 +42,8 @@ def viridis_lut():
 
 def cells_payload(table, images, index, classes):
     """Cell table + a sprite sheet of the cells' false-colour images (PNG: mostly black)."""
-    row_of = dict(zip(index["id"].astype(str), index["row"].astype(int)))
-    missing = [i for i in table["id"] if i not in row_of]
-    if missing:
-        raise ValueError(f"{len(missing)} cells are not in index.csv, e.g. {missing[:3]}")
-    rows = np.array([row_of[i] for i in table["id"]])
+    rows = join_on_id(table[["id"]], index[["id", "row"]], "the cell table", "index.csv", how="covers")
+    rows = rows["row"].to_numpy(dtype=int)
     tiles = rgb_uint8(false_colour(np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))]))
     sheet, columns = sprite_sheet(tiles)
     return {
@@ -149,9 +148,10 @@ def build_explorer(out_dir, embeddings, grids, predictions, images, index, featv
     ids = [str(i) for i in (featuremap_ids if featuremap_ids is not None else table["id"][:n_maps])]
     missing_tiles = [i for i in ids if i not in tiles_by_id]
     if missing_tiles:  # a feature-map cell outside the embeddings: draw it from the image set
-        rows = dict(zip(index["id"].astype(str), index["row"].astype(int)))
-        for i in missing_tiles:
-            tiles_by_id[i] = rgb_uint8(false_colour(np.asarray(images[rows[i]])))
+        rows = join_on_id(pd.DataFrame({"id": missing_tiles}), index[["id", "row"]], "the feature-map cells",
+                          "index.csv", how="covers")["row"].to_numpy(dtype=int)
+        for i, row in zip(missing_tiles, rows):
+            tiles_by_id[i] = rgb_uint8(false_colour(np.asarray(images[row])))
     ifealid_index, ifealid_layers = ifealid_payloads(featuremaps or {}, ids, tiles_by_id)
     files["data_ifealid.js"] = js_assignment("ifealid", ifealid_index)
     for layer, payload in ifealid_layers.items():

@@ -31,7 +31,11 @@ def _obs_frame(cells):
     obs.index = pd.Index(obs.pop("id").astype(str).to_numpy(dtype=object), dtype=object, name="id")
     for column in obs.columns:  # pandas 3 str columns -> object (plain HDF5 string arrays)
         if pd.api.types.is_string_dtype(obs[column]) and not isinstance(obs[column].dtype, pd.CategoricalDtype):
-            obs[column] = pd.Series(obs[column].to_numpy(dtype=object), index=obs.index, dtype=object)
+            values = obs[column].to_numpy(dtype=object)
+            if len(set(values)) < len(values):  # anndata would make it categorical with str categories
+                obs[column] = pd.Categorical(values, categories=pd.Index(list(dict.fromkeys(values)), dtype=object))
+            else:
+                obs[column] = pd.Series(values, index=obs.index, dtype=object)
     for layer in cells.layers:
         if f"cluster_{layer}" in obs:  # categorical, so scanpy colours clusters as groups
             codes = obs[f"cluster_{layer}"].to_numpy(dtype=np.int64)

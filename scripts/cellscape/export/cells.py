@@ -2,14 +2,15 @@
 
 The embedded cells are the rows of ``activations/selection.csv`` (the cells every
 ``embeddings/{layer}/{method}.csv`` and ``activations/{layer}/reduced.npy`` hold, in that order);
-every other table is joined to them on the cell id by :func:`cellscape.export.joins.checked_join`.
+every other table is joined to them on the cell id by the project's one checked join,
+:func:`cellscape.runtime.tables.join_on_id`.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .joins import JoinError, checked_join
+from ..runtime.tables import TableError, join_on_id
 
 #: split names in code order (the FCS ``split`` channel holds the position)
 SPLITS = ("train", "val", "test")
@@ -38,9 +39,18 @@ class CellTable:
         return len(self.obs)
 
 
-def read_table(path):
-    """A CSV between rules, ids as strings (``1`` and ``01`` are different cells)."""
-    return pd.read_csv(path, dtype={"id": str})
+#: how the error messages call the embedded cells
+EMBEDDED = "the embedded cells (activations/selection.csv)"
+
+
+def aligned(ids, table, name, how):
+    """``table``'s rows in the order of the embedded cells ``ids``; ``how`` as in
+    :func:`~cellscape.runtime.tables.join_on_id`. With ``partial`` the result's ``_present``
+    column says which cells ``table`` holds."""
+    base = pd.DataFrame({"id": pd.Series(ids, dtype=object)})
+    joined = join_on_id(base, table, EMBEDDED, name, how=how)
+    joined["_present"] = base["id"].isin(table["id"].astype(str)).to_numpy()
+    return joined
 
 
 def _as_object_strings(values):
@@ -54,11 +64,11 @@ def _check_classes(table, name, classes, name_column, code_column):
     lookup = {c: i for i, c in enumerate(classes)}
     unknown = sorted(set(table[name_column].astype(str)) - set(lookup))
     if unknown:
-        raise JoinError(f"{name}: {name_column} {unknown} not among the classes {list(classes)} (data/classes.json)")
+        raise TableError(f"{name}: {name_column} {unknown} not among the classes {list(classes)} (data/classes.json)")
     expected = table[name_column].astype(str).map(lookup).to_numpy()
     wrong = table.loc[expected != table[code_column].to_numpy(), "id"].tolist()
     if wrong:
-        raise JoinError(f"{name}: {code_column} disagrees with {name_column} and the class order for ids {wrong[:5]}")
+        raise TableError(f"{name}: {code_column} disagrees with {name_column} and the class order for ids {wrong[:5]}")
     return expected
 
 
@@ -70,22 +80,22 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     cluster}; ``reduced``: {layer: (n, k) array in selection order}; ``mda_targets`` and
     ``mda_predictions`` (mda/targets.csv, mda/predictions.csv) when the regression stage ran, with
     ``mda_target`` naming its target; the other measurements of targets.csv become ``measured_<name>``.
-    A table that misses, repeats or adds cells is a :class:`JoinError` naming it and the ids.
+    A table that misses, repeats or adds cells is a :class:`TableError` naming it and the ids.
     """
     classes = [str(c) for c in classes]
     layers = list(dict.fromkeys([layer for layer, _ in embeddings] + list(clusters) + list(reduced)))
     ids = selection["id"].astype(str).tolist()
     n = len(ids)
-    pred = checked_join(ids, predictions, "model/predictions.csv", "covers")
+    pred = aligned(ids, predictions, "model/predictions.csv", "covers")
     label = _check_classes(pred, "model/predictions.csv", classes, "class", "label")
     predicted = _check_classes(pred, "model/predictions.csv", classes, "predicted", "predicted_label")
     unknown_split = sorted(set(pred["split"].astype(str)) - set(SPLITS))
     if unknown_split:
-        raise JoinError(f"model/predictions.csv: split {unknown_split} is not one of {SPLITS}")
-    idx = checked_join(ids, index, "data/index.csv", "covers")
+        raise TableError(f"model/predictions.csv: split {unknown_split} is not one of {SPLITS}")
+    idx = aligned(ids, index, "data/index.csv", "covers")
     if not np.array_equal(idx["row"].to_numpy(), pred["row"].to_numpy()):
         bad = idx.loc[idx["row"].to_numpy() != pred["row"].to_numpy(), "id"].tolist()
-        raise JoinError(f"data/index.csv and model/predictions.csv give different rows for ids {bad[:5]}")
+        raise TableError(f"data/index.csv and model/predictions.csv give different rows for ids {bad[:5]}")
 
     obs = pd.DataFrame({"id": _as_object_strings(ids), "row": idx["row"].to_numpy(dtype=np.int64)})
     obs["split"] = pd.Categorical.from_codes(pred["split"].astype(str).map(SPLITS.index).to_numpy(),
@@ -99,19 +109,19 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
         obs[f"p_{c}"] = pred[f"p_{c}"].to_numpy(dtype=np.float64)
 
     for layer, table in clusters.items():
-        joined = checked_join(ids, table, f"embeddings/{layer}/clusters.csv", "exact")
+        joined = aligned(ids, table, f"embeddings/{layer}/clusters.csv", "exact")
         obs[f"cluster_{layer}"] = joined["cluster"].to_numpy(dtype=np.int64)
 
     mda = mda_targets is not None
     if mda:
         if mda_predictions is None:
             raise ValueError("mda_targets without mda_predictions")
-        targets = checked_join(ids, mda_targets, "mda/targets.csv", "covers")
-        regression = checked_join(ids, mda_predictions, "mda/predictions.csv", "partial")
+        targets = aligned(ids, mda_targets, "mda/targets.csv", "covers")
+        regression = aligned(ids, mda_predictions, "mda/predictions.csv", "partial")
         has_target = np.isfinite(targets["target"].to_numpy(dtype=np.float64))
         lacking = [i for i, ok, present in zip(ids, has_target, regression["_present"]) if ok and not present]
         if lacking:  # the regression net predicts every cell that has a measured target (rule mda_train)
-            raise JoinError(f"mda/predictions.csv: {len(lacking)} embedded cells with a measured target are "
+            raise TableError(f"mda/predictions.csv: {len(lacking)} embedded cells with a measured target are "
                             f"missing: {lacking[:5]}")
         obs["mda_target"] = targets["target"].to_numpy(dtype=np.float64)
         obs["mda_predicted"] = regression["predicted"].to_numpy(dtype=np.float64)
@@ -127,7 +137,7 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     extra = [c for c in index.columns if c not in INDEX_KEYS]
     clash = sorted(set(extra) & set(obs.columns))
     if clash:
-        raise JoinError(f"data/index.csv: columns {clash} clash with the exported columns")
+        raise TableError(f"data/index.csv: columns {clash} clash with the exported columns")
     for column in extra:
         values = idx[column]
         obs[column] = (values.to_numpy() if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
@@ -135,13 +145,13 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
 
     maps = {}
     for (layer, method), table in embeddings.items():
-        joined = checked_join(ids, table, f"embeddings/{layer}/{method}.csv", "exact")
+        joined = aligned(ids, table, f"embeddings/{layer}/{method}.csv", "exact")
         maps[(layer, method)] = joined[["x", "y"]].to_numpy(dtype=np.float64)
     features = {}
     for layer, array in reduced.items():
         array = np.asarray(array)
         if array.ndim != 2 or len(array) != n:
-            raise JoinError(f"activations/{layer}/reduced.npy: shape {array.shape}, expected one row per embedded "
+            raise TableError(f"activations/{layer}/reduced.npy: shape {array.shape}, expected one row per embedded "
                             f"cell ({n}, activations/selection.csv order)")
         features[layer] = np.asarray(array, dtype=np.float32)
     return CellTable(obs=obs, embeddings=maps, features=features, classes=classes, layers=layers,

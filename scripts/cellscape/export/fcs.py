@@ -62,11 +62,13 @@ def _codes_text(names):
     return ", ".join(f"{i}={name}" for i, name in enumerate(names))
 
 
-def _integer_ids(ids):
-    """The ids as integers when every id is a plain decimal integer exactly representable in float32."""
-    if not all(re.fullmatch(r"0|[1-9][0-9]*", i) for i in ids):
+def _integer_objects(objects):
+    """The source files' object numbers as integers when every one is a plain decimal integer
+    exactly representable in float32 (IFC exports: ``123`` of ``123_Ch2.ome.tif``), else None."""
+    objects = [str(i) for i in objects]
+    if not all(re.fullmatch(r"0|[1-9][0-9]*", i) for i in objects):
         return None
-    values = np.array([int(i) for i in ids], dtype=np.int64)
+    values = np.array([int(i) for i in objects], dtype=np.int64)
     return values if values.max(initial=0) < FLOAT32_EXACT_INTEGERS else None
 
 
@@ -79,9 +81,10 @@ def cell_channels(cells):
         raise ValueError(f"{n} cells / row {rows.max()}: beyond the integers float32 holds exactly")
     channels = [Channel("cell_index", "position in activations/selection.csv and the .h5ad", np.arange(n, dtype=float)),
                 Channel("row", "row of data/index.csv and data/images.npy", rows.astype(float))]
-    id_values = _integer_ids(obs["id"].tolist())
-    if id_values is not None:
-        channels.append(Channel("cell_id", "cell id (data/index.csv id)", id_values.astype(float)))
+    objects = _integer_objects(obs["object"]) if "object" in obs else None
+    if objects is not None:  # with the class channel it names the cell: id = <class name>/<object>
+        channels.append(Channel("object", "object number in the source file (id: class/object)",
+                                objects.astype(float)))
     channels += [
         Channel("class", f"class: {_codes_text(classes)}", obs["label"].to_numpy(dtype=float)),
         Channel("predicted", f"predicted class: {_codes_text(classes)}", obs["predicted_label"].to_numpy(dtype=float)),
@@ -199,7 +202,8 @@ def write_fcs_parts(cells, paths, parts, max_parameters=FCS_MAX_PARAMETERS):
             "CELLSCAPE_PART": f"{number} of {len(parts)}",
             "CELLSCAPE_PART_FILES": json.dumps(names),
             "CELLSCAPE_MISSING_VALUE": f"{MISSING_VALUE:g}",
-            "CELLSCAPE_ID_CHANNEL": "cell_id" if any(c.name == "cell_id" for c in per_cell) else "none",
+            # the cell id (data/index.csv) is <class name>/<object>: channels class and object
+            "CELLSCAPE_ID_CHANNEL": "object" if any(c.name == "object" for c in per_cell) else "none",
         }
         filled = write_fcs(path, channels, keywords, ids)
         written.append((path, len(channels), filled))

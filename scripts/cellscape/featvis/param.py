@@ -6,7 +6,9 @@ scaled by 1/f (spatial decorrelation), optionally mixed across channels by the s
 the data set's channel covariance (channel decorrelation), and squashed to [0, 1] by a sigmoid.
 
 A parameterisation is an ``nn.Module`` holding a batch of B images with C channels; calling it
-returns the (B, C, H, W) image tensor in [0, 1]. ``from_images`` builds a parameterisation that
+returns the (B, C, H, W) image tensor in [0, 1]. ``start`` sets where the images begin: the
+sigmoid's centre (0.5, uniform grey, lucid's choice) by default, or one level per channel (e.g.
+the data's channel means, ``start_levels``: a dark start close to cells on a black background). ``from_images`` builds a parameterisation that
 reproduces given images, which both checks the maths and lets an optimisation start from data.
 """
 import numpy as np
@@ -74,9 +76,10 @@ class ImageParam(nn.Module):
     overall scale of the initial image.
     """
 
-    def __init__(self, channels, color_sqrt=None):
+    def __init__(self, channels, color_sqrt=None, start=None):
         super().__init__()
         self.channels = int(channels)
+        self.register_buffer("offset", start_offset(start, self.channels))
         if color_sqrt is None:
             self.color_mix = None
         else:
@@ -103,7 +106,12 @@ class ImageParam(nn.Module):
 
     def pre_sigmoid(self):
         """The image before squashing, in data channel space (for tests and diagnostics)."""
-        return self.mix_channels(self.spatial())
+        return self.mix_channels(self.spatial()) + self.offset
+
+    @property
+    def start_levels(self):
+        """(C,) image level every channel starts around (sigmoid of the offset)."""
+        return torch.sigmoid(self.offset.flatten())
 
     def forward(self):
         return torch.sigmoid(self.pre_sigmoid())
@@ -111,7 +119,22 @@ class ImageParam(nn.Module):
     def _spatial_target(self, images):
         """Pre-sigmoid, decorrelated-space image that maps back to ``images`` in [0, 1]."""
         x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
-        return self.unmix_channels(torch.logit(x.clamp(_EPS, 1 - _EPS)))
+        return self.unmix_channels(torch.logit(x.clamp(_EPS, 1 - _EPS)) - self.offset)
+
+
+def start_offset(start, channels):
+    """Pre-sigmoid offset (1, C, 1, 1) that centres channel c's initial image on ``start[c]``.
+
+    ``start``: None (0.5, grey), one level in (0, 1) for every channel, or one per channel.
+    """
+    if start is None:
+        return torch.zeros(1, channels, 1, 1)
+    levels = torch.as_tensor(np.asarray(start, dtype=np.float32).reshape(-1))
+    if levels.numel() == 1:
+        levels = levels.expand(channels)
+    if levels.numel() != channels or bool(torch.any((levels <= 0) | (levels >= 1))):
+        raise ValueError(f"start levels must be in (0, 1), one per channel ({channels}), got {levels.tolist()}")
+    return torch.logit(levels.double()).float().view(1, channels, 1, 1)
 
 
 def _normal(shape, sd, seed):
@@ -129,8 +152,8 @@ class FourierParam(ImageParam):
     """B images as 1/f-scaled Fourier coefficients (lucid's ``fft_image``), sd 0.01 by default."""
 
     def __init__(self, batch, channels, height, width=None, sd=0.01, decay_power=1.0,
-                 color_sqrt=None, seed=0):
-        super().__init__(channels, color_sqrt)
+                 color_sqrt=None, seed=0, start=None):
+        super().__init__(channels, color_sqrt, start)
         self.height, self.width = int(height), int(width or height)
         self.decay_power = float(decay_power)
         freq_shape = spectrum_frequencies(self.height, self.width).shape
@@ -145,10 +168,11 @@ class FourierParam(ImageParam):
         return torch.fft.irfft2(spectrum, s=(self.height, self.width)) / _LUCID_MAGIC
 
     @classmethod
-    def from_images(cls, images, decay_power=1.0, color_sqrt=None):
+    def from_images(cls, images, decay_power=1.0, color_sqrt=None, start=None):
         """A parameterisation whose output reproduces ``images`` (B, C, H, W) in (0, 1)."""
         batch, channels, height, width = np.shape(images)
-        param = cls(batch, channels, height, width, decay_power=decay_power, color_sqrt=color_sqrt)
+        param = cls(batch, channels, height, width, decay_power=decay_power, color_sqrt=color_sqrt,
+                    start=start)
         spectrum = fourier_spectrum(param._spatial_target(images), decay_power)
         with torch.no_grad():
             param.spectrum.copy_(torch.view_as_real(spectrum))
@@ -158,8 +182,8 @@ class FourierParam(ImageParam):
 class PixelParam(ImageParam):
     """B images as raw pre-sigmoid pixels (lucid's ``pixel_image``): the naive baseline."""
 
-    def __init__(self, batch, channels, height, width=None, sd=0.01, color_sqrt=None, seed=0):
-        super().__init__(channels, color_sqrt)
+    def __init__(self, batch, channels, height, width=None, sd=0.01, color_sqrt=None, seed=0, start=None):
+        super().__init__(channels, color_sqrt, start)
         self.height, self.width = int(height), int(width or height)
         self.pixels = nn.Parameter(_normal((batch, self.channels, self.height, self.width), sd, seed))
 
@@ -167,9 +191,9 @@ class PixelParam(ImageParam):
         return self.pixels
 
     @classmethod
-    def from_images(cls, images, color_sqrt=None):
+    def from_images(cls, images, color_sqrt=None, start=None):
         batch, channels, height, width = np.shape(images)
-        param = cls(batch, channels, height, width, color_sqrt=color_sqrt)
+        param = cls(batch, channels, height, width, color_sqrt=color_sqrt, start=start)
         with torch.no_grad():
             param.pixels.copy_(param._spatial_target(images))
         return param

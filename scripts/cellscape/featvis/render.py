@@ -16,8 +16,9 @@ import torch
 from tqdm import tqdm
 
 from ..model.hooks import capture_activations, frozen_eval
+from .objectives import IMAGE
+from .quality import SATURATION_HIGH, SATURATION_LOW, saturated_share
 from .transforms import compose
-
 
 
 class _RedirectedReLU(torch.autograd.Function):
@@ -91,6 +92,51 @@ class PlateauStop:
                 f"min_steps={self.min_steps}, abs_tol={self.abs_tol})")
 
 
+class SaturationStop:
+    """Stop an item once its image saturates; keep its last image that did not.
+
+    An image is saturated when more than ``threshold`` of its pixels lie in the sigmoid's flat
+    tails (below ``low`` or above ``high``): from there on the optimisation mostly drives pixels
+    into the tails (brightness always pays in a network without normalisation) and the image
+    turns into a binary field. The renderer keeps each item's last unsaturated image and
+    freezes the item at its first saturated step from ``min_steps`` on (earlier, a saturated
+    step is only skipped: the first Adam steps overshoot before the penalties pull back); the
+    run ends when every item is frozen.
+    """
+
+    def __init__(self, threshold=0.05, low=SATURATION_LOW, high=SATURATION_HIGH, min_steps=0):
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        self.threshold, self.low, self.high = float(threshold), float(low), float(high)
+        self.min_steps = int(min_steps)
+
+    def __call__(self, images):
+        """(B,) bool: which items' ``images`` are saturated."""
+        return saturated_share(images, self.low, self.high) > self.threshold
+
+    def __repr__(self):
+        return (f"SaturationStop(threshold={self.threshold}, low={self.low}, high={self.high}, "
+                f"min_steps={self.min_steps})")
+
+
+def _stop_rule(value, rule_class, name, from_number=None):
+    """The stop rule a ``render`` argument asks for: None/False (none), an instance of
+    ``rule_class``, its keyword arguments as a dict, True (its defaults) or a number passed to
+    ``from_number`` (None: numbers are not accepted)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, rule_class):
+        return value
+    if isinstance(value, dict):
+        return rule_class(**value)
+    if value is True:
+        return rule_class()
+    if from_number is not None and isinstance(value, (int, float)):
+        return from_number(value)
+    raise TypeError(f"{name} must be None, True, a dict or a {rule_class.__name__}"
+                    f"{' or a number' if from_number else ''}, got {value!r}")
+
+
 @dataclass
 class RenderResult:
     images: np.ndarray  # (B, C, H, W) float32 in [0, 1], the untransformed final images
@@ -102,6 +148,7 @@ class RenderResult:
     seconds: float
     stopped_early: bool = False
     settings: dict = field(default_factory=dict)
+    item_steps: np.ndarray = None  # (B,) updates behind each returned image (saturation stop)
 
 
 def _per_item(value, batch):
@@ -112,26 +159,17 @@ def _per_item(value, batch):
     return value
 
 
-def _plateau_rule(stop_plateau):
-    if stop_plateau is None or stop_plateau is False:
-        return None
-    if isinstance(stop_plateau, PlateauStop):
-        return stop_plateau
-    if isinstance(stop_plateau, dict):
-        return PlateauStop(**stop_plateau)
-    if stop_plateau is True:
-        return PlateauStop()
-    raise TypeError(f"stop_plateau must be None, True, a dict or a PlateauStop, got {stop_plateau!r}")
-
-
 def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots=(), seed=0,
            device=None, stop_plateau=None, progress=True, truncate=True, channels_last=False,
-           bf16=False, redirect_relu_steps=16):
+           bf16=False, redirect_relu_steps=16, stop_saturation=None):
     """Maximise ``objective`` over the images of ``param`` with Adam; return a RenderResult.
 
     ``transforms`` is a list of transforms (or one callable) applied before every forward pass
     with a generator seeded by ``seed``. ``stop_plateau`` (a PlateauStop, its kwargs as a dict,
-    or True for the defaults) ends the run early once every item has converged. ``truncate``
+    or True for the defaults) ends the run early once every item has converged.
+    ``stop_saturation`` (a SaturationStop, its kwargs, or a threshold) freezes each item at its
+    last unsaturated image (snapshots and the result show that image) and ends the run when
+    every item is frozen; a frozen item's objective counts as constant for the plateau rule. ``truncate``
     stops each forward pass at the deepest layer the objective needs. ``channels_last`` and
     ``bf16`` (autocast to bfloat16) are speed options; see bench/bench_featvis.py for whether
     they pay off on a given machine. For the first ``redirect_relu_steps`` steps ReLUs pass
@@ -141,7 +179,9 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     transform = transforms if callable(transforms) else compose(transforms)
-    plateau = _plateau_rule(stop_plateau)
+    plateau = _stop_rule(stop_plateau, PlateauStop, "stop_plateau")
+    saturation = _stop_rule(stop_saturation, SaturationStop, "stop_saturation",
+                            lambda share: SaturationStop(threshold=float(share)) if share > 0 else None)
     snapshot_steps = set(int(s) for s in snapshots)
     generator = torch.Generator().manual_seed(int(seed))
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -153,24 +193,56 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
     totals, per_item, shots = [], [], {}
     stopped_early = False
     step = 0
+    kept, active, item_steps = None, None, None  # saturation stop: last good image per item
     started = time.perf_counter()
+
+    def shown(images):
+        """The images as returned: frozen items show their last unsaturated image."""
+        if kept is None:
+            return images.detach()
+        return torch.where(active.view(-1, 1, 1, 1), images.detach(), kept)
+
     try:
-        with frozen_eval(model), capture_activations(model, objective.layers, truncate) as run, \
+        with frozen_eval(model), capture_activations(model, objective.layers - {IMAGE}, truncate) as hooked, \
                 redirected_relus(model, lambda: torch.is_grad_enabled() and step < redirect_relu_steps):
+            def run(seen, images):
+                """The hooked activations of the network's view ``seen``, plus the untransformed images."""
+                acts = hooked(seen)
+                acts[IMAGE] = images.float()
+                return acts
+
             bar = tqdm(total=steps, desc=f"render {objective.name}"[:60], file=sys.stderr,
                        disable=not progress, mininterval=2.0)
             for step in range(steps):
                 images = param()
+                if saturation is not None:
+                    with torch.no_grad():
+                        if kept is None:
+                            kept = images.detach().clone()
+                            active = torch.ones(images.shape[0], dtype=torch.bool, device=images.device)
+                            item_steps = np.zeros(images.shape[0], dtype=np.int64)
+                        saturated = saturation(images)
+                        good = active & ~saturated
+                        kept = torch.where(good.view(-1, 1, 1, 1), images.detach(), kept)
+                        item_steps[good.cpu().numpy()] = step
+                        if step >= saturation.min_steps:
+                            active &= ~saturated
+                    if not bool(active.any()):
+                        stopped_early = True
+                        break
                 if step in snapshot_steps:
-                    shots[step] = images.detach().cpu().numpy().astype(np.float32)
+                    shots[step] = shown(images).cpu().numpy().astype(np.float32)
                 seen = transform(images, generator).contiguous(memory_format=memory_format)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    acts = run(seen)
+                    acts = run(seen, images)
                 value = objective(acts)
                 optimizer.zero_grad(set_to_none=True)
                 (-value.sum()).backward()
                 optimizer.step()
                 item = _per_item(value, images.shape[0]).cpu().numpy()
+                if active is not None and per_item:
+                    frozen = ~active.cpu().numpy()
+                    item = np.where(frozen, per_item[-1], item)
                 per_item.append(item)
                 totals.append(float(item.sum()))
                 bar.update(1)
@@ -182,12 +254,21 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
             bar.close()
             steps_run = len(totals)
             with torch.no_grad():
-                final = param()
-                final_value = _per_item(objective(run(final.contiguous(memory_format=memory_format))),
+                current = param()
+                if saturation is not None:
+                    # the image after the last update, where it is not saturated; else the last good one
+                    good = active & ~saturation(current)
+                    kept = torch.where(good.view(-1, 1, 1, 1), current, kept)
+                    item_steps[good.cpu().numpy()] = steps_run
+                    active &= torch.zeros_like(active)
+                final = shown(current)
+                final_value = _per_item(objective(run(final.contiguous(memory_format=memory_format), final)),
                                         final.shape[0])
             final_images = final.cpu().numpy().astype(np.float32)
-            if steps_run in snapshot_steps:
+            if steps_run in snapshot_steps and steps_run not in shots:
                 shots[steps_run] = final_images
+            if saturation is not None and stopped_early:  # every item frozen: later snapshots are final
+                shots.update({s: final_images for s in snapshot_steps if s > steps_run})
     finally:
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
@@ -203,5 +284,7 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
         settings={"steps": steps, "lr": lr, "seed": seed, "truncate": truncate,
                   "channels_last": channels_last, "bf16": bf16,
                   "redirect_relu_steps": redirect_relu_steps,
-                  "stop_plateau": repr(plateau), "device": str(device)},
+                  "stop_plateau": repr(plateau), "stop_saturation": repr(saturation),
+                  "device": str(device)},
+        item_steps=np.full(len(final_images), steps_run, dtype=np.int64) if item_steps is None else item_steps,
     )

@@ -7,11 +7,26 @@ Each transform is a callable ``t(images, generator) -> images`` on a (B, C, H, W
 draws its random parameters *per sample* from a CPU ``torch.Generator`` (so a batch of feature
 images for different channels is as robust as B separate runs, and a seed gives the same draw
 on CPU and CUDA). ``compose(list)`` chains them.
+
+What fills the pixels a transform brings in from outside the image (padding, zooming out,
+rotating) is ``fill``: a constant (lucid: 0.5 grey; 0 matches the cells' black background) or
+``"uniform"``, a random level per sample and step drawn from [0, 1] by ``Pad`` (lucid's
+``constant_value="uniform"``), which stops the image from relying on any one border value; the
+later warps and crops then replicate the (padded) border, so one step sees one level.
 """
 import math
 
 import torch
 import torch.nn.functional as F
+
+
+UNIFORM = "uniform"
+
+
+def _check_fill(fill):
+    if fill == UNIFORM:
+        return fill
+    return float(fill)
 
 
 def _uniform_choice(values, n, generator):
@@ -20,14 +35,18 @@ def _uniform_choice(values, n, generator):
 
 
 class Pad:
-    """Constant padding by ``width`` px on every side (lucid: constant 0.5)."""
+    """Padding by ``width`` px on every side with ``value`` (lucid: constant 0.5; or "uniform")."""
 
     def __init__(self, width, value=0.5):
-        self.width, self.value = int(width), float(value)
+        self.width, self.value = int(width), _check_fill(value)
 
     def __call__(self, images, generator=None):
         w = self.width
-        return F.pad(images, (w, w, w, w), mode="constant", value=self.value)
+        if self.value != UNIFORM:
+            return F.pad(images, (w, w, w, w), mode="constant", value=self.value)
+        level = torch.rand(images.shape[0], generator=generator).to(images.device, images.dtype)
+        level = level.view(-1, 1, 1, 1)
+        return F.pad(images - level, (w, w, w, w), mode="constant", value=0.0) + level
 
 
 class Jitter:
@@ -58,7 +77,7 @@ class _AffineWarp:
     """
 
     def __init__(self, fill=0.5):
-        self.fill = float(fill)
+        self.fill = _check_fill(fill)
 
     def matrices(self, n, generator):
         raise NotImplementedError
@@ -66,6 +85,8 @@ class _AffineWarp:
     def __call__(self, images, generator=None):
         theta = self.matrices(images.shape[0], generator).to(images.device, images.dtype)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        if self.fill == UNIFORM:  # the padded border carries this step's level: replicate it
+            return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
         shifted = images - self.fill
         return F.grid_sample(shifted, grid, mode="bilinear", padding_mode="zeros",
                              align_corners=False) + self.fill
@@ -105,14 +126,18 @@ class CropOrPadTo:
     """Centre crop or pad to a fixed size: the dense layers need the training image size."""
 
     def __init__(self, height, width=None, value=0.5):
-        self.height, self.width, self.value = int(height), int(width or height), float(value)
+        self.height, self.width, self.value = int(height), int(width or height), _check_fill(value)
 
     def __call__(self, images, generator=None):
         h, w = images.shape[-2:]
         dh, dw = self.height - h, self.width - w
         if dh > 0 or dw > 0:
             ph, pw = max(dh, 0), max(dw, 0)
-            images = F.pad(images, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), value=self.value)
+            sides = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+            if self.value == UNIFORM:
+                images = F.pad(images, sides, mode="replicate")
+            else:
+                images = F.pad(images, sides, mode="constant", value=self.value)
             h, w = images.shape[-2:]
         top, left = (h - self.height) // 2, (w - self.width) // 2
         return images[..., top:top + self.height, left:left + self.width]
@@ -137,7 +162,7 @@ def standard_transforms(image_size=78, fill=0.5):
     extra weight on 0), jitter 4. Translations scale with the image (x 78/224 = 0.35), zoom
     factors and angles are relative and stay. For 78 px that is: pad 4, jitter 3, scale
     0.9..1.1, rotate -10..10 deg, jitter 1, then a centre crop back to 78 x 78 so the dense
-    layers see the size they were trained on.
+    layers see the size they were trained on. ``fill``: a constant or "uniform" (see above).
     """
     k = image_size / 224.0
     return [

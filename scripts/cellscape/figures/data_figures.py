@@ -1,9 +1,11 @@
-"""Figures of the data stage: the preprocessing of one cell (Fig. 2) and quality control."""
+"""Figures of the data stage: the preprocessing of one cell (Fig. 2), quality control and intensity per class."""
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
-from ..data.preprocess import (fit_to_size, keep_central_object, normalise_per_image, subtract_background,
-                          threshold_channels)
+from ..data.ingest import INTENSITY_COLUMNS
+from ..data.preprocess import (QC_CHECKS, QC_PROBLEMS, fit_to_size, keep_central_object, normalise_per_image,
+                               subtract_background, threshold_channels)
 from .common import CLASS_COLOURS, false_colour, hide_axes
 
 CHANNEL_NAMES = ("cytoplasm", "nucleus")
@@ -37,28 +39,72 @@ def preprocessing_figure(raw, data_cfg, image_size, cell_label, min_object_px=8)
     return fig
 
 
+def rejection_counts(qc, classes):
+    """Events removed per problem (qc.csv's ``problem``: an unreadable file's kind, or what the
+    first failed check means) and class: unreadable problems first (most frequent first), then
+    every check in order, also when it removed nothing."""
+    removed = qc[~qc["kept"].astype(bool)]
+    if "problem" in qc:
+        problems = removed["problem"].fillna("").astype(str)
+    else:  # a qc.csv written before the problem column: the first failed check's name
+        problems = removed["reason"].fillna("").astype(str).str.split(":").str[0]
+    counts = removed.assign(problem=problems).groupby(["problem", "class"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=classes, fill_value=0)
+    checks = [QC_PROBLEMS[c] for c in QC_CHECKS] if "problem" in qc else [c for c in qc.columns if c.startswith("qc_")]
+    unreadable = counts.drop(index=[c for c in checks if c in counts.index])
+    unreadable = unreadable.loc[unreadable.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    return pd.concat([unreadable, counts.reindex(index=checks, fill_value=0)])
+
+
 def qc_figure(qc, classes):
-    """Events removed by each quality check (first failed check), per class, and kept totals."""
-    reasons = qc["reason"].fillna("").astype(str).str.split(":").str[0]
-    removed = qc.assign(reason=reasons)[~qc["kept"].astype(bool)]
-    checks = [c for c in qc.columns if c.startswith("qc_")]
-    counts = removed.groupby(["reason", "class"]).size().unstack(fill_value=0)
-    counts = counts.reindex(index=checks, columns=classes, fill_value=0)
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True,
-                                  gridspec_kw={"width_ratios": [3, 1]})
-    y = np.arange(len(checks))
+    """Events removed per problem and class, raw and kept events per class, and (when qc.csv has
+    them) each channel's integrated intensity per class of the kept cells: whether absolute
+    intensity carries the classes, which ``normalise: per_image`` scales away."""
+    counts = rejection_counts(qc, classes)
+    intensities = [c for c in INTENSITY_COLUMNS if c in qc]
+    fig = plt.figure(figsize=(12, 8 if intensities else 4.5), constrained_layout=True)
+    grid = fig.add_gridspec(2 if intensities else 1, 4)
+    ax, ax2 = fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3])
+    y = np.arange(len(counts))
     height = 0.8 / len(classes)
     for i, cls in enumerate(classes):
         ax.barh(y + i * height, counts[cls].to_numpy(), height, label=cls, color=CLASS_COLOURS[i])
-    ax.set_yticks(y + height * (len(classes) - 1) / 2, [c.removeprefix("qc_").replace("_", " ") for c in checks])
+    ax.set_yticks(y + height * (len(classes) - 1) / 2, counts.index)
     ax.invert_yaxis()
-    ax.set_xlabel("events removed (first failed check)")
+    ax.set_xlabel("events removed (unreadable, or the first failed check)")
     ax.legend(title="class")
-    ax.set_title(f"Quality control: {len(removed)} of {len(qc)} events removed")
+    n_removed = int((~qc["kept"].astype(bool)).sum())
+    ax.set_title(f"Quality control: {n_removed} of {len(qc)} events removed (qc.csv: problem, reason)")
     kept = qc[qc["kept"].astype(bool)].groupby("class").size().reindex(classes, fill_value=0)
     total = qc.groupby("class").size().reindex(classes, fill_value=0)
     ax2.bar(classes, total, color="lightgray", label="raw events")
     ax2.bar(classes, kept, color=CLASS_COLOURS[:len(classes)], label="kept")
     ax2.set_ylabel("events")
+    ax2.tick_params(axis="x", labelrotation=20 if len(classes) > 2 else 0)
     ax2.legend(loc="lower center", framealpha=0.9)
+    for k, column in enumerate(intensities):
+        intensity_panel(fig.add_subplot(grid[1, 2 * k:2 * k + 2]), qc, column, classes)
     return fig
+
+
+def intensity_panel(ax, qc, column, classes):
+    """Histograms (log scale, each class's own area 1) of one channel's integrated intensity."""
+    kept = qc[qc["kept"].astype(bool)]
+    values = kept[column].to_numpy(dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not len(positive):
+        ax.set_title(f"{column}: no kept cell with signal")
+        return
+    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 31)
+    for i, cls in enumerate(classes):
+        v = kept.loc[kept["class"] == cls, column].to_numpy(dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if len(v):
+            ax.hist(v, bins=bins, density=True, histtype="step", linewidth=1.8, color=CLASS_COLOURS[i],
+                    label=f"{cls} (median {np.median(v):.3g}, n = {len(v)})")
+    ax.set_xscale("log")
+    ax.set_yticks([])
+    channel = column.removeprefix("intensity_")
+    ax.set_xlabel("integrated intensity (counts above background)")
+    ax.set_title(f"{channel} intensity per class of the kept cells, before normalisation", fontsize=10)
+    ax.legend(fontsize=8)

@@ -11,27 +11,58 @@ from .common import COLOUR_NOTE, false_colour, hide_axes, hue_image, image_tile,
 
 
 
-def feature_evolution_figure(channels, steps, snapshots, objective, layer):
-    """Fig. 13: rows = channels, columns = optimisation steps; last column: objective vs steps."""
+def feature_rows_figure(rows, column_titles, title, tile=1.3, fontsize=7):
+    """A grid of feature images: one row per ``(label, images (B, 2, H, W))`` pair, one column
+    per image (``column_titles``); for comparing recipes or settings on the same channels."""
+    fig, axes = plt.subplots(len(rows), len(column_titles),
+                             figsize=(tile * len(column_titles) + 1.6, tile * len(rows) + 0.4),
+                             squeeze=False, constrained_layout=True)
+    for r, (label, images) in enumerate(rows):
+        for c, rgb in enumerate(false_colour(images)):
+            ax = axes[r, c]
+            ax.imshow(rgb, interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(column_titles[c], fontsize=fontsize)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=fontsize)
+    fig.suptitle(f"{title}\n{COLOUR_NOTE}", fontsize=fontsize + 1)
+    return fig
+
+
+def feature_evolution_figure(channels, steps, snapshots, objective, layer, saturated=None):
+    """Fig. 13: rows = channels, columns = optimisation steps; last column: objective vs steps.
+
+    ``saturated`` (S, B), optional: each snapshot's saturated share, shown under the objective
+    and as a second curve."""
     n_channels, n_steps = len(channels), len(steps)
-    fig, axes = plt.subplots(n_channels, n_steps + 1, figsize=(1.55 * (n_steps + 1) + 1.2, 1.65 * n_channels),
+    fig, axes = plt.subplots(n_channels, n_steps + 1, figsize=(1.55 * (n_steps + 1) + 1.2, 1.75 * n_channels),
                              constrained_layout=True, squeeze=False,
                              gridspec_kw={"width_ratios": [1] * n_steps + [1.8]})
     for i, c in enumerate(channels):
         for j, s in enumerate(steps):
-            image_tile(axes[i, j], snapshots[j, i], f"{objective[j, i]:.3g}", fontsize=7)
-            if i == 0:
-                axes[i, j].set_title(f"step {s}\n{objective[j, i]:.3g}", fontsize=8)
+            label = f"{objective[j, i]:.3g}"
+            if saturated is not None:
+                label += f", sat {100 * saturated[j, i]:.0f}%"
+            image_tile(axes[i, j], snapshots[j, i], (f"step {s}\n" if i == 0 else "") + label, fontsize=7)
         axes[i, 0].set_ylabel(f"{layer} ch {c}", fontsize=8)
         ax = axes[i, -1]
-        ax.plot(steps, objective[:, i], "o-", ms=3)
+        ax.plot(steps, objective[:, i], "o-", ms=3, label="mean activation")
         ax.set_xscale("symlog", linthresh=16)
         ax.set_ylabel("mean activation", fontsize=7)
         ax.tick_params(labelsize=6)
+        if saturated is not None:
+            twin = ax.twinx()
+            twin.plot(steps, 100 * saturated[:, i], "s--", ms=2, color="tab:red", label="saturated %")
+            twin.set_ylim(0, 100)
+            twin.tick_params(labelsize=6, colors="tab:red")
+            if i == 0:
+                twin.set_ylabel("saturated pixels %", fontsize=7, color="tab:red")
         if i == n_channels - 1:
             ax.set_xlabel("optimisation steps", fontsize=7)
-    fig.suptitle(f"{layer}: feature images as the optimisation runs (number above each image: the "
-                 f"channel's mean activation on it; {COLOUR_NOTE})", fontsize=9)
+    fig.suptitle(f"{layer}: feature images as the optimisation runs (under each image: the channel's mean "
+                 f"activation on it" + (", share of saturated pixels (<0.02 or >0.98)" if saturated is not None
+                                        else "") + f"; {COLOUR_NOTE})", fontsize=9)
     return fig
 
 
@@ -47,8 +78,9 @@ def feature_layers_figure(features_by_layer, n_channels):
         for k in range(n_channels):
             top, bottom = axes[2 * k, j], axes[2 * k + 1, j]
             if k < len(fv["channels"]):
-                image_tile(top, fv["images"][k], f"{layer} ch {fv['channels'][k]}" if k else
-                      f"{layer}\nch {fv['channels'][k]}", fontsize=7)
+                ratio = f" ({fv['best_cell_ratio'][k]:.1f}x)" if "best_cell_ratio" in fv else ""
+                image_tile(top, fv["images"][k], f"{layer} ch {fv['channels'][k]}{ratio}" if k else
+                      f"{layer}\nch {fv['channels'][k]}{ratio}", fontsize=7)
                 image_tile(bottom, fv["filtered"][k])
             else:
                 top.axis("off")
@@ -57,7 +89,8 @@ def feature_layers_figure(features_by_layer, n_channels):
         axes[2 * k, 0].set_ylabel("feature\nimage", fontsize=7)
         axes[2 * k + 1, 0].set_ylabel("filtered", fontsize=7)
     fig.suptitle(f"Feature images of every conv layer, most diverse live channels first; each above its "
-                 f"activation-filtered version ({COLOUR_NOTE})", fontsize=9)
+                 f"activation-filtered version; (n x): the channel's mean activation on the image over its best "
+                 f"test cell's ({COLOUR_NOTE})", fontsize=9)
     return fig
 
 

@@ -33,6 +33,8 @@ from scipy.stats import pearsonr, spearmanr
 from skimage.measure import label, regionprops
 from tqdm import tqdm
 
+from ..runtime.tables import TableError, join_on_id
+
 MEASUREMENTS = ("nucleus_area_ratio", "cell_area", "nucleus_area", "nucleus_intensity", "cytoplasm_intensity")
 
 
@@ -99,25 +101,23 @@ class TargetError(ValueError):
 
 
 def user_target(table, ids, path):
-    """The values of a user's ``id,value`` table for ``ids`` (every cell of the image set), in
-    the order of ``ids``; a missing or duplicated id, a non-numeric value or a constant target
-    is a :class:`TargetError` naming ``path``."""
+    """The values of a user's ``id,value`` table for ``ids`` (every cell of the image set, ids
+    ``<class>/<object>`` as in data/index.csv), in the order of ``ids``; a missing or duplicated
+    id (the project's checked join), a non-numeric value or a constant target is a
+    :class:`TargetError` naming ``path``."""
     if list(table.columns[:2]) != ["id", "value"]:
         raise TargetError(f"{path}: expected the columns 'id,value', got {list(table.columns)}")
     table = table.assign(id=table["id"].astype(str))
-    duplicated = table.loc[table["id"].duplicated(), "id"].unique()
-    if len(duplicated):
-        raise TargetError(f"{path}: {len(duplicated)} ids appear more than once, e.g. {list(duplicated[:5])}")
-    values = pd.to_numeric(table["value"], errors="coerce")
-    bad = table.loc[values.isna() | ~np.isfinite(values.fillna(0)), "id"]
+    try:
+        joined = join_on_id(pd.DataFrame({"id": pd.Series(ids, dtype=object).astype(str)}), table[["id", "value"]],
+                            "data/index.csv", str(path), how="covers")
+    except TableError as err:
+        raise TargetError(str(err)) from None
+    values = pd.to_numeric(joined["value"], errors="coerce")
+    bad = joined.loc[values.isna() | ~np.isfinite(values.fillna(0)), "id"]
     if len(bad):
         raise TargetError(f"{path}: {len(bad)} values are not finite numbers, e.g. ids {list(bad[:5])}")
-    lookup = pd.Series(values.to_numpy(dtype=np.float64), index=table["id"])
-    ids = pd.Index(np.asarray(ids).astype(str))
-    missing = ids.difference(lookup.index)
-    if len(missing):
-        raise TargetError(f"{path}: no value for {len(missing)} of the {len(ids)} cells, e.g. ids {list(missing[:5])}")
-    result = lookup.loc[ids].to_numpy()
+    result = values.to_numpy(dtype=np.float64)
     if np.ptp(result) == 0:
         raise TargetError(f"{path}: the target is constant ({result[0]}) over the cells: nothing to regress")
     return result

@@ -27,12 +27,16 @@ def predictions_table(index, proba, classes):
 
 
 def test_metrics(predictions, classes, n_parameters):
+    """Test-split accuracy, per-class accuracy (recall) and balanced accuracy: the mean of the
+    per-class accuracies of the classes the test split holds, so a rare class that the network
+    misses counts as much as a common one (accuracy alone hides it)."""
     test = predictions[predictions["split"] == "test"]
     n = len(classes)
     confusion = np.zeros((n, n), dtype=int)
     np.add.at(confusion, (test["label"].to_numpy(), test["predicted_label"].to_numpy()), 1)
     per_class = {cls: float(confusion[k, k] / max(1, confusion[k].sum())) for k, cls in enumerate(classes)}
+    present = [per_class[cls] for k, cls in enumerate(classes) if confusion[k].sum()]
     return {"test_accuracy": float(np.trace(confusion) / max(1, confusion.sum())),
-            "per_class_accuracy": per_class, "balanced_accuracy": float(np.mean(list(per_class.values()))),
+            "per_class_accuracy": per_class, "balanced_accuracy": float(np.mean(present)) if present else 0.0,
             "confusion": confusion.tolist(), "classes": list(classes), "n_test": int(len(test)),
             "n_parameters": int(n_parameters)}
