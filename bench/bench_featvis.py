@@ -34,8 +34,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cellscape.featvis import (FourierParam, PlateauStop, channels_batched,  # noqa: E402
-                               activation_filter, render, standard_transforms)
+from cellscape.featvis.filtering import activation_filter  # noqa: E402
+from cellscape.featvis.objectives import channels_batched  # noqa: E402
+from cellscape.featvis.param import FourierParam  # noqa: E402
+from cellscape.featvis.render import PlateauStop, render  # noqa: E402
+from cellscape.featvis.transforms import standard_transforms  # noqa: E402
 from cellscape.model.network import build_model, load_model  # noqa: E402
 
 MODEL_CFG = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
@@ -151,7 +154,7 @@ def live_channels(model, n):
         images, _ = simulated_images(32, seed=7)
     except Exception:
         return list(range(n))
-    from cellscape.featvis import channel_maps
+    from cellscape.featvis.filtering import channel_maps
     peaks = []
     for c in range(model.layer(LAYER)[0].out_channels):
         peaks.append(channel_maps(model, LAYER, [c] * len(images), images).max())

@@ -21,6 +21,21 @@ def test_default_config_plans_the_whole_dag(tmp_path):
     assert jobs["embed"] == 24                     # every layer x (umap, tsne)
 
 
+def test_parsing_the_workflow_imports_no_torch():
+    """Snakemake parses the Snakefile for every dry run and every cluster job: what the rules
+    import must stay light (the project's rule: no torch in the Snakefile)."""
+    sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
+    modules = sorted({m for path in sources for m in re.findall(r"^\s*from (cellscape[\w.]*) import", path.read_text(),
+                                                              re.MULTILINE)})
+    assert "cellscape.featvis.jobs" in modules, modules  # the walk found the rules' imports
+    probe = ("import sys; sys.path.insert(0, 'scripts'); import importlib\n"
+             f"for m in {modules!r}: importlib.import_module(m)\n"
+             "print(sorted(m for m in ('torch', 'torchvision', 'numba', 'umap', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", f"the rules' imports {modules} load {r.stdout.strip()}"
+
+
 def test_lint_is_clean():
     r = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True,
                        text=True, timeout=300)

@@ -13,12 +13,14 @@ steps, learning rate, stop rules and speed options. No file I/O here.
 import numpy as np
 import pandas as pd
 
-from . import (L1, PlateauStop, SaturationStop, activation_filter, blur_penalty, capped, channel_covariance, channels_batched,
-               channels_relative, decorrelation_matrix, direction, image_param, neurons_batched, range_penalty,
-               render, standard_transforms, total_variation)
 from ..model.hooks import layer_batches, layer_outputs
 from ..model.network import resolve_precision
-from .objectives import IMAGE
+from .filtering import activation_filter
+from .objectives import (IMAGE, L1, blur_penalty, capped, channels_batched, channels_relative, direction,
+                         neurons_batched, range_penalty, total_variation)
+from .param import channel_covariance, decorrelation_matrix, image_param
+from .render import PlateauStop, SaturationStop, render
+from .transforms import standard_transforms
 from .quality import best_cell_ratio, high_frequency_energy, saturated_share
 
 #: featvis.fill -> the transforms' fill value
