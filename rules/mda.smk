@@ -4,8 +4,11 @@
 # Switched on and off with config mda.enabled; exports MDA_TARGETS for all_targets().
 
 MDA_METHODS = config["mda"]["methods"]
+#: the regression net's layers that are embedded and scored (mda.layers; empty: every layer)
+MDA_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.layers")
+                                for layer in config["mda"]["layers"])) or LAYERS
 MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers")
-                                       for layer in config["mda"]["figure_layers"])) or LAYERS
+                                       for layer in config["mda"]["figure_layers"])) or MDA_LAYERS
 MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
 MDA_NETWORK = canonical({**NETWORK, "n_outputs": 1})
 #: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
@@ -166,13 +169,13 @@ use rule mda_embed as mda_classifier with:
 
 rule mda_metrics:
     input:
-        expand(f"{MDA_DIR}/embeddings/{{layer}}/{{method}}_scores.json", layer=LAYERS, method=MDA_METHODS),
+        expand(f"{MDA_DIR}/embeddings/{{layer}}/{{method}}_scores.json", layer=MDA_LAYERS, method=MDA_METHODS),
     output:
         f"{MDA_DIR}/metrics.csv",
     log:
         f"{LOGS}/mda/metrics.log",
     params:
-        layer_methods=[(layer, method) for layer in LAYERS for method in MDA_METHODS],
+        layer_methods=[(layer, method) for layer in MDA_LAYERS for method in MDA_METHODS],
     threads: 1
     resources:
         mem_mb=1000,
@@ -198,7 +201,7 @@ rule fig20_21_mda:
         f"{LOGS}/figures/fig20_21_mda.log",
     params:
         layers=MDA_FIGURE_LAYERS,
-        all_layers=LAYERS,
+        all_layers=MDA_LAYERS,
         methods=MDA_METHODS,
     threads: 1
     resources:

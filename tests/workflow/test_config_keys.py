@@ -48,6 +48,7 @@ EXPLICIT = {
     "mda.methods": ["mda", "umap"],
     "mda.target": "cell_area",
     "mda.figure_layers": ["conv2", "dense1"],
+    "mda.layers": ["conv3", "dense1"],
 }
 
 

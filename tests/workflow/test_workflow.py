@@ -6,6 +6,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from cellscape.runtime.rulerun import thread_count
 
@@ -82,6 +83,11 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     index = pd.read_csv(results / "data" / "index.csv")
     assert set(index["split"]) == {"train", "val", "test"}
     assert (results / "model" / "metrics.json").exists()
+    # MDA embeds and scores the layers mda.layers names, each with every method
+    tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    mda = pd.read_csv(results / "mda" / "metrics.csv")
+    assert sorted(set(mda["layer"])) == sorted(tiny["mda"]["layers"])
+    assert len(mda) == len(tiny["mda"]["layers"]) * 4
     # each job used its share of the machine's CPUs (Snakefile -> rule script plumbing)
     usable = len(os.sched_getaffinity(0))
     train_log = (results / "logs" / "train.log").read_text()
