@@ -4,6 +4,7 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
 from support.workflow import REPO, planned_jobs
 
@@ -34,6 +35,8 @@ def test_readme_layer_rerun_plans_one_layer(tiny_run):
     assert layer_jobs.get("dump_activations") == 1, jobs
     assert layer_jobs.get("embed") == 2, jobs
     assert layer_jobs.get("layer_metrics") == 1, jobs
+    tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    assert "conv3" in tiny["mda"]["layers"]  # so that its MDA jobs are part of the check
     assert layer_jobs.get("mda_activations") == 1 and layer_jobs.get("mda_embed") == 4, jobs
     assert layer_jobs.get("featvis_chunk", 0) >= 1 and layer_jobs.get("featvis_merge") == 1, jobs
     for rule in ("simulate_chunk", "ingest", "train", "mda_train", "select_images", "featvis_channel_order"):
