@@ -2,7 +2,6 @@
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
@@ -10,7 +9,7 @@ start(snakemake, uses_torch=True)
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
-from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
+from cellscape.runtime.tables import join_to_ids, read_cell_table  # noqa: E402
 
 p = snakemake.params
 inp = snakemake.input
@@ -28,8 +27,8 @@ test = predictions[predictions["split"] == "test"]
 # IFeaLiD cells: the most certain test cells of each class, alternating
 ranked = [g.sort_values("certainty", ascending=False)["id"].tolist() for _, g in test.groupby("label")]
 ids = [i for group in zip(*ranked) for i in group][:p.featuremap_cells]
-rows = join_on_id(pd.DataFrame({"id": ids}), index[["id", "row"]], "the feature-map cells (predictions.csv)", inp.index,
-                  how="covers")["row"].to_numpy()
+rows = join_to_ids(ids, index[["id", "row"]], "the feature-map cells (predictions.csv)", inp.index,
+                   how="covers")["row"].to_numpy()
 maps = feature_maps(model, np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))], p.conv_layers,
                     device=device)
 test_rows = test["row"].to_numpy()

@@ -26,7 +26,7 @@ n = min(snakemake.params.profile_images, len(test))
 rng = np.random.default_rng(snakemake.params.seed)
 test = test.iloc[np.sort(rng.choice(len(test), size=n, replace=False))]
 images = np.load(snakemake.input.images, mmap_mode="r")
-profiles, centres = channel_profiles(model, images, test["row"].to_numpy(), layers, device, centre=True)
+profiles, centres = channel_profiles(model, images, test["row"].to_numpy(), layers, device)
 floor = snakemake.params.live_floor
 
 tables = []

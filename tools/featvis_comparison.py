@@ -19,7 +19,6 @@ recipe and channel), ``<out>/comparison_<layer>.png`` (the images, one row per r
 with ``--doc``, replaces the table between the markers of that markdown file.
 """
 import argparse
-import copy
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cellscape.featvis.jobs import channel_order  # noqa: E402
-from cellscape.featvis.tasks import data_prior, render_channels  # noqa: E402
+from cellscape.featvis.tasks import channel_profiles, data_prior, render_channels  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 
 START, END = "<!-- comparison:start -->", "<!-- comparison:end -->"
@@ -70,22 +69,20 @@ RECIPES = [
 
 
 def load_config(configfiles):
-    """config.yaml, then ``configfiles`` over it, validated with every schema default filled in."""
-    from snakemake.utils import validate
+    """config.yaml, then ``configfiles`` over it (as Snakemake merges them), validated with every
+    schema default filled in."""
+    from snakemake.utils import update_config, validate
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     for path in configfiles:
-        merge(cfg, yaml.safe_load(Path(path).read_text()) or {})
+        update_config(cfg, yaml.safe_load(Path(path).read_text()) or {})
     validate(cfg, str(ROOT / "schemas" / "config.schema.yaml"), set_default=True)
     return cfg
 
 
-def merge(base, override):
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
+def load_trained(results, cfg, device):
+    """The run's trained classifier (``results/model/weights.pt``)."""
+    network = {"model": cfg["model"], "image_size": cfg["image_size"], "n_outputs": len(cfg["classes"])}
+    return load_network(Path(results) / "model" / "weights.pt", network, device)
 
 
 def shown_channels(profiles, centres, layer, n, floor):
@@ -95,19 +92,13 @@ def shown_channels(profiles, centres, layer, n, floor):
     return order, profiles[layer][:, order].max(axis=0), centres[layer][:, order].max(axis=0)
 
 
-def centre_profiles(model, images, rows, layers, device):
-    from cellscape.featvis.tasks import channel_profiles
-    return channel_profiles(model, images, rows, layers, device, progress=False, centre=True)
-
-
 def run(results, cfg, layers, n_channels, recipes, floor, device="cpu"):
     """One row per recipe, layer and channel: the numbers of the table, and the images."""
     results = Path(results)
-    network = {"model": cfg["model"], "image_size": cfg["image_size"], "n_outputs": len(cfg["classes"])}
-    model = load_network(results / "model" / "weights.pt", network, device)
+    model = load_trained(results, cfg, device)
     images = np.load(results / "data" / "images.npy", mmap_mode="r")
     rows = np.load(results / "featvis" / "channel_profiles.npz")["rows"]
-    profiles, centres = centre_profiles(model, images, rows, layers, device)
+    profiles, centres = channel_profiles(model, images, rows, layers, device, progress=False)
     picked = {layer: shown_channels(profiles, centres, layer, n_channels, floor) for layer in layers}
     table, drawn = [], {}
     for name, what, overrides in recipes:
@@ -144,8 +135,7 @@ def direction_table(results, cfg, layer, powers=(0.0, 1.0, 2.0), device="cpu"):
     from cellscape.model.hooks import layer_outputs
     from cellscape.runtime.tables import read_cell_table
     results = Path(results)
-    network = {"model": cfg["model"], "image_size": cfg["image_size"], "n_outputs": len(cfg["classes"])}
-    model = load_network(results / "model" / "weights.pt", network, device)
+    model = load_trained(results, cfg, device)
     images = np.load(results / "data" / "images.npy", mmap_mode="r")
     cell = example_cells(read_cell_table(results / "model" / "predictions.csv"), 1).iloc[0]
     image = np.asarray(images[int(cell["row"])], dtype=np.float32)

@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..runtime.io import NpyRowWriter, write_csv, write_json
-from ..runtime.tables import check_unique_ids, join_on_id
+from ..runtime.tables import join_on_id
 from .preprocess import QC_CHECKS, QC_PROBLEMS, normalise_per_image, process_event
 from .readers import InputError, check_unique_events, discover_events, read_event
 from .split import stratified_split
@@ -112,7 +112,6 @@ def _index_table(kept, classes, split_cfg, seed, properties):
                           "class": kept["class"], "label": kept["class"].map(label),
                           "source": kept["source"], "object": kept["object"].astype(str),
                           **{c: kept[c] for c in INTENSITY_COLUMNS}})
-    check_unique_ids(index, "the image set (index.csv)")
     index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed)
     if properties is not None and len(properties):
         props = properties.assign(id=properties["class"].astype(str) + "/" + properties["event_id"].astype(str))

@@ -22,10 +22,9 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..figures.common import CLASS_COLOURS, false_colour
-from ..runtime.tables import join_on_id
+from ..runtime.tables import join_on_id, join_to_ids
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .cells import aligned_coordinates, cell_table
 from .encode import b64_bytes, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet
@@ -148,8 +147,8 @@ def build_explorer(out_dir, embeddings, grids, predictions, images, index, featv
     ids = [str(i) for i in (featuremap_ids if featuremap_ids is not None else table["id"][:n_maps])]
     missing_tiles = [i for i in ids if i not in tiles_by_id]
     if missing_tiles:  # a feature-map cell outside the embeddings: draw it from the image set
-        rows = join_on_id(pd.DataFrame({"id": missing_tiles}), index[["id", "row"]], "the feature-map cells",
-                          "index.csv", how="covers")["row"].to_numpy(dtype=int)
+        rows = join_to_ids(missing_tiles, index[["id", "row"]], "the feature-map cells", "index.csv",
+                           how="covers")["row"].to_numpy(dtype=int)
         for i, row in zip(missing_tiles, rows):
             tiles_by_id[i] = rgb_uint8(false_colour(np.asarray(images[row])))
     ifealid_index, ifealid_layers = ifealid_payloads(featuremaps or {}, ids, tiles_by_id)

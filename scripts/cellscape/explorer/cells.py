@@ -6,7 +6,7 @@ sheet and the gallery's top cells all line up without shipping ids more than onc
 import numpy as np
 import pandas as pd
 
-from ..runtime.tables import check_unique_ids, join_on_id
+from ..runtime.tables import check_unique_ids, join_to_ids
 
 
 def class_indices(values, classes):
@@ -30,7 +30,7 @@ def cell_table(embeddings, predictions, classes):
     for key, df in embeddings.items():
         check_unique_ids(df, f"embedding {key}")
     ids = pd.unique(pd.concat([df["id"].astype(str) for df in embeddings.values()], ignore_index=True))
-    rows = join_on_id(pd.DataFrame({"id": ids}), predictions, "the embedded cells", "predictions.csv", how="covers")
+    rows = join_to_ids(ids, predictions, "the embedded cells", "predictions.csv", how="covers")
     prob_cols = [f"p_{c}" for c in classes]
     predicted = rows["predicted_label"] if "predicted_label" in rows and pd.api.types.is_numeric_dtype(
         rows["predicted_label"]) else rows["predicted"]
@@ -59,8 +59,7 @@ def aligned_coordinates(ids, embedding, grid=None):
     Returns a dict of float arrays x, y, gx, gy (NaN for cells this embedding lacks; gx, gy
     equal x, y when no grid is given, so the grid slider is then a no-op).
     """
-    cells = pd.DataFrame({"id": ids})
-    emb = join_on_id(cells, embedding, "the cell table", "an embedding", how="partial")
+    emb = join_to_ids(ids, embedding, "the cell table", "an embedding", how="partial")
     # x and y share one scale so the embedding keeps its aspect ratio
     xy = emb[["x", "y"]].to_numpy(dtype=np.float64)
     low = np.nanmin(xy, axis=0)
@@ -70,7 +69,7 @@ def aligned_coordinates(ids, embedding, grid=None):
     centred += (1 - np.nanmax(centred, axis=0)) / 2
     coords = {"x": centred[:, 0], "y": centred[:, 1]}
     if grid is not None:
-        g = join_on_id(cells, grid, "the cell table", "a grid mapping", how="partial")
+        g = join_to_ids(ids, grid, "the cell table", "a grid mapping", how="partial")
         coords["gx"], coords["gy"] = unit_scale(g["gx"]), unit_scale(g["gy"])
     else:
         coords["gx"], coords["gy"] = coords["x"], coords["y"]

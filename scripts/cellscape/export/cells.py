@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..runtime.tables import TableError, join_on_id
+from ..runtime.tables import TableError, join_to_ids
 
 #: split names in code order (the FCS ``split`` channel holds the position)
 SPLITS = ("train", "val", "test")
@@ -47,9 +47,8 @@ def aligned(ids, table, name, how):
     """``table``'s rows in the order of the embedded cells ``ids``; ``how`` as in
     :func:`~cellscape.runtime.tables.join_on_id`. With ``partial`` the result's ``_present``
     column says which cells ``table`` holds."""
-    base = pd.DataFrame({"id": pd.Series(ids, dtype=object)})
-    joined = join_on_id(base, table, EMBEDDED, name, how=how)
-    joined["_present"] = base["id"].isin(table["id"].astype(str)).to_numpy()
+    joined = join_to_ids(ids, table, EMBEDDED, name, how=how)
+    joined["_present"] = joined["id"].isin(table["id"].astype(str)).to_numpy()
     return joined
 
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model.hooks import INPUT
+from .quality import SATURATION_HIGH, SATURATION_LOW
 
 IMAGE = "image"  # pseudo-layer: the untransformed images (the renderer adds them to the activations)
 
@@ -253,7 +254,7 @@ def blur_penalty(layer=INPUT, width=3, batch=None):
     return Objective(value, [layer], f"blur_penalty({layer}, {width})")
 
 
-def range_penalty(low=0.02, high=0.98, layer=IMAGE, batch=None):
+def range_penalty(low=SATURATION_LOW, high=SATURATION_HIGH, layer=IMAGE, batch=None):
     """Keep pixels out of the sigmoid's flat tails: mean over pixels of how far (in logits)
     each lies below ``low`` or above ``high``, per item (subtract it).
 

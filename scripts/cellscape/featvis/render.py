@@ -260,8 +260,9 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
                     good = active & ~saturation(current)
                     kept = torch.where(good.view(-1, 1, 1, 1), current, kept)
                     item_steps[good.cpu().numpy()] = steps_run
-                    active &= torch.zeros_like(active)
-                final = shown(current)
+                    final = kept
+                else:
+                    final = current
                 final_value = _per_item(objective(run(final.contiguous(memory_format=memory_format), final)),
                                         final.shape[0])
             final_images = final.cpu().numpy().astype(np.float32)

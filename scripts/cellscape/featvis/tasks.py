@@ -79,7 +79,7 @@ def channel_objective(layer, channels, featvis_cfg, best_cell=None):
     relative: the channel's share of the layer's activation norm (magnitude-free, in [0, 1]).
     """
     kind = featvis_cfg["objective"]
-    scale = None if best_cell is None else np.maximum(np.asarray(best_cell, dtype=np.float64), 1e-6)
+    scale = None if best_cell is None else divisors(best_cell)
     if kind == "channel":
         objective = channels_batched(layer, channels, scale=scale)
     elif kind == "neuron":
@@ -89,6 +89,11 @@ def channel_objective(layer, channels, featvis_cfg, best_cell=None):
     else:
         raise ValueError(f"unknown featvis.objective {kind!r}")
     return capped_at(objective, featvis_cfg)
+
+
+def divisors(best):
+    """Best-cell values as objective divisors: at least 1e-6 (a channel silent on every cell)."""
+    return np.maximum(np.asarray(best, dtype=np.float64), 1e-6)
 
 
 def capped_at(objective, featvis_cfg):
@@ -196,7 +201,7 @@ def render_directions(model, layer, weights, featvis_cfg, image_size, seed, devi
     """
     weights = np.asarray(weights, dtype=np.float32)
     power = featvis_cfg["direction_cosine"]
-    scale = np.ones(len(weights)) if scale is None else np.maximum(np.asarray(scale, dtype=np.float64), 1e-6)
+    scale = np.ones(len(weights)) if scale is None else divisors(scale)
     objective = capped_at(sum(direction(layer, w, batch=k, cosine=power > 0, cosine_power=power) / float(scale[k])
                            for k, w in enumerate(weights)), featvis_cfg)
     result = render_batch(model, objective, range(len(weights)), featvis_cfg, image_size, seed, device,
@@ -213,9 +218,9 @@ def channel_activation(model, layer, channels, images, device, centre=False):
     return maps[:, maps.shape[1] // 2, maps.shape[2] // 2] if centre else maps.mean(axis=(1, 2))
 
 
-def channel_profiles(model, images, rows, layers, device, batch_size=64, progress=True, centre=False):
-    """{layer: (n, C)} spatial-mean activation of every channel of ``layers`` on ``images[rows]``;
-    with ``centre`` also {layer: (n, C)} its activation at the centre position, as a second dict.
+def channel_profiles(model, images, rows, layers, device, batch_size=64, progress=True):
+    """({layer: (n, C)}, {layer: (n, C)}): the spatial-mean activation of every channel of
+    ``layers`` on ``images[rows]``, and its activation at the centre position.
 
     One forward pass per batch serves every layer (stopped after the deepest); rows are read in
     increasing order and the result is in the order of ``rows``.
@@ -240,7 +245,7 @@ def channel_profiles(model, images, rows, layers, device, batch_size=64, progres
             values = np.concatenate(parts[layer]).astype(np.float32)
             out[layer] = np.empty_like(values)
             out[layer][order] = values
-    return (profiles, centre_profiles) if centre else profiles
+    return profiles, centre_profiles
 
 
 def example_cells(predictions, per_class, split="test"):

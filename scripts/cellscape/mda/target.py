@@ -33,7 +33,7 @@ from scipy.stats import pearsonr, spearmanr
 from skimage.measure import label, regionprops
 from tqdm import tqdm
 
-from ..runtime.tables import TableError, join_on_id
+from ..runtime.tables import TableError, join_to_ids
 
 MEASUREMENTS = ("nucleus_area_ratio", "cell_area", "nucleus_area", "nucleus_intensity", "cytoplasm_intensity")
 
@@ -109,8 +109,7 @@ def user_target(table, ids, path):
         raise TargetError(f"{path}: expected the columns 'id,value', got {list(table.columns)}")
     table = table.assign(id=table["id"].astype(str))
     try:
-        joined = join_on_id(pd.DataFrame({"id": pd.Series(ids, dtype=object).astype(str)}), table[["id", "value"]],
-                            "data/index.csv", str(path), how="covers")
+        joined = join_to_ids(ids, table[["id", "value"]], "data/index.csv", str(path), how="covers")
     except TableError as err:
         raise TargetError(str(err)) from None
     values = pd.to_numeric(joined["value"], errors="coerce")

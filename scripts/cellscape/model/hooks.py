@@ -86,9 +86,7 @@ def _reduced(activation, reduce):
         return activation
     if reduce == "flatten":
         return activation.flatten(1)
-    if reduce == "spatial_mean":
-        return activation.mean(dim=(-2, -1)) if activation.dim() == 4 else activation
-    raise ValueError(f"reduce must be None, 'flatten' or 'spatial_mean', got {reduce!r}")
+    raise ValueError(f"reduce must be None or 'flatten', got {reduce!r}")
 
 
 @torch.no_grad()
@@ -98,8 +96,7 @@ def layer_batches(model, images, layers, rows=None, batch_size=64, device=None, 
     ``images``: an array or memory map (N, C, H, W); ``rows``: which images, in the order the
     outputs are wanted (default: all). Each batch is read in increasing row order (memory maps
     want sorted fancy indexing) and put back in the requested order on the input, which is far
-    smaller than a conv layer's output. ``reduce``: None (the tensors), "flatten" (n, C*H*W) or
-    "spatial_mean" (n, C). ``progress``: a tqdm description, or None for no bar.
+    smaller than a conv layer's output. ``reduce``: None (the tensors) or "flatten" (n, C*H*W). ``progress``: a tqdm description, or None for no bar.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)

@@ -107,3 +107,10 @@ def join_on_id(left, right, left_name, right_name, how="exact", expected_rows=No
         raise TableError(f"{what}: {len(joined)} rows where {want} are expected "
                          f"({left_name} has {len(left_ids)}, {right_name} {len(right_ids)})")
     return joined
+
+
+def join_to_ids(ids, table, ids_name, table_name, how="exact", expected_rows=None):
+    """``table``'s rows for the cell ids ``ids`` (a list or array), in that order:
+    :func:`join_on_id` with ``ids`` as the left table."""
+    left = pd.DataFrame({"id": pd.Series([str(i) for i in ids], dtype=object)})
+    return join_on_id(left, table, ids_name, table_name, how=how, expected_rows=expected_rows)
