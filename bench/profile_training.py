@@ -18,7 +18,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_training import SETTINGS, bare_loop  # noqa: E402
+from bench_training import bare_loop, settings  # noqa: E402
 from bench_training import run as run_training_bench  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def operator_table(channels_last, precision, steps=4, batch_size=32, rows=8):
 
 if __name__ == "__main__":
     torch.set_num_threads(torch.get_num_threads())
-    for name, (channels_last, precision) in SETTINGS.items():
+    for name, (channels_last, precision) in settings().items():
         print(f"\n=== {name}: operators of 4 training steps, by self CPU time")
         print(operator_table(channels_last, precision))
     started = time.perf_counter()

@@ -1,4 +1,8 @@
 # Stage 3, activations: per-layer dumps of the selected images, with a streamed reduction.
+# With activations.jobs: one_pass (the default) one job dumps every layer from one forward pass
+# (dump_layers); dump_activations makes one layer's files alone, with the same params and inputs,
+# so Snakemake takes either's files as the other's: `make layer` (tools/rebuild_layer.py, which
+# sets per_layer) rebuilds one layer's dump without touching the others.
 
 #: what a dump's numbers depend on, besides the weights and the images
 DUMP_SETTINGS = canonical({key: config["activations"][key] for key in ("reduction", "reduced_dim", "dtype", "batch_size")})
@@ -11,8 +15,12 @@ rule select_images:
         f"{ACT}/selection.csv",
     log:
         f"{LOGS}/select_images.log",
+    benchmark:
+        f"{BENCH}/select_images.tsv"
     params:
         split=config["activations"]["split"],
+        max_cells=config["activations"]["max_cells"],
+        seed=config["seed"],
     threads: 1
     resources:
         mem_mb=1000,
@@ -51,3 +59,32 @@ rule dump_activations:
         "../envs/cellscape.yaml"
     script:
         "../scripts/dump_activations.py"
+
+
+def one_pass_outputs(directory, layers, temporary=False):
+    """The outputs of a one-pass dump: ``features_<layer>`` and ``reduced_<layer>`` per layer."""
+    wrap = temp if temporary else (lambda path: path)
+    outputs = {f"features_{layer}": wrap(f"{directory}/{layer}/features.npy") for layer in layers}
+    return outputs | {f"reduced_{layer}": f"{directory}/{layer}/reduced.npy" for layer in layers}
+
+
+# the same script, params and inputs as dump_activations: only the layers a job covers differ
+use rule dump_activations as dump_layers with:
+    output:
+        **one_pass_outputs(ACT, LAYERS),
+    log:
+        f"{LOGS}/activations/all_layers.log",
+    benchmark:
+        f"{BENCH}/activations/all_layers.tsv"
+    resources:
+        mem_mb=RES.mem_mb_dump_layers(LAYERS),
+        runtime=RES.runtime_dump_layers(LAYERS),
+        gpu=gpu_count,
+
+
+if config["activations"]["jobs"] == "one_pass":
+
+    ruleorder: dump_layers > dump_activations
+else:
+
+    ruleorder: dump_activations > dump_layers

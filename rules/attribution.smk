@@ -43,6 +43,8 @@ rule fig19_attribution:
                              category="5 Attribution"),
     log:
         f"{LOGS}/figures/fig19.log",
+    benchmark:
+        f"{BENCH}/figures/fig19.tsv"
     threads: 1
     resources:
         mem_mb=1000,

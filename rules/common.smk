@@ -3,6 +3,7 @@
 # `params:` (never snakemake.config), so a changed setting reruns exactly the jobs it affects.
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # torch-free
-from cellscape.runtime.resources import CostModel
+from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import resolve_params
 
@@ -60,6 +61,36 @@ NETWORK = canonical({"model": config["model"], "image_size": config["image_size"
 RES = CostModel(config, SHAPES)  # mem_mb and runtime of every rule
 #: configured layers the network lacks, replaced by resolve_layer (printed once at planning)
 LAYER_NOTES = []
+
+
+def bytes_under(path):
+    """Bytes of the files under ``path`` (0 when it does not exist): a rerun rewrites them."""
+    return sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file())
+
+
+def check_footprint():
+    """At planning: say what the run writes; stop before any job when the disk cannot hold it,
+    or when a job would ask for more memory than a local machine has (not after hours)."""
+    parts = RES.disk_bytes()
+    existing = Path(RESULTS).resolve()
+    while not existing.exists():
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    print(disk_summary(parts, free), file=sys.stderr)
+    if sum(parts.values()) > free + bytes_under(RESULTS):
+        raise WorkflowError(f"{RESULTS}: this run writes about {sum(parts.values()) / GB:.1f} GB and only "
+                            f"{free / GB:.1f} GB are free: lower activations.max_cells (now "
+                            f"{config['activations']['max_cells']}), or use activations.dtype float16, or "
+                            "point results at a larger disk")
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 20
+    if workflow.local_exec and RES.largest_request_mb() > memory_mb:
+        raise WorkflowError(f"a job of this run needs about {RES.largest_request_mb() / 1024:.1f} GB of memory "
+                            f"and this machine has {memory_mb / 1024:.1f} GB: lower activations.max_cells "
+                            f"(now {config['activations']['max_cells']}) or run on a cluster (profiles/slurm)")
+
+
+if workflow.is_main_process:
+    check_footprint()
 
 
 def configured_layer(requested, key, layers=LAYERS):

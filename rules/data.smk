@@ -11,6 +11,8 @@ rule simulate_chunk:
         directory(f"{RESULTS}/raw/{{chunk}}"),
     log:
         f"{LOGS}/simulate/{{chunk}}.log",
+    benchmark:
+        f"{BENCH}/simulate/{{chunk}}.tsv"
     params:
         n_events=events_in_chunk,
         simulator=canonical(SIMULATOR) if config["data"]["source"] == "synthetic" else {},
@@ -59,6 +61,8 @@ rule fig02_preprocessing:
         qc=report(figure(2, "qc"), caption="../report/fig02_qc.rst", category="1 Data"),
     log:
         f"{LOGS}/figures/fig02.log",
+    benchmark:
+        f"{BENCH}/figures/fig02.tsv"
     params:
         settings=DATA_SETTINGS,
     threads: 1

@@ -43,6 +43,8 @@ rule layer_metrics:
         clusters=f"{EMB}/{{layer}}/clusters.csv",
     log:
         f"{LOGS}/metrics/{{layer}}.log",
+    benchmark:
+        f"{BENCH}/metrics/{{layer}}.tsv"
     params:
         methods=config["embeddings"]["methods"],
         eps=config["embeddings"]["dbscan_eps"],
@@ -101,6 +103,8 @@ rule fig12_umap_layers:
         report(figure(12, "umap_layers"), caption="../report/fig12.rst", category="3 Embeddings"),
     log:
         f"{LOGS}/figures/fig12.log",
+    benchmark:
+        f"{BENCH}/figures/fig12.tsv"
     params:
         layers=LAYERS,
         classes=config["classes"],
@@ -122,6 +126,8 @@ rule fig12_separation:
         figure=report(figure(12, "separation"), caption="../report/separation.rst", category="3 Embeddings"),
     log:
         f"{LOGS}/metrics/separation.log",
+    benchmark:
+        f"{BENCH}/metrics/separation.tsv"
     params:
         layers=LAYERS,
     threads: 1

@@ -16,6 +16,8 @@ rule explorer:
         page=f"{EXPLORER_DIR}/index.html",
     log:
         f"{LOGS}/explorer.log",
+    benchmark:
+        f"{BENCH}/explorer.tsv"
     params:
         network=NETWORK,
         classes=config["classes"],

@@ -27,6 +27,8 @@ rule featvis_channel_order:
         profiles=f"{FV}/channel_profiles.npz",
     log:
         f"{LOGS}/featvis/channel_order.log",
+    benchmark:
+        f"{BENCH}/featvis/channel_order.tsv"
     params:
         network=NETWORK,
         layers=CONV_LAYERS,
@@ -79,6 +81,8 @@ rule featvis_merge:
         feedback=f"{FV}/{{layer}}/feedback.csv",
     log:
         f"{LOGS}/featvis/{{layer}}_merge.log",
+    benchmark:
+        f"{BENCH}/featvis/{{layer}}_merge.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -177,6 +181,8 @@ rule fig13_feature_evolution:
         report(figure(13, "feature_evolution"), caption="../report/fig13.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig13.log",
+    benchmark:
+        f"{BENCH}/figures/fig13.tsv"
     params:
         layer=FV_LAYERS["evolution"],
     threads: 1
@@ -197,6 +203,8 @@ rule fig14_feature_layers:
         report(figure(14, "feature_layers"), caption="../report/fig14.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig14.log",
+    benchmark:
+        f"{BENCH}/figures/fig14.tsv"
     params:
         layers=CONV_LAYERS,
         channels=config["featvis"]["overview_channels"],
@@ -219,6 +227,8 @@ rule fig15_feature_grid:
         figure=report(figure(15, "feature_grid"), caption="../report/fig15.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig15.log",
+    benchmark:
+        f"{BENCH}/figures/fig15.tsv"
     params:
         network=NETWORK,
         layer=FV_LAYERS["grid"],
@@ -246,6 +256,8 @@ rule fig16_neuron_examples:
         report(figure(16, "neuron_examples"), caption="../report/fig16.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig16.log",
+    benchmark:
+        f"{BENCH}/figures/fig16.tsv"
     params:
         network=NETWORK,
         layer=FV_LAYERS["neurons"],
@@ -268,6 +280,8 @@ rule fig17_neuron_groups:
         report(figure(17, "neuron_groups"), caption="../report/fig17.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig17.log",
+    benchmark:
+        f"{BENCH}/figures/fig17.tsv"
     params:
         layer=FV_LAYERS["nmf"],
     threads: 1
@@ -289,6 +303,8 @@ rule fig18_cluster_features:
         report(figure(18, "cluster_features"), caption="../report/fig18.rst", category="4 Feature images"),
     log:
         f"{LOGS}/figures/fig18.log",
+    benchmark:
+        f"{BENCH}/figures/fig18.tsv"
     params:
         layers=FV_LAYERS["clusters"],
     threads: 1

@@ -42,6 +42,8 @@ rule mda_targets:
         f"{MDA_DIR}/targets.csv",
     log:
         f"{LOGS}/mda/targets.log",
+    benchmark:
+        f"{BENCH}/mda/targets.tsv"
     params:
         target=config["mda"]["target"],
         min_object_px=config["qc"]["min_object_px"],
@@ -75,8 +77,9 @@ rule mda_train:
         network=MDA_NETWORK,
         training=MDA_TRAINING,
         seed=config["seed"],
-    # beside the classifier's training (4 threads each): a job asking for 8 threads waits until 8
-    # cores are free at once, which among dozens of 1-2 thread jobs is the end of the run
+    # after the classifier's training, beside its dumps and embeddings: a job asking for 8
+    # threads waits until 8 cores are free at once, which among dozens of 1-2 thread jobs is
+    # the end of the run
     priority: 50
     threads: 4
     resources:
@@ -96,8 +99,12 @@ use rule select_images as mda_selection with:
         f"{MDA_DIR}/activations/selection.csv",
     log:
         f"{LOGS}/mda/selection.log",
+    benchmark:
+        f"{BENCH}/mda/selection.tsv"
     params:
         split=config["mda"]["split"],
+        max_cells=config["activations"]["max_cells"],
+        seed=config["seed"],
 
 
 use rule dump_activations as mda_activations with:
@@ -117,6 +124,27 @@ use rule dump_activations as mda_activations with:
         settings=DUMP_SETTINGS,
         seed=config["seed"],
     priority: 0
+
+
+use rule mda_activations as mda_layers with:
+    output:
+        **one_pass_outputs(f"{MDA_DIR}/activations", MDA_LAYERS, temporary=True),
+    log:
+        f"{LOGS}/mda/activations/all_layers.log",
+    benchmark:
+        f"{BENCH}/mda/activations/all_layers.tsv"
+    resources:
+        mem_mb=RES.mem_mb_dump_layers(MDA_LAYERS),
+        runtime=RES.runtime_dump_layers(MDA_LAYERS),
+        gpu=gpu_count,
+
+
+if config["activations"]["jobs"] == "one_pass":
+
+    ruleorder: mda_layers > mda_activations
+else:
+
+    ruleorder: mda_activations > mda_layers
 
 
 rule mda_embed:
@@ -174,6 +202,8 @@ rule mda_metrics:
         f"{MDA_DIR}/metrics.csv",
     log:
         f"{LOGS}/mda/metrics.log",
+    benchmark:
+        f"{BENCH}/mda/metrics.tsv"
     params:
         layer_methods=[(layer, method) for layer in MDA_LAYERS for method in MDA_METHODS],
     threads: 1
@@ -199,6 +229,8 @@ rule fig20_21_mda:
         scores=report(figure(21, "mda_scores"), caption="../report/mda_scores.rst", category="3 MDA"),
     log:
         f"{LOGS}/figures/fig20_21_mda.log",
+    benchmark:
+        f"{BENCH}/figures/fig20_21_mda.tsv"
     params:
         layers=MDA_FIGURE_LAYERS,
         all_layers=MDA_LAYERS,
@@ -222,6 +254,8 @@ rule fig22_mda_classifier:
         report(figure(22, "mda_classifier"), caption="../report/mda_classifier.rst", category="3 MDA"),
     log:
         f"{LOGS}/figures/fig22_mda_classifier.log",
+    benchmark:
+        f"{BENCH}/figures/fig22_mda_classifier.tsv"
     params:
         layers=MDA_FIGURE_LAYERS,
         classifier_target=config["mda"]["classifier_target"],

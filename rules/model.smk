@@ -23,10 +23,12 @@ rule train:
         network=NETWORK,
         training=canonical(config["training"]),
         seed=config["seed"],
-    # the classifier feeds almost every job: first; half the cores when the regression network
-    # (MDA stage) trains beside it, so both start at once instead of one after the other
+    # the classifier feeds almost every job and nothing else is ready while it trains but the
+    # regression network (MDA stage), whose results only the last figures need: the whole
+    # machine, so no core idles once the regression training ends (a cluster job gets the
+    # profile's threads); the regression network trains afterwards, beside the dumps
     priority: 100
-    threads: 4 if config["mda"]["enabled"] else 8
+    threads: workflow.cores
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=RES.runtime_train,
@@ -53,6 +55,8 @@ rule fig01_06_model:
         fig06=report(figure(6, "combined_activations"), caption="../report/fig06.rst", category="2 Model"),
     log:
         f"{LOGS}/figures/model.log",
+    benchmark:
+        f"{BENCH}/figures/model.tsv"
     params:
         network=NETWORK,
     threads: 1

@@ -15,6 +15,9 @@ import subprocess
 import sys
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+#: one job per layer's dump (activations.jobs: per_layer): the files are the same as the
+#: one-pass job's, so forcing one layer's dump reruns that layer alone; the setting reruns nothing
+PER_LAYER = ["--config", "activations={jobs: per_layer}"]
 JOB = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.S | re.M)
 
 
@@ -50,7 +53,7 @@ def main(argv):
     if not argv or argv[0].startswith("-"):
         sys.exit("usage: python tools/rebuild_layer.py LAYER [snakemake options...]")
     layer, options = argv[0], argv[1:]
-    plan = subprocess.run(SNAKEMAKE + [*planning_options(options), "--dry-run", "--forceall", "--nolock"],
+    plan = subprocess.run(SNAKEMAKE + [*planning_options(options), *PER_LAYER, "--dry-run", "--forceall", "--nolock"],
                           capture_output=True, text=True)
     if plan.returncode != 0:
         sys.stderr.write(plan.stdout + plan.stderr)
@@ -60,7 +63,7 @@ def main(argv):
         sys.exit(f"rebuild_layer: the workflow has no jobs for layer {layer!r} (a layer name such as conv3 or dense1)")
     print(f"rebuild_layer: forcing {len(files)} jobs of {layer}", file=sys.stderr, flush=True)
     # the target first: --forcerun takes every value after it
-    sys.exit(subprocess.run(SNAKEMAKE + ["all", *options, "--forcerun", *files]).returncode)
+    sys.exit(subprocess.run(SNAKEMAKE + ["all", *options, *PER_LAYER, "--forcerun", *files]).returncode)
 
 
 if __name__ == "__main__":

@@ -152,3 +152,36 @@ def test_precision_auto_picks_bfloat16_only_with_native_support(monkeypatch, nat
     # an explicit setting is taken as it is, whatever the hardware
     assert network.resolve_precision("float32", "cpu") == "float32"
     assert network.resolve_precision("bfloat16", "cpu") == "bfloat16"
+
+
+class CountingImages:
+    """An image set that records how many images each read asks for."""
+
+    def __init__(self, images):
+        self.images, self.reads = images, []
+        self.shape, self.dtype = images.shape, images.dtype
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, rows):
+        self.reads.append(len(np.atleast_1d(np.arange(len(self.images))[rows])))
+        return self.images[rows]
+
+
+def test_training_from_a_memory_map_equals_training_from_memory(tmp_path):
+    images, index = toy_set()
+    np.save(tmp_path / "images.npy", images)
+    mapped = np.load(tmp_path / "images.npy", mmap_mode="r")
+    in_memory, _, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 7, "cpu", tmp_path / "a.pt")
+    from_map, _, _ = fit(mapped, index, ["a", "b"], TINY, TRAIN, 16, 7, "cpu", tmp_path / "b.pt")
+    for key in in_memory:
+        assert torch.equal(in_memory[key], from_map[key]), key
+
+
+def test_training_reads_the_image_set_one_batch_at_a_time(tmp_path):
+    images, index = toy_set()
+    counting = CountingImages(images)
+    fit(counting, index, ["a", "b"], TINY, TRAIN, 16, 7, "cpu", tmp_path / "c.pt")
+    assert counting.reads and max(counting.reads) <= max(TRAIN["batch_size"], 256)
+    assert max(counting.reads) < (index["split"] == "train").sum()  # never the whole training split

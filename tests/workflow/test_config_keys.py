@@ -22,11 +22,14 @@ TINY = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
 NO_OUTPUT_KEYS = {
     "device": "where torch runs is a job resource (gpu), not a result setting: moving a run to a GPU "
               "node must not make its finished results stale",
+    "activations.jobs": "one job for every layer's dump or one job per layer write the same files with the "
+                        "same params: how the dumps are split into jobs is no result setting",
 }
 
 #: values for keys whose other valid value cannot be derived from the schema alone
 EXPLICIT = {
     "results": "results/tiny_elsewhere",
+    "activations.max_cells": 40,  # below the tiny run's test split: the cap binds
     "classes": ["neutrophil", "lymphocyte"],
     "data.directory": "results/tiny/raw/000",
     "data.channel_files.cytoplasm": "Ch3",

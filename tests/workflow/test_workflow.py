@@ -18,8 +18,49 @@ def test_default_config_plans_the_whole_dag(tmp_path):
     assert r.returncode == 0, r.stderr
     jobs = planned_jobs(r.stdout + r.stderr)
     assert jobs["simulate_chunk"] == 4
-    assert jobs["dump_activations"] == 12          # conv1..conv10, dense1, dense2
+    assert jobs["dump_layers"] == 1 and "dump_activations" not in jobs  # one forward pass, every layer
+    assert jobs["mda_layers"] == 1 and "mda_activations" not in jobs
     assert jobs["embed"] == 24                     # every layer x (umap, tsne)
+
+
+def test_per_layer_dump_jobs_plan_one_job_per_layer(tmp_path):
+    r = snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "config.yaml"),
+                  "--config", "activations={jobs: per_layer}")
+    assert r.returncode == 0, r.stderr
+    jobs = planned_jobs(r.stdout + r.stderr)
+    assert jobs["dump_activations"] == 12 and "dump_layers" not in jobs  # conv1..conv10, dense1, dense2
+    assert jobs["mda_activations"] == 7                                   # mda.layers
+
+
+def planning_message(output):
+    line = re.search(r"cellscape: this run writes about ([\d.]+) GB .*?; (\d+) GB free there", output)
+    assert line, output[-3000:]
+    return float(line.group(1))
+
+
+def test_planning_states_the_disk_the_run_writes_and_the_cap_bounds_it(tmp_path):
+    """The dumps of 10x the events write 10x the disk without a cap, and the same with the cap
+    at the default's test-set size."""
+    sizes = {}
+    for name, events, cap in (("default", 3000, "null"), ("10x", 30000, "null"), ("10x capped", 30000, 601)):
+        override = tmp_path / f"{name.replace(' ', '_')}.yaml"
+        override.write_text(f"simulator: {{events: {events}}}\nactivations: {{max_cells: {cap}}}\n")
+        r = snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "config.yaml"), str(override))
+        assert r.returncode == 0, r.stderr[-3000:]
+        sizes[name] = planning_message(r.stdout + r.stderr)
+    assert 1.0 < sizes["default"] < 3.0                     # the default's dumps: ~0.9 GB
+    assert sizes["10x"] > 7 * sizes["default"]
+    assert sizes["10x capped"] < 0.5 * sizes["10x"]
+
+
+def test_a_run_the_disk_cannot_hold_stops_at_planning_naming_the_cap(tmp_path):
+    override = tmp_path / "huge.yaml"
+    override.write_text("simulator: {events: 300000000}\nactivations: {max_cells: null}\n")
+    r = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config.yaml"), str(override), timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "GB are free" in out and "activations.max_cells" in out, out[-3000:]
+    assert not (tmp_path / "results").exists()  # nothing was written
 
 
 def test_parsing_the_workflow_imports_no_torch():

@@ -1,9 +1,10 @@
-"""Dump one layer's flattened post-activation tensor for many images, batch by batch.
+"""Dump layers' flattened post-activation tensor for many images, batch by batch.
 
 conv1 alone is 78*78*32 = 194,688 values per image: a layer is never held in memory; each
 batch is appended to a memory-mappable ``.npy`` (float16 by default) and, optionally, handed to
 a streaming consumer (e.g. a reduction sketch) while it is at hand. The forward pass stops at
-the requested layer, so dumping conv1 does not pay for the rest of the network.
+the deepest requested layer, so dumping conv1 does not pay for the rest of the network, and
+one pass serves every layer requested together.
 """
 import sys
 
@@ -24,46 +25,70 @@ def _stored(batch, dtype):
     return batch.astype(dtype, copy=False)
 
 
-def dump_layer(model, images, rows, layer, out_path, dtype="float16", batch_size=64, device="cpu",
-               consumers=()):
-    """Write ``layer``'s features of ``images[rows]`` to ``out_path`` (n, D); return D.
+def dump_layers(model, images, rows, out_paths, dtype="float16", batch_size=64, device="cpu", consumers=None):
+    """Write the features of ``images[rows]`` at every layer of ``out_paths`` ({layer: path},
+    (n, D) each) from one forward pass that stops at the deepest of them; return {layer: D}.
 
-    Each float32 batch is also passed to every ``consumer(batch)`` (streaming reductions).
+    Each float32 batch of a layer is also passed to every ``consumers[layer]`` callable
+    (streaming reductions). One pass serves all layers: dumping twelve layers costs one
+    forward pass instead of twelve partial ones.
     """
     return_large_frees_to_the_system()
-    writer, dtype = None, np.dtype(dtype)
-    bar = tqdm(total=len(rows), desc=f"dump {layer}", unit="img", file=sys.stderr, mininterval=5)
+    layers, dtype, consumers = list(out_paths), np.dtype(dtype), consumers or {}
+    writers = {}
+    bar = tqdm(total=len(rows), desc=f"dump {', '.join(layers)}", unit="img", file=sys.stderr, mininterval=5)
     try:
-        for outputs in layer_batches(model, images, [layer], rows, batch_size, device, reduce="flatten"):
-            batch = outputs[layer]
-            if writer is None:
-                writer = NpyRowWriter(out_path, (batch.shape[1],), dtype)
-            writer.append(_stored(batch, dtype))
-            for consume in consumers:
-                consume(batch)
-            bar.update(len(batch))
+        for outputs in layer_batches(model, images, layers, rows, batch_size, device, reduce="flatten"):
+            for layer in layers:
+                batch = outputs[layer]
+                if layer not in writers:
+                    writers[layer] = NpyRowWriter(out_paths[layer], (batch.shape[1],), dtype)
+                writers[layer].append(_stored(batch, dtype))
+                for consume in consumers.get(layer, ()):
+                    consume(batch)
+            bar.update(len(outputs[layers[0]]))
     except BaseException:
-        if writer is not None:
+        for writer in writers.values():
             writer.abort()
         raise
     finally:
         bar.close()
-    writer.close()
-    return writer.row_shape[0]
+    for writer in writers.values():
+        writer.close()
+    return {layer: writers[layer].row_shape[0] for layer in layers}
+
+
+def dump_layer(model, images, rows, layer, out_path, dtype="float16", batch_size=64, device="cpu",
+               consumers=()):
+    """Write ``layer``'s features of ``images[rows]`` to ``out_path`` (n, D); return D
+    (:func:`dump_layers` for one layer)."""
+    return dump_layers(model, images, rows, {layer: out_path}, dtype, batch_size, device,
+                       {layer: consumers})[layer]
+
+
+def dump_and_reduce_layers(model, images, rows, out_paths, reduction="rpca", k=50, seed=0, dtype="float16",
+                           batch_size=64, device="cpu"):
+    """Dump every layer of ``out_paths`` ({layer: path}) in one pass; return {layer: (n, k)
+    float32 reduction}.
+
+    Single-pass reductions (``projection_pca``, ``sketch``, ``random_projection``, ``none``) run
+    on each batch while it is in memory, so a dump is written once and never read back;
+    ``rpca`` reads each finished dump in row blocks (3 + 2 * n_iter passes, more accurate on
+    slowly decaying spectra). A layer's reduction does not depend on which other layers were
+    dumped beside it.
+    """
+    if OnlineReduction.supports(reduction):
+        online = {layer: OnlineReduction(reduction, k, seed) for layer in out_paths}
+        dump_layers(model, images, rows, out_paths, dtype, batch_size, device,
+                    {layer: (reducer,) for layer, reducer in online.items()})
+        return {layer: reducer.result() for layer, reducer in online.items()}
+    dump_layers(model, images, rows, out_paths, dtype, batch_size, device)
+    return {layer: reduce_streamed(path, reduction, k, seed) for layer, path in out_paths.items()}
 
 
 def dump_and_reduce(model, images, rows, layer, out_path, reduction="rpca", k=50, seed=0, dtype="float16",
                     batch_size=64, device="cpu"):
-    """Dump ``layer`` to ``out_path`` and return its (n, k) float32 reduction.
-
-    Single-pass reductions (``projection_pca``, ``sketch``, ``random_projection``, ``none``) run
-    on each batch while it is in memory, so the dump is written once and never read back;
-    ``rpca`` reads the finished dump in row blocks (3 + 2 * n_iter passes, more accurate on
-    slowly decaying spectra).
-    """
-    if OnlineReduction.supports(reduction):
-        online = OnlineReduction(reduction, k, seed)
-        dump_layer(model, images, rows, layer, out_path, dtype, batch_size, device, consumers=(online,))
-        return online.result()
-    dump_layer(model, images, rows, layer, out_path, dtype, batch_size, device)
-    return reduce_streamed(out_path, reduction, k, seed)
+    """Dump ``layer`` to ``out_path`` and return its (n, k) float32 reduction
+    (:func:`dump_and_reduce_layers` for one layer)."""
+    return dump_and_reduce_layers(model, images, rows, {layer: out_path}, reduction, k, seed, dtype, batch_size,
+                                  device)[layer]

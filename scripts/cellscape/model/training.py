@@ -38,13 +38,31 @@ class TrainState:
     history: list = field(default_factory=list)
 
 
-def load_split(images, index, split, task=None):
-    """(x, y) tensors of one split; the set is small enough to hold (float32, 2 channels).
+class SplitImages:
+    """One split's images, read batch by batch from the image set (an array or a memory map):
+    training never holds the image set in memory (28,325 paper-size images are 1.4 GB in
+    float32, a million 48 GB). ``x[idx]`` is the float32 tensor of the split's images ``idx``
+    (an index tensor, array or slice), read in increasing row order as memory maps want and put
+    back in the requested order."""
 
-    y is the class label, or ``task.targets(...)`` when a task is given.
-    """
+    def __init__(self, images, rows):
+        self.images, self.rows = images, np.asarray(rows)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, idx):
+        wanted = self.rows[np.arange(len(self.rows))[idx] if isinstance(idx, slice) else np.asarray(idx)]
+        ascending = np.argsort(wanted, kind="stable")
+        block = np.asarray(self.images[wanted[ascending]], dtype=np.float32)
+        return torch.from_numpy(block[np.argsort(ascending, kind="stable")])
+
+
+def load_split(images, index, split, task=None):
+    """(x, y) of one split: x a :class:`SplitImages` over ``images``, y a tensor of class
+    labels, or ``task.targets(...)`` when a task is given."""
     rows = index.loc[index["split"] == split, "row"].to_numpy()
-    x = torch.from_numpy(np.ascontiguousarray(images[rows], dtype=np.float32))
+    x = SplitImages(images, rows)
     if task is not None:
         return x, task.targets(index, split)
     y = torch.from_numpy(index.loc[index["split"] == split, "label"].to_numpy().astype(np.int64))
@@ -138,7 +156,7 @@ def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, 
     bar = tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", file=sys.stderr, mininterval=5)
     for start in bar:
         idx = order[start:start + batch_size]
-        xb = x[idx]
+        xb = x[idx.numpy()]
         if do_augment:
             xb = augment(xb, generator)
         xb = xb.to(device, non_blocking=True).contiguous(memory_format=memory_format)

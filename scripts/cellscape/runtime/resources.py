@@ -10,6 +10,8 @@ too much only queues a little longer.
 """
 from dataclasses import dataclass
 
+from ..model.architecture import parameter_count
+
 #: work per second on one core of the reference machine (docs/performance.md)
 RATES = {
     "simulate_events": 300,        # events drawn and written
@@ -24,6 +26,13 @@ BASE_MINUTES = 5      # interpreter, imports, reading inputs
 BASE_MB = 1500        # interpreter, torch, numpy
 DIRECTORY_EVENTS = 30000  # events assumed for a directory source (its size is unknown at planning)
 MB = 2 ** 20
+GB = 2 ** 30
+#: bytes on disk per raw pixel of the simulator's TIFFs (uint16 plus each file's header),
+#: measured on the default run
+RAW_BYTES_PER_PIXEL = 2.8
+#: bytes on disk per shown cell of everything but the dumps (explorer thumbnails, embeddings,
+#: tables, figures), measured on the default run
+SHOWN_BYTES_PER_CELL = 40e3
 
 
 def minutes(work, rate, base=BASE_MINUTES, safety=SAFETY):
@@ -48,7 +57,8 @@ class CostModel:
         self.n_images = self.config["simulator"]["events"] if synthetic else DIRECTORY_EVENTS
         split = data["split"]
         share = 1.0 if self.config["activations"]["split"] == "all" else split["test"] / sum(split.values())
-        self.n_selected = int(self.n_images * share) + 1
+        cap = self.config["activations"].get("max_cells")
+        self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
 
     # ---- memory
     def image_set_mb(self):
@@ -60,11 +70,21 @@ class CostModel:
         """Rules that hold (or memory-map and touch) the image set."""
         return int(BASE_MB + self.image_set_mb()) * attempt
 
-    def mem_mb_dump(self, wildcards, attempt):
-        """The images, one batch of the layer, and the reduction's (D x k) working matrices."""
-        d = self.shape[wildcards.layer].size
+    def _dump_mb(self, layers):
+        """The images, one batch of each layer and each layer's reduction matrices (D x k)."""
+        size = sum(self.shape[layer].size for layer in layers)
         k = self.config["activations"]["reduced_dim"] + 10
-        return int(BASE_MB + self.image_set_mb() + (d * k * 4 * 3 + d * 256 * 4) / MB) * attempt
+        return BASE_MB + self.image_set_mb() + (size * k * 4 * 3 + size * 256 * 4) / MB
+
+    def mem_mb_dump(self, wildcards, attempt):
+        """One layer's dump (rule dump_activations)."""
+        return int(self._dump_mb([wildcards.layer])) * attempt
+
+    def mem_mb_dump_layers(self, layers):
+        """A one-pass dump of ``layers`` (rule dump_layers): every layer's working memory at once."""
+        def mem_mb(wildcards, attempt):
+            return int(self._dump_mb(layers)) * attempt
+        return mem_mb
 
     def mem_mb_embed(self, wildcards, attempt):
         """Reduced features (n x k) and the kNN graph are small; t-SNE/UMAP working memory dominates."""
@@ -85,10 +105,58 @@ class CostModel:
         epochs = self.config["training"]["epochs"]
         return int(minutes(per_epoch * epochs, RATES["train_images"], base=15) * attempt)
 
+    def _dump_minutes(self, layers):
+        values = self.n_selected * sum(self.shape[layer].size for layer in layers)
+        return minutes(values, RATES["dump_values"], base=10, safety=1)
+
     def runtime_dump(self, wildcards, attempt):
-        values = self.n_selected * self.shape[wildcards.layer].size
-        return int(minutes(values, RATES["dump_values"], base=10, safety=1) * attempt)
+        return int(self._dump_minutes([wildcards.layer]) * attempt)
+
+    def runtime_dump_layers(self, layers):
+        def runtime(wildcards, attempt):
+            return int(self._dump_minutes(layers) * attempt)
+        return runtime
 
     def runtime_embed(self, wildcards, attempt):
         return int(minutes(self.n_selected, RATES["embed_cells"], safety=1) * attempt)
 
+
+    # ---- disk
+    def disk_bytes(self):
+        """What the run writes to ``results/``, by part (bytes): the largest outputs are the
+        activation dumps (float16 by default, one value per feature and selected cell); MDA's
+        dumps are temporary but on disk together while its one-pass job runs."""
+        size, channels = self.config["image_size"], 2
+        itemsize = 2 if self.config["activations"]["dtype"] == "float16" else 4
+        layers = [s.name for s in self.shapes]
+        mda = self.config["mda"]
+        mda_layers = [layer for layer in (mda["layers"] or layers) if layer in self.shape] if mda["enabled"] else []
+        weights = 4 * parameter_count(self.config["model"], size, len(self.config["classes"]))
+        parts = {
+            "raw images": (self.n_images * channels * self.frame_size() ** 2 * RAW_BYTES_PER_PIXEL
+                           if self.config["data"]["source"] == "synthetic" else 0),
+            "image set": self.n_images * channels * size * size * 4,
+            "networks": weights * 4 * (2 if mda["enabled"] else 1),  # weights, best, checkpoint, momentum
+            "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
+            "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
+            "embeddings, explorer, figures": self.n_selected * SHOWN_BYTES_PER_CELL,
+        }
+        return parts
+
+    def frame_size(self):
+        return self.config.get("simulator", {}).get("frame_size") or self.config["image_size"]
+
+    def largest_request_mb(self):
+        """The largest ``mem_mb`` any job asks for at a first attempt (the one-pass dump of every
+        layer, or a job holding the image set)."""
+        layers = [s.name for s in self.shapes]
+        return max(self._dump_mb(layers), BASE_MB + self.image_set_mb(), self.mem_mb_embed(None, 1))
+
+
+def disk_summary(parts, free_bytes):
+    """One line for the planning message: the total, its largest parts and the free space."""
+    total = sum(parts.values())
+    shown = ", ".join(f"{name} {value / GB:.2f} GB" for name, value in
+                      sorted(parts.items(), key=lambda item: -item[1]) if value >= 0.01 * total)
+    return (f"cellscape: this run writes about {total / GB:.1f} GB to its results directory ({shown}); "
+            f"{free_bytes / GB:.0f} GB free there")

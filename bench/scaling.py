@@ -1,0 +1,130 @@
+"""How each rule's cost grows with the experiment's size: the workflow run end to end at several
+simulated event counts, every job's wall time, CPU time and peak memory read from its
+``benchmark:`` file beside what it asked the scheduler for, and each rule's growth exponent
+(the slope of log cost against log events).
+
+    .venv/bin/python bench/scaling.py --sizes 3000 6000 12000 24000 [--out results/scaling]
+
+What is reduced to fit a few hours on two cores, and why (docs/scaling.md): training runs
+``--epochs`` epochs (its cost per epoch is what grows; the number of epochs is a setting), the
+regression net one epoch less, and ``activations.max_cells`` caps the cells after training
+(the point of the cap: those stages stop growing). Everything else is the embedded default.
+Each size runs in its own directory under ``--out``; a finished size is not rerun.
+"""
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+JOB = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |^Job stats|\Z)", re.S | re.M)
+
+
+def planned_jobs(dry_run_output):
+    """{benchmark path: {rule, wildcards, threads, mem_mb, runtime}} of a dry run's jobs."""
+    jobs = {}
+    for rule, body in JOB.findall(dry_run_output):
+        field = dict(re.findall(r"^\s+(\w+): (.*)$", body, re.M))
+        if "benchmark" not in field:
+            continue
+        resources = dict(re.findall(r"(\w+)=([^,]+)", field.get("resources", "")))
+        jobs[field["benchmark"].strip()] = {
+            "rule": rule, "wildcards": field.get("wildcards", ""), "threads": int(field.get("threads", 1)),
+            "mem_mb": float(resources.get("mem_mb", "nan")), "runtime": float(resources.get("runtime", "nan"))}
+    return jobs
+
+
+def read_benchmark(path):
+    """Snakemake's benchmark table: seconds, peak RSS (MB) and CPU seconds of the job."""
+    with open(path) as f:
+        row = next(csv.DictReader(f, delimiter="\t"))
+    number = lambda key: float(row[key]) if row.get(key) not in (None, "", "-", "NA") else float("nan")
+    return {"seconds": number("s"), "max_rss_mb": number("max_rss"), "cpu_seconds": number("cpu_time")}
+
+
+def size_config(events, epochs, cap, results):
+    return {"results": results, "simulator": {"events": events, "chunks": max(4, events // 1500)},
+            "training": {"epochs": epochs, "patience": epochs},
+            "mda": {"training": {"epochs": max(1, epochs - 1), "patience": epochs}},
+            "activations": {"max_cells": cap}}
+
+
+def run_size(events, epochs, cap, out, cores):
+    """Run the workflow at one size (unless done); its jobs' measured and requested costs."""
+    workdir = out / f"events_{events}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    override = workdir / "scaling.yaml"
+    override.write_text(json.dumps(size_config(events, epochs, cap, "results")))
+    base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--cores", str(cores), "--configfile", str(REPO / "config.yaml"), str(override)]
+    plan = subprocess.run(base + ["-n", "-F"], capture_output=True, text=True, check=True)
+    jobs = planned_jobs(plan.stdout + plan.stderr)
+    done = workdir / "wall_seconds.txt"
+    if not done.exists():
+        t0 = time.perf_counter()
+        with open(workdir / "snakemake.log", "w") as log:
+            subprocess.run(base, stdout=log, stderr=subprocess.STDOUT, check=True)
+        done.write_text(f"{time.perf_counter() - t0:.1f}\n")
+    rows = []
+    for path, job in jobs.items():
+        measured = read_benchmark(workdir / path)
+        rows.append({"events": events, "benchmark": path, **job, **measured})
+    disk = sum(p.stat().st_size for p in (workdir / "results").rglob("*") if p.is_file())
+    return rows, float(done.read_text()), disk
+
+
+def growth_exponents(rows, measure="seconds"):
+    """{rule: slope of log(total ``measure`` of the rule's jobs) against log(events)}."""
+    totals = {}
+    for row in rows:
+        totals.setdefault(row["rule"], {}).setdefault(row["events"], 0.0)
+        totals[row["rule"]][row["events"]] += row[measure]
+    slopes = {}
+    for rule, by_size in totals.items():
+        sizes = sorted(by_size)
+        if len(sizes) >= 2 and all(by_size[s] > 0 for s in sizes):
+            slopes[rule] = float(np.polyfit(np.log(sizes), np.log([by_size[s] for s in sizes]), 1)[0])
+    return slopes, totals
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3000, 6000, 12000, 24000])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--cap", type=int, default=2000, help="activations.max_cells")
+    parser.add_argument("--cores", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
+    args = parser.parse_args(argv)
+    rows, summary = [], []
+    for events in args.sizes:
+        size_rows, wall, disk = run_size(events, args.epochs, args.cap, args.out, args.cores)
+        rows += size_rows
+        peak = max(size_rows, key=lambda r: r["max_rss_mb"])
+        summary.append({"events": events, "wall_seconds": wall, "disk_gb": disk / 2 ** 30,
+                        "peak_rss_mb": peak["max_rss_mb"], "peak_rule": peak["rule"]})
+        print(f"{events} events: {wall:.0f} s, {disk / 2 ** 30:.2f} GB, peak {peak['max_rss_mb']:.0f} MB "
+              f"({peak['rule']})", flush=True)
+    with open(args.out / "jobs.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    slopes, totals = growth_exponents(rows)
+    (args.out / "summary.json").write_text(json.dumps({"sizes": summary, "exponents": slopes,
+                                                       "seconds": totals}, indent=1))
+    over = [r for r in rows if r["max_rss_mb"] > r["mem_mb"] or r["seconds"] > 60 * r["runtime"]]
+    for rule, slope in sorted(slopes.items(), key=lambda item: -item[1]):
+        print(f"{rule:28s} exponent {slope:5.2f}")
+    for r in over:
+        print(f"REQUEST BELOW MEASURED: {r['benchmark']} at {r['events']}: {r['max_rss_mb']:.0f} MB of "
+              f"{r['mem_mb']:.0f}, {r['seconds']:.0f} s of {60 * r['runtime']:.0f}")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
