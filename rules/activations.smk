@@ -61,13 +61,6 @@ rule dump_activations:
         "../scripts/dump_activations.py"
 
 
-def one_pass_outputs(directory, layers, temporary=False):
-    """The outputs of a one-pass dump: ``features_<layer>`` and ``reduced_<layer>`` per layer."""
-    wrap = temp if temporary else (lambda path: path)
-    outputs = {f"features_{layer}": wrap(f"{directory}/{layer}/features.npy") for layer in layers}
-    return outputs | {f"reduced_{layer}": f"{directory}/{layer}/reduced.npy" for layer in layers}
-
-
 # the same script, params and inputs as dump_activations: only the layers a job covers differ
 use rule dump_activations as dump_layers with:
     output:

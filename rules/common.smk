@@ -133,6 +133,13 @@ def raw_inputs(wildcards):
     return []
 
 
+def one_pass_outputs(directory, layers, temporary=False):
+    """The outputs of a one-pass dump: ``features_<layer>`` and ``reduced_<layer>`` per layer."""
+    wrap = temp if temporary else (lambda path: path)
+    outputs = {f"features_{layer}": wrap(f"{directory}/{layer}/features.npy") for layer in layers}
+    return outputs | {f"reduced_{layer}": f"{directory}/{layer}/reduced.npy" for layer in layers}
+
+
 def figure(number, slug):
     return [f"{FIGURES}/fig{number:02d}_{slug}.png", f"{FIGURES}/fig{number:02d}_{slug}.pdf"]
 
