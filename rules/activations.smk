@@ -21,7 +21,7 @@ rule select_images:
         split=config["activations"]["split"],
         max_cells=config["activations"]["max_cells"],
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,
@@ -50,7 +50,7 @@ rule dump_activations:
     # dumps -> embeddings -> metrics -> Fig. 18 is the longest chain after training; the
     # feature-visualisation chunks, independent of it, fill the cores around it
     priority: 20
-    threads: 2
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_dump,
         runtime=RES.runtime_dump,

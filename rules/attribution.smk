@@ -22,7 +22,7 @@ rule attribution:
         ig_steps=config["featvis"]["attribution_ig_steps"],
         sanity_cells=config["featvis"]["attribution_sanity_cells"],
         seed=config["seed"],
-    threads: 2
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=20,
@@ -45,7 +45,7 @@ rule fig19_attribution:
         f"{LOGS}/figures/fig19.log",
     benchmark:
         f"{BENCH}/figures/fig19.tsv"
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,

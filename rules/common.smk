@@ -27,11 +27,26 @@ def canonical(settings):
 
 # Local runs: rule scripts scale their threads to the CPUs there are when --cores promises more
 # (cellscape.runtime.rulerun.thread_count). Cluster jobs get the CPUs they ask for and are left alone.
+RUN_CORES = None
 if workflow.is_main_process and workflow.local_exec:
     try:
-        os.environ[RUN_CORES_VARIABLE] = str(int(workflow.cores))
+        RUN_CORES = int(workflow.cores)
+        os.environ[RUN_CORES_VARIABLE] = str(RUN_CORES)
     except WorkflowError:  # no --cores (e.g. --lint): no jobs run
         pass
+#: --cores per real CPU on a local run that promises more cores than the machine has CPUs
+CORES_PER_CPU = max(1, RUN_CORES // len(os.sched_getaffinity(0))) if RUN_CORES else 1
+
+
+def cpus(n):
+    """A rule's ``threads:`` for a job that uses ``n`` CPUs. ``--cores 8`` on 2 CPUs would
+    otherwise run eight one-thread jobs at once, four to a CPU: every job, the critical path's
+    too, at a quarter of its speed, and a job asking for 4 cores waits until 4 are free at once
+    among them. Counted in the run's cores per real CPU, no more jobs run than there are CPUs,
+    and rule priorities decide which (rulerun.thread_count turns the grant back into ``n``
+    threads). On a cluster a job gets ``n`` CPUs (the profile's ``set-threads`` may give more).
+    """
+    return n * CORES_PER_CPU
 
 # ---- where each stage writes (docs/formats.md describes every file)
 RESULTS = config["results"]
@@ -176,14 +191,27 @@ def gpu_count(wildcards):
 EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
 
 
-def embedding_params(wildcards):
-    """The method's global settings with this layer's overrides on top: changing one layer's
-    override changes only that layer's job parameters, so only it reruns."""
+def method_settings(layer, method):
+    """One method's global settings with ``layer``'s overrides on top."""
     emb = config["embeddings"]
-    override = emb["per_layer"].get(wildcards.layer, {}).get(wildcards.method, {})
-    stage = {"projection": config["mda"]["projection"]} if wildcards.method == "mda" else {}
-    return canonical({"method": wildcards.method, "params": {**stage, **emb[wildcards.method], **override},
-                      "seed": config["seed"]})
+    override = emb["per_layer"].get(layer, {}).get(method, {})
+    stage = {"projection": config["mda"]["projection"]} if method == "mda" else {}
+    return canonical({"method": method, "params": {**stage, **emb[method], **override}, "seed": config["seed"]})
+
+
+def embedding_params(methods):
+    """``params.settings`` of a job that embeds one layer with each of ``methods`` ({method:
+    settings}): changing one layer's override changes only that layer's job, so only it reruns."""
+    def settings(wildcards):
+        return {method: method_settings(wildcards.layer, method) for method in methods}
+    return settings
+
+
+def method_outputs(pattern, methods, **names):
+    """Named outputs ``<name>_<method>`` for each method: ``names`` maps a name to a path
+    pattern with ``{method}`` (and ``{{layer}}``), under ``pattern``'s directory."""
+    return {f"{name}_{method}": f"{pattern}/{path.format(method=method)}" for method in methods
+            for name, path in names.items()}
 
 
 def layer_embeddings(wildcards):

@@ -17,7 +17,7 @@ rule simulate_chunk:
         n_events=events_in_chunk,
         simulator=canonical(SIMULATOR) if config["data"]["source"] == "synthetic" else {},
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=RES.runtime_simulate(events_in_chunk),
@@ -41,7 +41,7 @@ rule ingest:
         f"{BENCH}/ingest.tsv"
     params:
         settings=DATA_SETTINGS,
-    threads: 2
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=RES.runtime_ingest,
@@ -65,7 +65,7 @@ rule fig02_preprocessing:
         f"{BENCH}/figures/fig02.tsv"
     params:
         settings=DATA_SETTINGS,
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=10,

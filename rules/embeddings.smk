@@ -1,4 +1,4 @@
-# Stage 4, embeddings: 2-D maps per {layer} and {method}, grid mapping, separation metrics, clusters.
+# Stage 4, embeddings: 2-D maps per {layer} (every method), grid mapping, separation metrics, clusters.
 
 FIGURE_LAYER = configured_layer(config["embeddings"]["figure_layer"], "embeddings.figure_layer")
 EMBEDDING_TARGETS = (
@@ -9,24 +9,25 @@ EMBEDDING_TARGETS = (
     + expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=config["embeddings"]["methods"]))
 
 
+# one job per layer makes every method's map (a job's start costs about as much as a small map)
 rule embed:
     input:
         reduced=f"{ACT}/{{layer}}/reduced.npy",
         selection=f"{ACT}/selection.csv",
     output:
-        embedding=f"{EMB}/{{layer}}/{{method}}.csv",
-        grid=f"{EMB}/{{layer}}/{{method}}_grid.csv",
+        **method_outputs(f"{EMB}/{{layer}}", config["embeddings"]["methods"], embedding="{method}.csv",
+                         grid="{method}_grid.csv"),
     log:
-        f"{LOGS}/embeddings/{{layer}}_{{method}}.log",
+        f"{LOGS}/embeddings/{{layer}}.log",
     benchmark:
-        f"{BENCH}/embeddings/{{layer}}_{{method}}.tsv"
+        f"{BENCH}/embeddings/{{layer}}.tsv"
     params:
-        settings=embedding_params,
+        settings=embedding_params(config["embeddings"]["methods"]),
     priority: 20
-    threads: 2
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_embed,
-        runtime=RES.runtime_embed,
+        runtime=RES.runtime_embed_methods(config["embeddings"]["methods"]),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -51,7 +52,7 @@ rule layer_metrics:
         min_samples=config["embeddings"]["dbscan_min_samples"],
         seed=config["seed"],
     priority: 20
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_embed,
         runtime=RES.runtime_embed,
@@ -86,7 +87,7 @@ rule fig07_11_embedding:
         perplexity=config["embeddings"]["tsne"]["perplexity"],
         fig09=canonical({"umap": config["embeddings"]["umap"], "per_class": config["embeddings"]["fig09_per_class"],
                          "min_dist": config["embeddings"]["fig09_min_dist"]}),
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=RES.runtime_embed,
@@ -108,7 +109,7 @@ rule fig12_umap_layers:
     params:
         layers=LAYERS,
         classes=config["classes"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1500,
         runtime=10,
@@ -130,7 +131,7 @@ rule fig12_separation:
         f"{BENCH}/metrics/separation.tsv"
     params:
         layers=LAYERS,
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,

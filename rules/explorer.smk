@@ -26,7 +26,7 @@ rule explorer:
         methods=EXPLORER_METHODS,
         featuremap_cells=config["explorer"]["featuremap_cells"],
         top_cells=config["explorer"]["top_cells"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=20,

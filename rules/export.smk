@@ -47,7 +47,7 @@ rule export:
         x_layer=EXPORT_X_LAYER,
         layer_shapes={s.name: [s.channels, s.height, s.width] for s in SHAPES},
         config=EXPORT_CONFIG,
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=10,

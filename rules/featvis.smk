@@ -35,7 +35,7 @@ rule featvis_channel_order:
         profile_images=config["featvis"]["profile_images"],
         live_floor=config["featvis"]["live_floor"],
         seed=config["seed"],
-    threads: 2
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=15,
@@ -62,7 +62,7 @@ rule featvis_chunk:
         slots=FV_JOBS.slots,
         render=canonical(FV_JOBS.render_settings()),
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
         runtime=FV_JOBS.runtime_chunk,
@@ -83,7 +83,7 @@ rule featvis_merge:
         f"{LOGS}/featvis/{{layer}}_merge.log",
     benchmark:
         f"{BENCH}/featvis/{{layer}}_merge.tsv"
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
         runtime=5,
@@ -108,7 +108,7 @@ rule featvis_evolution:
         network=NETWORK,
         render=canonical(FV_JOBS.render_settings("evolution_steps", "evolution_channels")),
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
         runtime=FV_JOBS.runtime_evolution,
@@ -134,7 +134,7 @@ rule featvis_nmf:
         network=NETWORK,
         render=canonical(FV_JOBS.render_settings("nmf_groups")),
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
         runtime=FV_JOBS.runtime_directions,
@@ -163,7 +163,7 @@ rule featvis_clusters:
         render=canonical(FV_JOBS.render_settings("max_clusters")),
         seed=config["seed"],
     priority: 20
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
         runtime=FV_JOBS.runtime_directions,
@@ -185,7 +185,7 @@ rule fig13_feature_evolution:
         f"{BENCH}/figures/fig13.tsv"
     params:
         layer=FV_LAYERS["evolution"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,
@@ -208,7 +208,7 @@ rule fig14_feature_layers:
     params:
         layers=CONV_LAYERS,
         channels=config["featvis"]["overview_channels"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1500,
         runtime=5,
@@ -234,7 +234,7 @@ rule fig15_feature_grid:
         layer=FV_LAYERS["grid"],
         umap=canonical(config["embeddings"]["umap"]),
         seed=config["seed"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
         runtime=10,
@@ -262,7 +262,7 @@ rule fig16_neuron_examples:
         network=NETWORK,
         layer=FV_LAYERS["neurons"],
         channels=config["featvis"]["neuron_channels"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=5,
@@ -284,7 +284,7 @@ rule fig17_neuron_groups:
         f"{BENCH}/figures/fig17.tsv"
     params:
         layer=FV_LAYERS["nmf"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,
@@ -307,7 +307,7 @@ rule fig18_cluster_features:
         f"{BENCH}/figures/fig18.tsv"
     params:
         layers=FV_LAYERS["clusters"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,

@@ -48,7 +48,7 @@ rule mda_targets:
         target=config["mda"]["target"],
         min_object_px=config["qc"]["min_object_px"],
     priority: 50
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=10,
@@ -77,11 +77,11 @@ rule mda_train:
         network=MDA_NETWORK,
         training=MDA_TRAINING,
         seed=config["seed"],
-    # after the classifier's training, beside its dumps and embeddings: a job asking for 8
-    # threads waits until 8 cores are free at once, which among dozens of 1-2 thread jobs is
-    # the end of the run
+    # after the classifier's training, on one CPU beside the classifier's dumps and embeddings:
+    # the head of the MDA stage's chain, so before them (a job asking for more CPUs would wait
+    # until that many are free at once, which among dozens of one-CPU jobs is the end of the run)
     priority: 50
-    threads: 4
+    threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=RES.runtime_train,  # sized for the classifier's (more) epochs
@@ -152,23 +152,21 @@ rule mda_embed:
         reduced=f"{MDA_DIR}/activations/{{layer}}/reduced.npy",
         selection=f"{MDA_DIR}/activations/selection.csv",
     output:
-        embedding=f"{MDA_DIR}/embeddings/{{layer}}/{{method}}.csv",
-        scores=f"{MDA_DIR}/embeddings/{{layer}}/{{method}}_scores.json",
+        **method_outputs(f"{MDA_DIR}/embeddings/{{layer}}", MDA_METHODS, embedding="{method}.csv",
+                         scores="{method}_scores.json"),
     log:
-        f"{LOGS}/mda/embeddings/{{layer}}/{{method}}.log",
+        f"{LOGS}/mda/embeddings/{{layer}}.log",
     benchmark:
-        f"{BENCH}/mda/embeddings/{{layer}}/{{method}}.tsv"
-    wildcard_constraints:
-        method="|".join(MDA_METHODS),
+        f"{BENCH}/mda/embeddings/{{layer}}.tsv"
     params:
-        settings=embedding_params,
+        settings=embedding_params(MDA_METHODS),
         guide_columns=[config["mda"]["guide"]],
         score_column="target",
         keep_columns=["id", "split", "class", "target", "predicted", "error"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
-        runtime=20,
+        runtime=RES.runtime_embed_methods(MDA_METHODS),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -180,16 +178,14 @@ use rule mda_embed as mda_classifier with:
         reduced=f"{ACT}/{{layer}}/reduced.npy",
         selection=f"{ACT}/selection.csv",
     output:
-        embedding=f"{MDA_DIR}/classifier/{{layer}}/{{method}}.csv",
-        scores=f"{MDA_DIR}/classifier/{{layer}}/{{method}}_scores.json",
+        **method_outputs(f"{MDA_DIR}/classifier/{{layer}}", ["mda"], embedding="{method}.csv",
+                         scores="{method}_scores.json"),
     log:
-        f"{LOGS}/mda/classifier/{{layer}}_{{method}}.log",
+        f"{LOGS}/mda/classifier/{{layer}}.log",
     benchmark:
-        f"{BENCH}/mda/classifier/{{layer}}_{{method}}.tsv"
-    wildcard_constraints:
-        method="mda",
+        f"{BENCH}/mda/classifier/{{layer}}.tsv"
     params:
-        settings=embedding_params,
+        settings=embedding_params(["mda"]),
         guide_columns=MDA_CLASSIFIER_GUIDE,
         score_column="label",
         keep_columns=["id", "class", "label", "predicted", "certainty"],
@@ -206,7 +202,7 @@ rule mda_metrics:
         f"{BENCH}/mda/metrics.tsv"
     params:
         layer_methods=[(layer, method) for layer in MDA_LAYERS for method in MDA_METHODS],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=1000,
         runtime=5,
@@ -235,7 +231,7 @@ rule fig20_21_mda:
         layers=MDA_FIGURE_LAYERS,
         all_layers=MDA_LAYERS,
         methods=MDA_METHODS,
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
         runtime=10,
@@ -259,7 +255,7 @@ rule fig22_mda_classifier:
     params:
         layers=MDA_FIGURE_LAYERS,
         classifier_target=config["mda"]["classifier_target"],
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
         runtime=10,

@@ -28,7 +28,7 @@ rule train:
     # machine, so no core idles once the regression training ends (a cluster job gets the
     # profile's threads); the regression network trains afterwards, beside the dumps
     priority: 100
-    threads: workflow.cores
+    threads: RUN_CORES or cpus(8)
     resources:
         mem_mb=RES.mem_mb_images,
         runtime=RES.runtime_train,
@@ -59,7 +59,7 @@ rule fig01_06_model:
         f"{BENCH}/figures/model.tsv"
     params:
         network=NETWORK,
-    threads: 1
+    threads: cpus(1)
     resources:
         mem_mb=2000,
         runtime=10,

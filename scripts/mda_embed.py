@@ -1,4 +1,5 @@
-"""Rules mda_embed and mda_classifier (``use rule``): one 2-D map of one layer's reduced features, and its scores."""
+"""Rules mda_embed and mda_classifier (``use rule``): one layer's reduced features mapped to 2-D by
+each method of ``params.settings``, and each map's scores."""
 import time
 
 import numpy as np
@@ -21,18 +22,17 @@ if features.shape[1] == 1:  # a one-unit layer (the regression output): PCA need
 guide = selection[list(params.guide_columns)].to_numpy()
 guide = guide[:, 0] if guide.shape[1] == 1 else guide.astype(np.float64)
 
-settings = params.settings  # {"method", "params" (with this layer's overrides), "seed"}
-embedder = make_embedder(settings["method"], settings["params"], random_state=settings["seed"])
-started = time.perf_counter()
-embedding = embedder.fit_transform(features, guide if settings["method"] == "mda" else None)
-seconds = time.perf_counter() - started
-
-table = selection[list(params.keep_columns)].copy()
-table.insert(1, "x", embedding[:, 0])
-table.insert(2, "y", embedding[:, 1])
-write_csv(table, snakemake.output.embedding)
-scores = embedding_scores(features, embedding, selection[params.score_column].to_numpy(dtype=np.float64),
-                          random_state=settings["seed"])
-scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]))
-print(settings["method"], scores)
-write_json(scores, snakemake.output.scores)
+for method, settings in params.settings.items():  # {method: {"method", "params" (this layer's overrides), "seed"}}
+    embedder = make_embedder(settings["method"], settings["params"], random_state=settings["seed"])
+    started = time.perf_counter()
+    embedding = embedder.fit_transform(features, guide if method == "mda" else None)
+    seconds = time.perf_counter() - started
+    table = selection[list(params.keep_columns)].copy()
+    table.insert(1, "x", embedding[:, 0])
+    table.insert(2, "y", embedding[:, 1])
+    write_csv(table, snakemake.output[f"embedding_{method}"])
+    scores = embedding_scores(features, embedding, selection[params.score_column].to_numpy(dtype=np.float64),
+                              random_state=settings["seed"])
+    scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]))
+    print(method, scores, flush=True)
+    write_json(scores, snakemake.output[f"scores_{method}"])

@@ -10,7 +10,7 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.mda.regression_task import RegressionTask  # noqa: E402
 from cellscape.mda.target import ground_truth_agreement, prediction_error  # noqa: E402
-from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.network import inference_model  # noqa: E402
 from cellscape.model.training import fit, predict_outputs  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
@@ -30,8 +30,7 @@ with atomic_path(out.weights) as tmp:
 write_csv(pd.DataFrame(history), out.history)
 write_json({"column": "target", "mean": task.mean, "std": task.std}, out.scaling)
 
-model = build_model(net["model"], net["image_size"], net["n_outputs"]).to(device)
-model.load_state_dict(best)
+model = inference_model(best, net["model"], net["image_size"], net["n_outputs"], device, p.training["channels_last"])
 outputs = predict_outputs(model, images, device)
 predictions = targets[["row", "id", "split", "class", "target"]].copy()
 predictions["predicted"] = task.to_original_units(outputs[targets["row"].to_numpy()])

@@ -9,7 +9,7 @@ from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics  # noqa: E402
-from cellscape.model.network import build_model, resolve_precision  # noqa: E402
+from cellscape.model.network import inference_model, resolve_precision  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
@@ -26,8 +26,7 @@ out = snakemake.output
 with atomic_path(out.weights) as tmp:
     torch.save(best, tmp)
 write_csv(pd.DataFrame(history), out.history)
-model = build_model(net["model"], net["image_size"], len(classes)).to(device)
-model.load_state_dict(best)
+model = inference_model(best, net["model"], net["image_size"], len(classes), device, training["channels_last"])
 predictions = predictions_table(index, predict_proba(model, images, device), classes)
 write_csv(predictions, out.predictions)
 metrics = test_metrics(predictions, classes, n_params)

@@ -97,6 +97,36 @@ def test_reducing_while_dumping_equals_reducing_the_dump(tiny_net_and_images, tm
     np.testing.assert_allclose(online, offline, rtol=1e-3, atol=1e-3 * np.abs(offline).max())
 
 
+@pytest.mark.parametrize("method", ["projection_pca", "rpca"])
+def test_one_pass_over_every_layer_equals_one_job_per_layer(tiny_net_and_images, tmp_path, method):
+    """make layer rebuilds one layer's dump alone: its files must be those the one-pass job wrote."""
+    from cellscape.activations.dump import dump_and_reduce, dump_and_reduce_layers
+    model, images = tiny_net_and_images
+    rows = np.random.default_rng(4).permutation(48)[:40]
+    layers = ["conv1", "conv2", "dense1", "dense2"]
+    together = dump_and_reduce_layers(model, images, rows, {layer: tmp_path / f"all_{layer}.npy" for layer in layers},
+                                      method, k=5, seed=2, batch_size=16)
+    for layer in layers:
+        alone = dump_and_reduce(model, images, rows, layer, tmp_path / f"one_{layer}.npy", method, k=5, seed=2,
+                                batch_size=16)
+        np.testing.assert_array_equal(np.load(tmp_path / f"all_{layer}.npy"), np.load(tmp_path / f"one_{layer}.npy"))
+        np.testing.assert_array_equal(together[layer], alone)
+        assert together[layer].shape == (40, min(5, alone.shape[1]))
+
+
+def test_one_pass_runs_the_network_once(tiny_net_and_images, tmp_path):
+    from cellscape.activations.dump import dump_layers
+    model, images = tiny_net_and_images
+    calls = []
+    handle = model.layer("conv1").register_forward_hook(lambda *args: calls.append(1))
+    try:
+        dump_layers(model, images, np.arange(48), {layer: tmp_path / f"{layer}.npy" for layer in ("conv1", "dense2")},
+                    batch_size=16)
+    finally:
+        handle.remove()
+    assert len(calls) == 3  # one forward pass per batch of 16, for both layers
+
+
 def test_layers_narrower_than_k_are_kept_as_dumped(tiny_net_and_images, tmp_path):
     from cellscape.activations.dump import dump_and_reduce
     model, images = tiny_net_and_images

@@ -31,13 +31,15 @@ def test_readme_layer_rerun_plans_one_layer(tiny_run):
     assert r.returncode == 0, out[-4000:]
     jobs = planned_jobs(out)
     layer_jobs = {rule: n for rule, n in jobs.items() if rule not in AGGREGATES}
-    # conv3's dump, embeddings (umap, tsne), metrics, MDA dump and maps, feature images, clusters
-    assert layer_jobs.get("dump_activations") == 1, jobs
-    assert layer_jobs.get("embed") == 2, jobs
+    # conv3's dump (alone: not the one-pass dump of every layer), embeddings (umap and tsne in
+    # one job), metrics, MDA dump and maps, feature images, clusters
+    assert layer_jobs.get("dump_activations") == 1 and "dump_layers" not in jobs, jobs
+    assert layer_jobs.get("embed") == 1, jobs
     assert layer_jobs.get("layer_metrics") == 1, jobs
     tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
     assert "conv3" in tiny["mda"]["layers"]  # so that its MDA jobs are part of the check
-    assert layer_jobs.get("mda_activations") == 1 and layer_jobs.get("mda_embed") == 4, jobs
+    assert layer_jobs.get("mda_activations") == 1 and "mda_layers" not in jobs, jobs
+    assert layer_jobs.get("mda_embed") == 1, jobs
     assert layer_jobs.get("featvis_chunk", 0) >= 1 and layer_jobs.get("featvis_merge") == 1, jobs
     for rule in ("simulate_chunk", "ingest", "train", "mda_train", "select_images", "featvis_channel_order"):
         assert rule not in jobs, jobs

@@ -10,7 +10,7 @@ finished outputs. Running the real workflow through the profile is a few lines:
         result = run_snakemake_on_slurm(
             tmp_path, ["--snakefile", str(REPO / "Snakefile"),
                        "--configfile", str(REPO / "configs/tiny.yaml"),
-                       *fit_to_cluster_args(slurm_cluster, ["train", "dump_activations", "embed", "featvis"])])
+                       *fit_to_cluster_args(slurm_cluster, ["train", "dump_layers", "embed", "featvis"])])
         assert result.returncode == 0, result.stdout
         assert submitted_slurm_jobs(result.stdout)
 
@@ -304,7 +304,7 @@ def test_tiny_workflow_runs_through_slurm(slurm_cluster, tmp_path):
         timeout_s=1200)
     assert result.returncode == 0, result.stdout[-5000:]
     jobs = submitted_slurm_jobs(result.stdout)
-    for rule in ("simulate_chunk", "ingest", "train", "dump_activations", "embed", "fig01_06_model"):
+    for rule in ("simulate_chunk", "ingest", "train", "dump_layers", "embed", "fig01_06_model"):
         assert jobs.get(rule), (rule, sorted(jobs))
     assert (results / "model" / "metrics.json").exists()
     assert len((results / "embeddings" / "conv1" / "umap.csv").read_text().splitlines()) > 10

@@ -120,6 +120,12 @@ class CostModel:
     def runtime_embed(self, wildcards, attempt):
         return int(minutes(self.n_selected, RATES["embed_cells"], safety=1) * attempt)
 
+    def runtime_embed_methods(self, methods):
+        """A job that embeds one layer with each of ``methods``."""
+        def runtime(wildcards, attempt):
+            return int(minutes(self.n_selected * len(methods), RATES["embed_cells"], safety=1) * attempt)
+        return runtime
+
 
     # ---- disk
     def disk_bytes(self):
