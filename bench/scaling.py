@@ -55,14 +55,14 @@ def size_config(events, epochs, cap, results):
             "activations": {"max_cells": cap}}
 
 
-def run_size(events, epochs, cap, out, cores):
+def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml"):
     """Run the workflow at one size (unless done); its jobs' measured and requested costs."""
     workdir = out / f"events_{events}"
     workdir.mkdir(parents=True, exist_ok=True)
     override = workdir / "scaling.yaml"
     override.write_text(json.dumps(size_config(events, epochs, cap, "results")))
     base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--cores", str(cores), "--configfile", str(REPO / "config.yaml"), str(override)]
+            "--cores", str(cores), "--configfile", str(base_config), str(override)]
     plan = subprocess.run(base + ["-n", "-F"], capture_output=True, text=True, check=True)
     jobs = planned_jobs(plan.stdout + plan.stderr)
     done = workdir / "wall_seconds.txt"
@@ -100,10 +100,12 @@ def main(argv=None):
     parser.add_argument("--cap", type=int, default=2000, help="activations.max_cells")
     parser.add_argument("--cores", type=int, default=8)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
+    parser.add_argument("--config", type=Path, default=REPO / "config.yaml",
+                        help="the configuration scaled (default: the embedded default; configs/tiny.yaml to try it)")
     args = parser.parse_args(argv)
     rows, summary = [], []
     for events in args.sizes:
-        size_rows, wall, disk = run_size(events, args.epochs, args.cap, args.out, args.cores)
+        size_rows, wall, disk = run_size(events, args.epochs, args.cap, args.out, args.cores, args.config.resolve())
         rows += size_rows
         peak = max(size_rows, key=lambda r: r["max_rss_mb"])
         summary.append({"events": events, "wall_seconds": wall, "disk_gb": disk / 2 ** 30,

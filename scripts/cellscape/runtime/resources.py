@@ -30,9 +30,11 @@ GB = 2 ** 30
 #: bytes on disk per raw pixel of the simulator's TIFFs (uint16 plus each file's header),
 #: measured on the default run
 RAW_BYTES_PER_PIXEL = 2.8
-#: bytes on disk per shown cell of everything but the dumps (explorer thumbnails, embeddings,
-#: tables, figures), measured on the default run
-SHOWN_BYTES_PER_CELL = 40e3
+#: bytes on disk per selected cell of everything but the dumps (explorer thumbnails, embeddings,
+#: tables, export), and of the figures and feature images whatever the cells, measured on the
+#: default run (14 MB for 547 cells, 41 MB)
+SHOWN_BYTES_PER_CELL = 30e3
+FIGURE_BYTES = 50 * MB
 
 
 def minutes(work, rate, base=BASE_MINUTES, safety=SAFETY):
@@ -145,7 +147,8 @@ class CostModel:
             "networks": weights * 4 * (2 if mda["enabled"] else 1),  # weights, best, checkpoint, momentum
             "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
             "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
-            "embeddings, explorer, figures": self.n_selected * SHOWN_BYTES_PER_CELL,
+            "embeddings, explorer, export": self.n_selected * SHOWN_BYTES_PER_CELL,
+            "figures, feature images": FIGURE_BYTES,
         }
         return parts
 
