@@ -93,6 +93,43 @@ def growth_exponents(rows, measure="seconds"):
     return slopes, totals
 
 
+#: stages for the plot: rule name prefixes, in DAG order
+STAGES = {"data": ("simulate_chunk", "ingest", "fig02"), "training": ("train",),
+          "dumps": ("dump_layers", "dump_activations", "select_images"),
+          "embeddings and metrics": ("embed", "layer_metrics", "fig07", "fig12"),
+          "feature images": ("featvis", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18"),
+          "attribution": ("attribution", "fig19"), "MDA stage": ("mda", "fig20", "fig22"),
+          "explorer and export": ("explorer", "export"), "model figures": ("fig01",)}
+
+
+def stage_of(rule):
+    return next((stage for stage, prefixes in STAGES.items() if rule.startswith(prefixes)), "other")
+
+
+def plot(rows, path):
+    """Log-log wall time per stage against events, each with its fitted exponent."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    staged = [{**row, "rule": stage_of(row["rule"])} for row in rows]
+    slopes, totals = growth_exponents(staged)
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for stage in [s for s in STAGES if s in totals] + (["other"] if "other" in totals else []):
+        sizes = sorted(totals[stage])
+        ax.plot(sizes, [totals[stage][s] for s in sizes], "o-",
+                label=f"{stage} (exponent {slopes.get(stage, float('nan')):.2f})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated events")
+    ax.set_ylabel("wall time summed over the stage's jobs (s)")
+    ax.set_title("Cost per stage against the experiment's size")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    return slopes
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[3000, 6000, 12000, 24000])
@@ -119,6 +156,8 @@ def main(argv=None):
     slopes, totals = growth_exponents(rows)
     (args.out / "summary.json").write_text(json.dumps({"sizes": summary, "exponents": slopes,
                                                        "seconds": totals}, indent=1))
+    stage_slopes = plot(rows, args.out / "scaling.png")
+    print("stages:", {stage: round(slope, 2) for stage, slope in stage_slopes.items()})
     over = [r for r in rows if r["max_rss_mb"] > r["mem_mb"] or r["seconds"] > 60 * r["runtime"]]
     for rule, slope in sorted(slopes.items(), key=lambda item: -item[1]):
         print(f"{rule:28s} exponent {slope:5.2f}")

@@ -9,8 +9,10 @@ EXPORT_METHODS = config["embeddings"]["methods"]
 FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS)
 FCS_FILES = fcs_part_paths(f"{EXPORT_DIR}/cells.fcs", len(FCS_PARTS))
 EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
-# the configuration the .h5ad records (uns["config"]); device is a job resource, not a result setting
+# the configuration the .h5ad records (uns["config"]), without the settings that change no result:
+# device (a job resource) and activations.jobs (how the same dumps are split into jobs)
 EXPORT_CONFIG = {key: value for key, value in config.items() if key != "device"}
+EXPORT_CONFIG["activations"] = {k: v for k, v in config["activations"].items() if k != "jobs"}
 
 # with the regression stage on: its measured target (and the areas behind it) and the prediction
 EXPORT_MDA = config["mda"]["enabled"]
