@@ -16,11 +16,6 @@ from cellscape.featvis.tasks import channel_profiles  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
-from cellscape.runtime.malloc import return_large_frees_to_the_system  # noqa: E402
-
-# a pass over many images with every conv layer's batch (200 MB) freed each time: as in the
-# dumps, freed buffers would pile up in glibc's heap (2.7 GB peak on the default run)
-return_large_frees_to_the_system()
 
 layers = snakemake.params.layers
 device = job_device(snakemake)

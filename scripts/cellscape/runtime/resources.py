@@ -88,6 +88,15 @@ class CostModel:
             return int(self._dump_mb(layers)) * attempt
         return mem_mb
 
+    def mem_mb_profiles(self, layers, batch_size=64):
+        """A pass that keeps a batch of every one of ``layers`` at once (channel profiles): about
+        six float32 copies of it (the layers' outputs, the pass's intermediates, the copies handed
+        back); measured 2.5-2.7 GB for the paper network's conv layers on the default run."""
+        def mem_mb(wildcards, attempt):
+            batch = batch_size * sum(self.shape[layer].size for layer in layers) * 4 * 6
+            return int(BASE_MB + self.image_set_mb() + batch / MB) * attempt
+        return mem_mb
+
     def mem_mb_embed(self, wildcards, attempt):
         """Reduced features (n x k) and the kNN graph are small; t-SNE/UMAP working memory dominates."""
         return int(BASE_MB + self.n_selected * 0.2) * attempt
