@@ -37,7 +37,7 @@ rule featvis_channel_order:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_profiles(CONV_LAYERS),
+        mem_mb=RES.mem_mb_profiles(CONV_LAYERS, config["featvis"]["profile_images"]),
         runtime=15,
         gpu=gpu_count,
     conda:

@@ -88,13 +88,16 @@ class CostModel:
             return int(self._dump_mb(layers)) * attempt
         return mem_mb
 
-    def mem_mb_profiles(self, layers, batch_size=64):
-        """A pass that keeps a batch of every one of ``layers`` at once (channel profiles): about
-        six float32 copies of it (the layers' outputs, the pass's intermediates, the copies handed
-        back); measured 2.5-2.7 GB for the paper network's conv layers on the default run."""
+    def mem_mb_profiles(self, layers, n_images, batch_size=64):
+        """A pass over ``n_images`` test cells (at most) that keeps a batch of every one of ``layers`` at once
+        (channel profiles): about six float32 copies of the batch (the layers' outputs, the pass's
+        intermediates, the copies handed back) and a growth of ~1.2 MB per image measured with
+        the paper network's conv layers (2.5 GB at 600 images, 3.0 GB at 1,000)."""
         def mem_mb(wildcards, attempt):
             batch = batch_size * sum(self.shape[layer].size for layer in layers) * 4 * 6
-            return int(BASE_MB + self.image_set_mb() + batch / MB) * attempt
+            split = self.config["data"]["split"]
+            images = min(n_images, self.n_images * split["test"] / sum(split.values())) * 1.3 * MB
+            return int(BASE_MB + self.image_set_mb() + (batch + images) / MB) * attempt
         return mem_mb
 
     def mem_mb_embed(self, wildcards, attempt):
