@@ -130,6 +130,29 @@ def plot(rows, path):
     return slopes
 
 
+def tables(rows, sizes):
+    """Markdown: per rule, total wall time at each size and the exponent; requested against
+    measured (the lowest and highest ratio over the rule's jobs and sizes)."""
+    slopes, totals = growth_exponents(rows)
+    memory = growth_exponents(rows, "max_rss_mb")[0]
+    head = "| rule | " + " | ".join(f"{s:,} events (s)" for s in sizes) + " | time exponent | peak-RSS exponent |"
+    lines = [head, "|" + "---|" * (len(sizes) + 3)]
+    for rule in sorted(totals, key=lambda r: -totals[r][sizes[-1]] if sizes[-1] in totals[r] else 0):
+        cells = " | ".join(f"{totals[rule].get(s, float('nan')):.1f}" for s in sizes)
+        lines.append(f"| `{rule}` | {cells} | {slopes.get(rule, float('nan')):.2f} | {memory.get(rule, float('nan')):.2f} |")
+    lines += ["", "| rule | jobs | peak RSS (MB), largest | mem_mb asked / peak (min-max) | runtime asked / measured (min-max) |",
+              "|---|---|---|---|---|"]
+    by_rule = {}
+    for row in rows:
+        by_rule.setdefault(row["rule"], []).append(row)
+    for rule, jobs in sorted(by_rule.items()):
+        mem = [j["mem_mb"] / j["max_rss_mb"] for j in jobs if j["max_rss_mb"] > 0]
+        rt = [60 * j["runtime"] / j["seconds"] for j in jobs if j["seconds"] > 0]
+        lines.append(f"| `{rule}` | {len(jobs)} | {max(j['max_rss_mb'] for j in jobs):.0f} | "
+                     f"{min(mem):.2f}-{max(mem):.2f} | {min(rt):.1f}-{max(rt):.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[3000, 6000, 12000, 24000])
@@ -157,6 +180,7 @@ def main(argv=None):
     (args.out / "summary.json").write_text(json.dumps({"sizes": summary, "exponents": slopes,
                                                        "seconds": totals}, indent=1))
     stage_slopes = plot(rows, args.out / "scaling.png")
+    (args.out / "tables.md").write_text(tables(rows, sorted(args.sizes)))
     print("stages:", {stage: round(slope, 2) for stage, slope in stage_slopes.items()})
     over = [r for r in rows if r["max_rss_mb"] > r["mem_mb"] or r["seconds"] > 60 * r["runtime"]]
     for rule, slope in sorted(slopes.items(), key=lambda item: -item[1]):

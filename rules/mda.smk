@@ -83,7 +83,7 @@ rule mda_train:
     priority: 50
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
+        mem_mb=RES.mem_mb_train,
         runtime=RES.runtime_train,  # sized for the classifier's (more) epochs
         gpu=gpu_count,
     conda:

@@ -30,7 +30,7 @@ rule train:
     priority: 100
     threads: RUN_CORES or cpus(8)
     resources:
-        mem_mb=RES.mem_mb_images,
+        mem_mb=RES.mem_mb_train,
         runtime=RES.runtime_train,
         gpu=gpu_count,
     conda:
