@@ -79,7 +79,7 @@ LAYER_NOTES = []
 
 
 def bytes_under(path):
-    """Bytes of the files under ``path`` (0 when it does not exist): a rerun rewrites them."""
+    """Bytes of the files under ``path`` (0 when it does not exist)."""
     return sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file())
 
 
@@ -92,7 +92,8 @@ def check_footprint():
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     print(disk_summary(parts, free), file=sys.stderr)
-    if sum(parts.values()) > free + bytes_under(RESULTS):
+    # a rerun rewrites what is there: walk the results only when the free space alone is short
+    if sum(parts.values()) > free and sum(parts.values()) > free + bytes_under(RESULTS):
         raise WorkflowError(f"{RESULTS}: this run writes about {sum(parts.values()) / GB:.1f} GB and only "
                             f"{free / GB:.1f} GB are free: lower activations.max_cells (now "
                             f"{config['activations']['max_cells']}), or use activations.dtype float16, or "

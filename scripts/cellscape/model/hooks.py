@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..runtime.io import read_rows
+
 INPUT = "input"  # pseudo-layer: the transformed image batch as the network sees it
 
 
@@ -104,9 +106,7 @@ def layer_batches(model, images, layers, rows=None, batch_size=64, device=None, 
         starts = range(0, len(rows), batch_size)
         for start in tqdm(starts, desc=progress, file=sys.stderr, disable=progress is None, mininterval=2.0):
             idx = rows[start:start + batch_size]
-            ascending = np.argsort(idx, kind="stable")
-            xb = torch.from_numpy(np.asarray(images[idx[ascending]], dtype=np.float32))
-            xb = xb[torch.from_numpy(np.argsort(ascending, kind="stable"))]
+            xb = torch.from_numpy(read_rows(images, idx))
             acts = run(xb.to(device))
             yield {layer: _reduced(acts[layer], reduce).cpu().numpy() for layer in layers}
 

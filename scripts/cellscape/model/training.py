@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..runtime.io import atomic_path
+from ..runtime.io import atomic_path, read_rows
 from .network import build_model, count_parameters, resolve_precision
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,7 @@ class SplitImages:
 
     def __getitem__(self, idx):
         wanted = self.rows[np.arange(len(self.rows))[idx] if isinstance(idx, slice) else np.asarray(idx)]
-        ascending = np.argsort(wanted, kind="stable")
-        block = np.asarray(self.images[wanted[ascending]], dtype=np.float32)
-        return torch.from_numpy(block[np.argsort(ascending, kind="stable")])
+        return torch.from_numpy(read_rows(self.images, wanted))
 
 
 def load_split(images, index, split, task=None):

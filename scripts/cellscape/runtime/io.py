@@ -12,6 +12,15 @@ from pathlib import Path
 import numpy as np
 
 
+def read_rows(images, rows):
+    """``images[rows]`` as float32, in the order of ``rows``: read in increasing row order, as
+    memory maps want sorted fancy indexing, and put back in the requested order."""
+    rows = np.asarray(rows)
+    ascending = np.argsort(rows, kind="stable")
+    block = np.asarray(images[rows[ascending]], dtype=np.float32)
+    return block[np.argsort(ascending, kind="stable")]
+
+
 @contextlib.contextmanager
 def atomic_path(target, suffix=None):
     """Yield a temporary path beside ``target``; rename it to ``target`` on success only."""

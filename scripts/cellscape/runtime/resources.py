@@ -146,7 +146,6 @@ class CostModel:
             return int(minutes(self.n_selected * len(methods), RATES["embed_cells"], safety=1) * attempt)
         return runtime
 
-
     # ---- disk
     def disk_bytes(self):
         """What the run writes to ``results/``, by part (bytes): the largest outputs are the
@@ -174,10 +173,12 @@ class CostModel:
         return self.config.get("simulator", {}).get("frame_size") or self.config["image_size"]
 
     def largest_request_mb(self):
-        """The largest ``mem_mb`` any job asks for at a first attempt (the one-pass dump of every
-        layer, or a job holding the image set)."""
+        """The largest ``mem_mb`` any job asks for at a first attempt: the one-pass dump of every
+        layer, a training, the channel profiles of every conv layer, or an embedding."""
         layers = [s.name for s in self.shapes]
-        return max(self._dump_mb(layers), BASE_MB + self.image_set_mb(), self.mem_mb_embed(None, 1))
+        conv = [s.name for s in self.shapes if s.kind == "conv"]
+        profiles = self.mem_mb_profiles(conv, self.config["featvis"]["profile_images"])(None, 1)
+        return max(self._dump_mb(layers), self.mem_mb_train(None, 1), profiles, self.mem_mb_embed(None, 1))
 
 
 def disk_summary(parts, free_bytes):
