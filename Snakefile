@@ -30,6 +30,11 @@ for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # o
     print(note, file=sys.stderr)
 
 
+onsuccess:
+    for text in normalisation_warnings():  # said again at the end, where the user looks
+        print(f"cellscape warning: {text} ({DATA}/normalisation.json)", file=sys.stderr)
+
+
 rule all:
     input:
         all_targets(),

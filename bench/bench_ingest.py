@@ -50,7 +50,7 @@ if mode == "read":
 else:
     props = read_properties(Path(r) / "properties.csv" for r in roots)
     index, qc = ingest(roots, cfg["data"], cfg["qc"], cfg["classes"], {size}, 0,
-                       *(Path(out) / n for n in ("images.npy", "index.csv", "qc.csv", "classes.json")),
+                       *(Path(out) / n for n in ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")),
                        threads=1, properties=props)
     events, kept = len(qc), len(index)
 seconds = time.perf_counter() - started

@@ -109,6 +109,12 @@ if workflow.is_main_process:
     check_footprint()
 
 
+def normalisation_warnings():
+    """What ingestion found the normalisation removed that separates the classes (normalisation.json)."""
+    path = Path(DATA) / "normalisation.json"
+    return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
+
+
 def configured_layer(requested, key, layers=LAYERS):
     """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer)."""
     try:

@@ -35,6 +35,7 @@ rule ingest:
         index=f"{DATA}/index.csv",
         qc=f"{DATA}/qc.csv",
         classes=f"{DATA}/classes.json",
+        normalisation=f"{DATA}/normalisation.json",
     log:
         f"{LOGS}/ingest.log",
     benchmark:
@@ -56,6 +57,7 @@ rule fig02_preprocessing:
         raw=raw_inputs,
         index=f"{DATA}/index.csv",
         qc=f"{DATA}/qc.csv",
+        normalisation=f"{DATA}/normalisation.json",
     output:
         preprocessing=report(figure(2, "preprocessing"), caption="../report/fig02.rst", category="1 Data"),
         qc=report(figure(2, "qc"), caption="../report/fig02_qc.rst", category="1 Data"),

@@ -9,6 +9,7 @@ rule train:
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",
         classes=f"{DATA}/classes.json",
+        normalisation=f"{DATA}/normalisation.json",
     output:
         weights=f"{MODEL}/weights.pt",
         history=f"{MODEL}/history.csv",

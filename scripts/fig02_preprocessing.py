@@ -1,5 +1,7 @@
 """Rule fig02_preprocessing: paper Fig. 2 for the first kept test cell, and the QC figure (rejections per
 problem and class, integrated intensity per channel and class)."""
+import json
+
 from cellscape.data.readers import discover_events, read_event
 from cellscape.figures.common import save_figure
 from cellscape.figures.data_figures import preprocessing_figure, qc_figure
@@ -18,4 +20,5 @@ raw, _ = read_event(events[cell["source"]], s["data"])
 fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"],
                            s["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
-save_figure(qc_figure(qc, s["classes"]), *snakemake.output.qc)
+evidence = json.loads(open(snakemake.input.normalisation).read())
+save_figure(qc_figure(qc, s["classes"], evidence), *snakemake.output.qc)

@@ -14,4 +14,4 @@ else:
     roots, properties = [data["directory"]], None
 out = snakemake.output
 ingest(roots, data, s["qc"], s["classes"], s["image_size"], s["seed"],
-       out.images, out.index, out.qc, out.classes, threads=job_threads(snakemake), properties=properties)
+       out.images, out.index, out.qc, out.classes, out.normalisation, threads=job_threads(snakemake), properties=properties)

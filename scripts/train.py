@@ -33,5 +33,9 @@ metrics = test_metrics(predictions, classes, n_params)
 metrics["best_epoch"] = int(pd.DataFrame(history)["val_loss"].idxmin() + 1)
 metrics["device"] = str(device)
 metrics["precision"] = resolve_precision(training["precision"], device)
+# beside the accuracy: the normalisation used, and what it removed that separated the classes
+normalisation = json.loads(open(snakemake.input.normalisation).read())
+metrics["normalisation"] = {"setting": normalisation["setting"], "used": normalisation["used"],
+                            "warnings": normalisation["warnings"]}
 write_json(metrics, out.metrics)
 print(json.dumps(metrics, indent=1))

@@ -16,7 +16,7 @@ from cellscape.data.readers import InputError
 from cellscape.data.simulate import BAD_EVENT_TYPES, simulate_chunk, simulate_event
 
 CLASSES = ["lymphocyte", "neutrophil"]
-OUTPUTS = ("images.npy", "index.csv", "qc.csv", "classes.json")
+OUTPUTS = ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")
 PBC = ROOT.parent / "shared" / "data" / "pbc"
 
 

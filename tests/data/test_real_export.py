@@ -13,7 +13,7 @@ from cellscape.figures.data_figures import qc_figure
 from cellscape.runtime.tables import read_cell_table
 from support.ifc_export import CLASSES, FRAME, IMAGE_SIZE, write_export
 
-OUTPUTS = ("images.npy", "index.csv", "qc.csv", "classes.json")
+OUTPUTS = ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")
 
 
 def export_config(root, **data):

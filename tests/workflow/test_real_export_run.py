@@ -58,3 +58,11 @@ def test_export_with_object_numbers_repeated_across_class_folders_runs_the_whole
     kept = read_cell_table(results / "data" / "qc.csv").query("kept")
     median = kept.groupby("class")["intensity_nucleus"].median()
     assert 1.6 < median["lymphocyte_2n"] / median["lymphocyte"] < 2.5, median
+    # ... which per-image normalisation scales away: said in the log, at the end of the run and
+    # beside the accuracy
+    evidence = json.loads((results / "data" / "normalisation.json").read_text())
+    assert evidence["used"] == "per_image" and evidence["separating"][0]["channel"] == "nucleus"
+    warning = next(w for w in evidence["warnings"] if "lymphocyte_2n" in w)
+    assert warning in (results / "logs" / "ingest.log").read_text()
+    assert f"cellscape warning: {warning}" in r.stderr, r.stderr[-3000:]
+    assert warning in metrics["normalisation"]["warnings"]

@@ -1,4 +1,5 @@
 """The workflow as users run it: the real snakemake command line on the tiny configuration."""
+import json
 import os
 import re
 import subprocess
@@ -124,6 +125,12 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     index = pd.read_csv(results / "data" / "index.csv")
     assert set(index["split"]) == {"train", "val", "test"}
     assert (results / "model" / "metrics.json").exists()
+    # every run writes the normalisation evidence: per channel, each factor's AUCs
+    evidence = json.loads((results / "data" / "normalisation.json").read_text())
+    assert set(evidence["channels"]) == {"cytoplasm", "nucleus"}
+    for factors in evidence["channels"].values():
+        assert {"max", "mean"} <= set(factors)
+        assert all(0.5 <= auc <= 1 for f in factors.values() for auc in f["one_vs_rest_auc"].values())
     # MDA embeds and scores the layers mda.layers names, each with every method
     tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
     mda = pd.read_csv(results / "mda" / "metrics.csv")

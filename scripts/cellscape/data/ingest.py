@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from ..runtime.io import NpyRowWriter, write_csv, write_json
 from ..runtime.tables import join_on_id
+from .normalisation import FACTOR_COLUMNS, cell_factors, normalisation_evidence, write_evidence
 from .preprocess import QC_CHECKS, QC_PROBLEMS, normalise_per_image, process_event
 from .readers import InputError, check_unique_events, discover_events, read_event
 from .split import stratified_split
@@ -22,7 +23,7 @@ from .split import stratified_split
 #: the 20% rule, before any normalisation (what ``normalise: per_image`` scales away)
 INTENSITY_COLUMNS = ("intensity_cytoplasm", "intensity_nucleus")
 QC_COLUMNS = ("id", "class", "object", "source", "qc_readable", *QC_CHECKS, "kept", "reason", "problem",
-              *INTENSITY_COLUMNS)
+              *INTENSITY_COLUMNS, *FACTOR_COLUMNS)
 
 
 def _process(event, data_cfg, qc_cfg, image_size):
@@ -39,13 +40,14 @@ def _process(event, data_cfg, qc_cfg, image_size):
             raise
         row.update({"qc_readable": False, **{c: False for c in QC_CHECKS},
                     "kept": False, "reason": f"qc_readable: {err}", "problem": err.kind,
-                    **{c: np.nan for c in INTENSITY_COLUMNS}})
+                    **{c: np.nan for c in INTENSITY_COLUMNS + FACTOR_COLUMNS}})
         return None, row
     image, checks = process_event(raw, saturation, data_cfg, qc_cfg, image_size)
     failed = [c for c in QC_CHECKS if not checks[c]]
     row.update(checks, kept=not failed, reason=failed[0] if failed else "",
                problem=QC_PROBLEMS[failed[0]] if failed else "",
-               **dict(zip(INTENSITY_COLUMNS, image.reshape(len(image), -1).sum(axis=1, dtype=np.float64))))
+               **dict(zip(INTENSITY_COLUMNS, image.reshape(len(image), -1).sum(axis=1, dtype=np.float64))),
+               **cell_factors(image))
     if failed:
         return None, row
     if data_cfg["normalise"] == "per_image":
@@ -54,10 +56,12 @@ def _process(event, data_cfg, qc_cfg, image_size):
 
 
 def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_index, out_qc,
-           out_classes, threads=1, properties=None):
+           out_classes, out_normalisation, threads=1, properties=None):
     """Read every event under ``roots`` (each holding one folder per class) and write the set.
 
     ``properties``: optional table of simulator ground truth, joined to the index by id.
+    ``out_normalisation``: the evidence whether per-image scaling removes a class signal, and
+    the normalisation used (``auto`` decides from it, after every training cell is read).
     """
     events = []
     for root in roots:
@@ -88,8 +92,12 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
         kept = qc[qc["kept"]].reset_index(drop=True)
         _require_classes(kept, classes, qc)
     index = _index_table(kept, classes, data_cfg["split"], seed, properties)
-    if data_cfg["normalise"] == "dataset":
+    evidence = normalisation_evidence(index, classes, data_cfg["normalise"], data_cfg["normalise_auc"])
+    if evidence["used"] == "dataset":
         _normalise_by_training_set(out_images, index)
+    elif data_cfg["normalise"] == "auto":  # per_image, decided after the images were written
+        _normalise_each_image(out_images)
+    write_evidence(evidence, out_normalisation)
     write_csv(qc, out_qc)
     write_csv(index, out_index)
     write_json(list(classes), out_classes)
@@ -111,7 +119,7 @@ def _index_table(kept, classes, split_cfg, seed, properties):
     index = pd.DataFrame({"row": np.arange(len(kept)), "id": kept["id"].astype(str),
                           "class": kept["class"], "label": kept["class"].map(label),
                           "source": kept["source"], "object": kept["object"].astype(str),
-                          **{c: kept[c] for c in INTENSITY_COLUMNS}})
+                          **{c: kept[c] for c in INTENSITY_COLUMNS + FACTOR_COLUMNS}})
     index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed)
     if properties is not None and len(properties):
         props = properties.assign(id=properties["class"].astype(str) + "/" + properties["event_id"].astype(str))
@@ -119,6 +127,15 @@ def _index_table(kept, classes, split_cfg, seed, properties):
         index = join_on_id(index, props, "the image set", "the simulator's properties.csv", how="covers")
     cols = ["row", "id", "class", "label", "split", "source", "object"]
     return index[cols + [c for c in index.columns if c not in cols]]
+
+
+def _normalise_each_image(path, batch=512):
+    """Per-image normalisation in place (``auto`` decides it only after every cell is written)."""
+    images = np.load(path, mmap_mode="r+")
+    for start in range(0, len(images), batch):
+        block = np.asarray(images[start:start + batch])
+        images[start:start + batch] = np.stack([normalise_per_image(image) for image in block])
+    images.flush()
 
 
 def _normalise_by_training_set(path, index, batch=512):

@@ -56,10 +56,11 @@ def rejection_counts(qc, classes):
     return pd.concat([unreadable, counts.reindex(index=checks, fill_value=0)])
 
 
-def qc_figure(qc, classes):
+def qc_figure(qc, classes, evidence=None):
     """Events removed per problem and class, raw and kept events per class, and (when qc.csv has
     them) each channel's integrated intensity per class of the kept cells: whether absolute
-    intensity carries the classes, which ``normalise: per_image`` scales away."""
+    intensity carries the classes, which ``normalise: per_image`` scales away. ``evidence``
+    (normalisation.json) adds the normalisation used and its warnings as the figure's title."""
     counts = rejection_counts(qc, classes)
     intensities = [c for c in INTENSITY_COLUMNS if c in qc]
     fig = plt.figure(figsize=(12, 8 if intensities else 4.5), constrained_layout=True)
@@ -84,7 +85,19 @@ def qc_figure(qc, classes):
     ax2.legend(loc="lower center", framealpha=0.9)
     for k, column in enumerate(intensities):
         intensity_panel(fig.add_subplot(grid[1, 2 * k:2 * k + 2]), qc, column, classes)
+    if evidence is not None:
+        warnings = evidence["warnings"]
+        fig.suptitle(normalisation_line(evidence), fontsize=10, color="firebrick" if warnings else "black")
     return fig
+
+
+def normalisation_line(evidence, shown=2):
+    """The normalisation used and why, then what it removed that separated the classes."""
+    lines = [f"normalisation: {evidence['used']} ({evidence['reason']})"]
+    lines += [f"warning: {text}" for text in evidence["warnings"][:shown]]
+    if len(evidence["warnings"]) > shown:
+        lines.append(f"... and {len(evidence['warnings']) - shown} more (results/data/normalisation.json)")
+    return "\n".join(lines)
 
 
 def intensity_panel(ax, qc, column, classes):

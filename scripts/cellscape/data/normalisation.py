@@ -1,0 +1,105 @@
+"""Whether per-image normalisation divides away what separates the classes.
+
+Per-image normalisation scales each cell's channel to a maximum of 1: the factor it divides by
+(the channel's maximum after the 20% rule) and the brightness it erases (the channel's mean inside
+the cell) are gone from the image the network sees. When either separates the classes on the
+training cells (one-vs-rest ROC AUC at or above a threshold), the run says so, and
+``normalise: auto`` keeps them by scaling per dataset instead.
+"""
+import itertools
+import logging
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from ..runtime.io import write_json
+
+CHANNELS = ("cytoplasm", "nucleus")
+#: the per-cell factors, as ingestion records them per channel (qc.csv and index.csv columns)
+FACTORS = {"max": "maximum after background removal", "mean": "mean inside the cell"}
+FACTOR_COLUMNS = tuple(f"{factor}_{channel}" for factor in FACTORS for channel in CHANNELS)
+MODES = ("per_image", "dataset")
+
+log = logging.getLogger(__name__)
+
+
+def cell_factors(image):
+    """{column: value} of one filtered, unnormalised cell image (C, H, W)."""
+    values = {}
+    for channel, plane in zip(CHANNELS, image):
+        inside = plane[plane > 0]
+        values[f"max_{channel}"] = float(plane.max())
+        values[f"mean_{channel}"] = float(inside.mean()) if inside.size else 0.0
+    return values
+
+
+def separation(values, labels):
+    """AUC of ``values`` separating two label sets, in whichever direction separates (0.5..1)."""
+    auc = roc_auc_score(labels, values)
+    return max(auc, 1.0 - auc)
+
+
+def channel_evidence(train, channel, classes):
+    """For one channel, each factor's one-vs-rest AUC per class and its best-separated class pair."""
+    out = {}
+    labels = train["class"].to_numpy()
+    present = [c for c in classes if (labels == c).any()]
+    for factor in FACTORS:
+        values = train[f"{factor}_{channel}"].to_numpy(dtype=float)
+        one_vs_rest = {c: round(separation(values, labels == c), 4) for c in present if (labels != c).any()}
+        pairs = []
+        for a, b in itertools.combinations(present, 2):
+            pair = np.isin(labels, (a, b))
+            pairs.append((separation(values[pair], labels[pair] == b), a, b))
+        best = max(pairs) if pairs else (0.5, None, None)
+        out[factor] = {"one_vs_rest_auc": one_vs_rest,
+                       "largest_auc": max(one_vs_rest.values(), default=0.5),
+                       "best_pair": {"classes": [best[1], best[2]], "auc": round(best[0], 4)}}
+    return out
+
+
+def normalisation_evidence(index, classes, setting, threshold):
+    """The evidence (training cells only) and the normalisation it leads to under ``setting``.
+
+    A channel separates when any factor's pairwise AUC reaches ``threshold``; ``auto`` picks
+    ``dataset`` when any channel separates, ``per_image`` otherwise.
+    """
+    train = index[index["split"] == "train"]
+    channels = {channel: channel_evidence(train, channel, classes) for channel in CHANNELS}
+    separating = []
+    for channel, factors in channels.items():
+        for factor, found in factors.items():
+            if found["best_pair"]["auc"] >= threshold:
+                separating.append({"channel": channel, "factor": factor, "description": FACTORS[factor],
+                                   "classes": found["best_pair"]["classes"], "auc": found["best_pair"]["auc"]})
+    separating.sort(key=lambda s: -s["auc"])
+    largest = max(found["best_pair"]["auc"] for factors in channels.values() for found in factors.values())
+    if separating:
+        top = separating[0]
+        found = (f"the {top['channel']} {top['description']} separates {top['classes'][1]} from "
+                 f"{top['classes'][0]} (AUC {top['auc']:.2f})")
+    else:
+        found = f"no channel's maximum or mean separates two classes (largest AUC {largest:.2f} < {threshold})"
+    if setting == "auto":
+        used = "dataset" if separating else "per_image"
+        reason = f"auto: {found}"
+    else:
+        used, reason = setting, f"set in the config; {found}"
+    warnings = [warning_text(s) for s in separating] if used == "per_image" else []
+    return {"setting": setting, "used": used, "reason": reason, "threshold": threshold,
+            "largest_auc": round(largest, 4), "training_cells": int(len(train)), "channels": channels, "separating": separating,
+            "warnings": warnings}
+
+
+def warning_text(found):
+    """What the user reads: which brightness per-image scaling removes, and what to do."""
+    a, b = found["classes"]
+    return (f"per-image normalisation removes the {found['channel']} {found['description']}, which "
+            f"separates {b} from {a} with AUC {found['auc']:.2f}: consider `normalise: dataset` "
+            f"(or `auto`)")
+
+
+def write_evidence(evidence, path):
+    write_json(evidence, path)
+    for text in evidence["warnings"]:
+        log.warning(text)
