@@ -24,6 +24,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 JOB = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |^Job stats|\Z)", re.S | re.M)
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]\n(?:local)?(?:rule (\w+):\n(?:.*\n)*?\s+jobid: (\d+)"
+                   r"|Finished jobid: (\d+) \(Rule: (\w+)\))", re.M)
 
 
 def planned_jobs(dry_run_output):
@@ -48,6 +50,44 @@ def read_benchmark(path):
     return {"seconds": number("s"), "max_rss_mb": number("max_rss"), "cpu_seconds": number("cpu_time")}
 
 
+def timeline(log_text):
+    """{rule: (first start, last end)} in minutes from the run's first job, from snakemake's log."""
+    from datetime import datetime
+    starts, spans, t0 = {}, {}, None
+    for stamp, rule, jobid, done_id, done_rule in STAMP.findall(log_text):
+        t = datetime.strptime(" ".join(stamp.split()), "%a %b %d %H:%M:%S %Y")
+        t0 = t0 or t
+        minute = (t - t0).total_seconds() / 60
+        if rule:
+            starts[jobid] = minute
+        elif done_id in starts:
+            first, last = spans.get(done_rule, (starts[done_id], minute))
+            spans[done_rule] = (min(first, starts[done_id]), max(last, minute))
+    return spans
+
+
+def stage_timeline(spans):
+    """{stage: (first start, last end)} in minutes, in DAG order."""
+    stages = {}
+    for rule, (first, last) in spans.items():
+        if rule == "all":
+            continue
+        stage = stage_of(rule)
+        a, b = stages.get(stage, (first, last))
+        stages[stage] = (min(a, first), max(b, last))
+    order = list(STAGES) + ["other"]
+    return dict(sorted(stages.items(), key=lambda item: (item[1][0], order.index(item[0]))))
+
+
+def after_training_seconds(rows):
+    """{events: wall time summed over every job after training} (the stages the cap bounds)."""
+    totals = {}
+    for row in rows:
+        if stage_of(row["rule"]) not in ("data", "training"):
+            totals[row["events"]] = totals.get(row["events"], 0.0) + row["seconds"]
+    return totals
+
+
 def size_config(events, epochs, cap, results):
     return {"results": results, "simulator": {"events": events, "chunks": max(4, events // 1500)},
             "training": {"epochs": epochs, "patience": epochs},
@@ -55,14 +95,15 @@ def size_config(events, epochs, cap, results):
             "activations": {"max_cells": cap}}
 
 
-def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml"):
-    """Run the workflow at one size (unless done); its jobs' measured and requested costs."""
+def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml", overrides=()):
+    """Run the workflow at one size (unless done); its jobs' measured and requested costs.
+    ``overrides``: config files laid over the size's settings (e.g. fewer feature images)."""
     workdir = out / f"events_{events}"
     workdir.mkdir(parents=True, exist_ok=True)
     override = workdir / "scaling.yaml"
     override.write_text(json.dumps(size_config(events, epochs, cap, "results")))
     base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--cores", str(cores), "--configfile", str(base_config), str(override)]
+            "--cores", str(cores), "--configfile", str(base_config), str(override), *map(str, overrides)]
     plan = subprocess.run(base + ["-n", "-F"], capture_output=True, text=True, check=True)
     jobs = planned_jobs(plan.stdout + plan.stderr)
     done = workdir / "wall_seconds.txt"
@@ -71,10 +112,12 @@ def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml"):
         with open(workdir / "snakemake.log", "w") as log:
             subprocess.run(base, stdout=log, stderr=subprocess.STDOUT, check=True)
         done.write_text(f"{time.perf_counter() - t0:.1f}\n")
+    selection = workdir / "results" / "activations" / "selection.csv"
+    cells = sum(1 for _ in open(selection)) - 1
     rows = []
     for path, job in jobs.items():
         measured = read_benchmark(workdir / path)
-        rows.append({"events": events, "benchmark": path, **job, **measured})
+        rows.append({"events": events, "cells": cells, "benchmark": path, **job, **measured})
     disk = sum(p.stat().st_size for p in (workdir / "results").rglob("*") if p.is_file())
     return rows, float(done.read_text()), disk
 
@@ -91,6 +134,28 @@ def growth_exponents(rows, measure="seconds"):
         if len(sizes) >= 2 and all(by_size[s] > 0 for s in sizes):
             slopes[rule] = float(np.polyfit(np.log(sizes), np.log([by_size[s] for s in sizes]), 1)[0])
     return slopes, totals
+
+
+def calibration(rows, rules):
+    """{rule: (seconds at no cell, seconds per selected cell, peak MB at no cell, MB per cell)}:
+    a line through each size's slowest and largest job of ``rules`` against the cells after
+    training (the runs must differ in cells: different caps), the table the cost model
+    (cellscape/runtime/resources.py, CAPPED) holds."""
+    fits = {}
+    for rule in rules:
+        by_cells = {}
+        for row in rows:
+            if row["rule"] == rule:
+                worst = by_cells.setdefault(row["cells"], [0.0, 0.0])
+                worst[0] = max(worst[0], row["seconds"])
+                worst[1] = max(worst[1], row["max_rss_mb"])
+        if len(by_cells) >= 2:
+            cells = np.array(sorted(by_cells), float)
+            seconds, mb = np.array([by_cells[c] for c in sorted(by_cells)]).T
+            b, a = np.polyfit(cells, seconds, 1)
+            d, c = np.polyfit(cells, mb, 1)
+            fits[rule] = tuple(round(float(v), 4) for v in (max(a, 0), max(b, 0), max(c, 0), max(d, 0)))
+    return fits
 
 
 #: stages for the plot: rule name prefixes, in DAG order
@@ -162,16 +227,24 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml",
                         help="the configuration scaled (default: the embedded default; configs/tiny.yaml to try it)")
+    parser.add_argument("--override", type=Path, nargs="*", default=[],
+                        help="config files laid over each size's settings (bench/paper_scale.yaml for configs/paper.yaml)")
     args = parser.parse_args(argv)
     rows, summary = [], []
     for events in args.sizes:
-        size_rows, wall, disk = run_size(events, args.epochs, args.cap, args.out, args.cores, args.config.resolve())
+        size_rows, wall, disk = run_size(events, args.epochs, args.cap, args.out, args.cores, args.config.resolve(),
+                                         [p.resolve() for p in args.override])
         rows += size_rows
         peak = max(size_rows, key=lambda r: r["max_rss_mb"])
+        after = after_training_seconds(size_rows)[events]
+        stages = stage_timeline(timeline((args.out / f"events_{events}" / "snakemake.log").read_text()))
         summary.append({"events": events, "wall_seconds": wall, "disk_gb": disk / 2 ** 30,
-                        "peak_rss_mb": peak["max_rss_mb"], "peak_rule": peak["rule"]})
+                        "peak_rss_mb": peak["max_rss_mb"], "peak_rule": peak["rule"],
+                        "after_training_seconds": after, "timeline_minutes": stages})
         print(f"{events} events: {wall:.0f} s, {disk / 2 ** 30:.2f} GB, peak {peak['max_rss_mb']:.0f} MB "
-              f"({peak['rule']})", flush=True)
+              f"({peak['rule']}), after training {after:.0f} s summed over jobs", flush=True)
+        for stage, (first, last) in stages.items():
+            print(f"    {stage:24s} minutes {first:6.1f} - {last:6.1f}")
     with open(args.out / "jobs.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

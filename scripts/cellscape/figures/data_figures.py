@@ -1,5 +1,8 @@
 """Figures of the data stage: the preprocessing of one cell (Fig. 2), quality control and intensity per class."""
+import textwrap
+
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
@@ -93,11 +96,25 @@ def qc_figure(qc, classes, evidence=None):
 
 def normalisation_line(evidence, shown=2):
     """The normalisation used and why, then what it removed that separated the classes."""
-    lines = [f"normalisation: {evidence['used']} ({evidence['reason']})"]
-    lines += [f"warning: {text}" for text in evidence["warnings"][:shown]]
-    if len(evidence["warnings"]) > shown:
-        lines.append(f"... and {len(evidence['warnings']) - shown} more (results/data/normalisation.json)")
-    return "\n".join(lines)
+    warnings = evidence["warnings"]
+    lines = [f"normalisation: {evidence['used']}" if warnings else
+             f"normalisation: {evidence['used']} ({evidence['reason']})"]
+    lines += [f"warning: {text}" for text in warnings[:shown]]
+    if len(warnings) > shown:
+        lines.append(f"... and {len(warnings) - shown} more (data/normalisation.json)")
+    return "\n".join(textwrap.fill(line, 130, subsequent_indent="    ") for line in lines)
+
+
+def leading_digit(value):
+    return int(round(value / 10 ** np.floor(np.log10(value)), 6))
+
+
+def short_count(value, _=None):
+    """1e6 -> '1M', 2e5 -> '200k': tick labels that do not overlap on a log axis."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:g}{unit}"
+    return f"{value:g}"
 
 
 def intensity_panel(ax, qc, column, classes):
@@ -116,6 +133,8 @@ def intensity_panel(ax, qc, column, classes):
             ax.hist(v, bins=bins, density=True, histtype="step", linewidth=1.8, color=CLASS_COLOURS[i],
                     label=f"{cls} (median {np.median(v):.3g}, n = {len(v)})")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(short_count))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: short_count(v) if leading_digit(v) in (2, 5) else ""))
     ax.set_yticks([])
     channel = column.removeprefix("intensity_")
     ax.set_xlabel("integrated intensity (counts above background)")
