@@ -136,25 +136,87 @@ def growth_exponents(rows, measure="seconds"):
     return slopes, totals
 
 
-def calibration(rows, rules):
-    """{rule: (seconds at no cell, seconds per selected cell, peak MB at no cell, MB per cell)}:
-    a line through each size's slowest and largest job of ``rules`` against the cells after
-    training (the runs must differ in cells: different caps), the table the cost model
-    (cellscape/runtime/resources.py, CAPPED) holds."""
+def run_config(workdir):
+    """The validated config a size ran with (the embedded default, the base and its overrides)."""
+    import yaml
+    from snakemake.utils import validate
+    command = next(line for line in (workdir / "snakemake.log").read_text().splitlines() if "Command:" in line)
+    files = command.split("--configfile", 1)[1].split()
+    config = {}
+    for path in [REPO / "config.yaml", *files]:
+        config = merged(config, yaml.safe_load(Path(path).read_text()) or {})
+    validate(config, str(REPO / "schemas" / "config.schema.yaml"), set_default=True)
+    return config
+
+
+def merged(base, extra):
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def driver_value(row, model, featvis, config):
+    """A job's value of its rule's time driver (cellscape.runtime.resources.DRIVERS), as the rule
+    passes it."""
+    from cellscape.runtime.resources import DRIVERS
+    rule, wildcards = row["calibrated"], dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
+    driver = DRIVERS[rule][0]
+    mda_layers = [l for l in (config["mda"]["layers"] or model.shape) if l in model.shape]
+    if driver == "render":
+        return featvis.job_gflop(rule, type("W", (), wildcards)())
+    return {"fixed": 0, "events": model.n_images, "cells": model.n_selected,
+            "chunk_events": model.n_images / config["simulator"]["chunks"],
+            "epoch_events": model.n_images * (config["mda"]["training"]["epochs"] if rule == "mda_train"
+                                             else config["training"]["epochs"]),
+            "method_cells": model.n_selected * {"embed": len(config["embeddings"]["methods"]),
+                                                "mda_embed": len(config["mda"]["methods"])}.get(rule, 1),
+            "values": model.layer_values(mda_layers if rule == "mda_layers" else list(model.shape)),
+            }[driver]
+
+
+def with_drivers(rows, out):
+    """Each row with ``x``: its time driver's value, and ``x_memory``: its memory driver's."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from cellscape.featvis.jobs import FeatvisJobs
+    from cellscape.model.architecture import layer_shapes
+    from cellscape.runtime.resources import DRIVERS, SHARED, CostModel
+    models = {}
+    for row in rows:
+        row["calibrated"] = SHARED.get(row["rule"], row["rule"])
+        if row["events"] not in models:
+            config = run_config(out / f"events_{row['events']}")
+            shapes = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
+            models[row["events"]] = (CostModel(config, shapes), FeatvisJobs(config["featvis"], shapes, "fv"), config)
+        model, featvis, config = models[row["events"]]
+        row["x"] = driver_value(row, model, featvis, config)
+        memory = DRIVERS[row["calibrated"]][1]
+        row["x_memory"] = {"fixed": 0, "events": model.n_images, "cells": model.n_selected}.get(memory)
+    return rows
+
+
+def envelope(x, y):
+    """(intercept, slope): the least-squares slope (at least 0), the intercept raised until the
+    line lies on or above every measured point (a request must cover every job)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    slope = max(float(np.polyfit(x, y, 1)[0]), 0.0) if np.ptp(x) > 0 else 0.0
+    return max(float(np.max(y - slope * x)), 0.0), slope
+
+
+def calibration(rows):
+    """{rule: {"time": (a, b), "memory": (c, d)}}: cellscape.runtime.resources.CALIBRATION, lines
+    fitted to every measured job (``with_drivers`` rows) in its rule's drivers. Peaks under 20 MB
+    are jobs too short for the benchmark to sample and are left out."""
+    from cellscape.runtime.resources import DRIVERS
     fits = {}
-    for rule in rules:
-        by_cells = {}
-        for row in rows:
-            if row["rule"] == rule:
-                worst = by_cells.setdefault(row["cells"], [0.0, 0.0])
-                worst[0] = max(worst[0], row["seconds"])
-                worst[1] = max(worst[1], row["max_rss_mb"])
-        if len(by_cells) >= 2:
-            cells = np.array(sorted(by_cells), float)
-            seconds, mb = np.array([by_cells[c] for c in sorted(by_cells)]).T
-            b, a = np.polyfit(cells, seconds, 1)
-            d, c = np.polyfit(cells, mb, 1)
-            fits[rule] = tuple(round(float(v), 4) for v in (max(a, 0), max(b, 0), max(c, 0), max(d, 0)))
+    for rule in sorted({row["calibrated"] for row in rows}):
+        jobs = [row for row in rows if row["calibrated"] == rule]
+        a, b = envelope([j["x"] for j in jobs], [j["seconds"] for j in jobs])
+        fits[rule] = {"time": (round(a, 2), float(f"{b:.4g}"))}
+        sampled = [j for j in jobs if j["max_rss_mb"] >= 20]
+        if DRIVERS[rule][1] is not None:
+            c, d = envelope([j["x_memory"] for j in sampled], [j["max_rss_mb"] for j in sampled]) if sampled else (0, 0)
+            fits[rule]["memory"] = (round(c), float(f"{d:.4g}"))
     return fits
 
 
@@ -205,16 +267,20 @@ def tables(rows, sizes):
     for rule in sorted(totals, key=lambda r: -totals[r][sizes[-1]] if sizes[-1] in totals[r] else 0):
         cells = " | ".join(f"{totals[rule].get(s, float('nan')):.1f}" for s in sizes)
         lines.append(f"| `{rule}` | {cells} | {slopes.get(rule, float('nan')):.2f} | {memory.get(rule, float('nan')):.2f} |")
-    lines += ["", "| rule | jobs | peak RSS (MB), largest | mem_mb asked / peak (min-max) | runtime asked / measured (min-max) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| rule | jobs | peak RSS (MB), largest | mem_mb asked / peak (min-max) | "
+              "runtime asked / measured, jobs of 15 s or more (min-max) | jobs under 15 s (asked 1 min) |",
+              "|---|---|---|---|---|---|"]
     by_rule = {}
     for row in rows:
         by_rule.setdefault(row["rule"], []).append(row)
     for rule, jobs in sorted(by_rule.items()):
-        mem = [j["mem_mb"] / j["max_rss_mb"] for j in jobs if j["max_rss_mb"] > 0]
-        rt = [60 * j["runtime"] / j["seconds"] for j in jobs if j["seconds"] > 0]
+        # a peak under 20 MB is a job too short for the benchmark to sample
+        mem = [j["mem_mb"] / j["max_rss_mb"] for j in jobs if j["max_rss_mb"] >= 20]
+        rt = [60 * j["runtime"] / j["seconds"] for j in jobs if j["seconds"] >= 15]
+        short = sum(j["seconds"] < 15 for j in jobs)
+        span = lambda v: f"{min(v):.2f}-{max(v):.2f}" if v else "-"
         lines.append(f"| `{rule}` | {len(jobs)} | {max(j['max_rss_mb'] for j in jobs):.0f} | "
-                     f"{min(mem):.2f}-{max(mem):.2f} | {min(rt):.1f}-{max(rt):.1f} |")
+                     f"{span(mem) if mem else 'not sampled'} | {span(rt)} | {short} |")
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml",
                         help="the configuration scaled (default: the embedded default; configs/tiny.yaml to try it)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="write the cost model's lines fitted to these runs into scripts/cellscape/runtime/calibration.json")
     parser.add_argument("--override", type=Path, nargs="*", default=[],
                         help="config files laid over each size's settings (bench/paper_scale.yaml for configs/paper.yaml)")
     args = parser.parse_args(argv)
@@ -249,6 +317,11 @@ def main(argv=None):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    fits = calibration(with_drivers(rows, args.out))
+    (args.out / "calibration.json").write_text(json.dumps(fits, indent=1, sort_keys=True) + "\n")
+    if args.calibrate:
+        (REPO / "scripts" / "cellscape" / "runtime" / "calibration.json").write_text(
+            json.dumps(fits, indent=1, sort_keys=True) + "\n")
     slopes, totals = growth_exponents(rows)
     (args.out / "summary.json").write_text(json.dumps({"sizes": summary, "exponents": slopes,
                                                        "seconds": totals}, indent=1))

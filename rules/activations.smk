@@ -23,8 +23,8 @@ rule select_images:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("select_images"),
+        runtime=RES.runtime("select_images"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -53,7 +53,7 @@ rule dump_activations:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_dump,
-        runtime=RES.runtime_dump,
+        runtime=RES.runtime("dump_layers", values=RES.dump_values),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -71,7 +71,7 @@ use rule dump_activations as dump_layers with:
         f"{BENCH}/activations/all_layers.tsv"
     resources:
         mem_mb=RES.mem_mb_dump_layers(LAYERS),
-        runtime=RES.runtime_dump_layers(LAYERS),
+        runtime=RES.runtime("dump_layers", values=RES.layer_values(LAYERS)),
         gpu=gpu_count,
 
 

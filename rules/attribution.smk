@@ -24,8 +24,8 @@ rule attribution:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=20,
+        mem_mb=RES.mem_mb("attribution"),
+        runtime=RES.runtime("attribution"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -47,8 +47,8 @@ rule fig19_attribution:
         f"{BENCH}/figures/fig19.tsv"
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig19_attribution"),
+        runtime=RES.runtime("fig19_attribution"),
     conda:
         "../envs/cellscape.yaml"
     script:

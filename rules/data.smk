@@ -19,8 +19,8 @@ rule simulate_chunk:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=RES.runtime_simulate(events_in_chunk),
+        mem_mb=RES.mem_mb("simulate_chunk"),
+        runtime=RES.runtime("simulate_chunk", chunk_events=events_in_chunk),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -44,8 +44,8 @@ rule ingest:
         settings=DATA_SETTINGS,
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=RES.runtime_ingest,
+        mem_mb=RES.mem_mb("ingest"),
+        runtime=RES.runtime("ingest"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -69,8 +69,8 @@ rule fig02_preprocessing:
         settings=DATA_SETTINGS,
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig02_preprocessing"),
+        runtime=RES.runtime("fig02_preprocessing"),
     conda:
         "../envs/cellscape.yaml"
     script:

@@ -26,8 +26,8 @@ rule embed:
     priority: 20
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_embed,
-        runtime=RES.runtime_embed_methods(config["embeddings"]["methods"]),
+        mem_mb=RES.mem_mb("embed"),
+        runtime=RES.runtime("embed", method_cells=RES.n_selected * len(config["embeddings"]["methods"])),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -54,8 +54,8 @@ rule layer_metrics:
     priority: 20
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_embed,
-        runtime=RES.runtime_embed,
+        mem_mb=RES.mem_mb("layer_metrics"),
+        runtime=RES.runtime("layer_metrics"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -89,8 +89,8 @@ rule fig07_11_embedding:
                          "min_dist": config["embeddings"]["fig09_min_dist"]}),
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=RES.runtime_embed,
+        mem_mb=RES.mem_mb("fig07_11_embedding"),
+        runtime=RES.runtime("fig07_11_embedding"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -111,8 +111,8 @@ rule fig12_umap_layers:
         classes=config["classes"],
     threads: cpus(1)
     resources:
-        mem_mb=1500,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig12_umap_layers"),
+        runtime=RES.runtime("fig12_umap_layers"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -133,8 +133,8 @@ rule fig12_separation:
         layers=LAYERS,
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig12_separation"),
+        runtime=RES.runtime("fig12_separation"),
     conda:
         "../envs/cellscape.yaml"
     script:

@@ -28,8 +28,8 @@ rule explorer:
         top_cells=config["explorer"]["top_cells"],
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=20,
+        mem_mb=RES.mem_mb("explorer"),
+        runtime=RES.runtime("explorer"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

@@ -51,8 +51,8 @@ rule export:
         config=EXPORT_CONFIG,
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=10,
+        mem_mb=RES.mem_mb("export"),
+        runtime=RES.runtime("export"),
     conda:
         "../envs/cellscape.yaml"
     script:

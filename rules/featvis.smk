@@ -38,7 +38,7 @@ rule featvis_channel_order:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_profiles(CONV_LAYERS, config["featvis"]["profile_images"]),
-        runtime=15,
+        runtime=RES.runtime("featvis_channel_order"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -65,7 +65,7 @@ rule featvis_chunk:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime_chunk,
+        runtime=FV_JOBS.runtime("featvis_chunk"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -85,8 +85,8 @@ rule featvis_merge:
         f"{BENCH}/featvis/{{layer}}_merge.tsv"
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=RES.mem_mb("featvis_merge"),
+        runtime=RES.runtime("featvis_merge"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -111,7 +111,7 @@ rule featvis_evolution:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime_evolution,
+        runtime=FV_JOBS.runtime("featvis_evolution"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -137,7 +137,7 @@ rule featvis_nmf:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime_directions,
+        runtime=FV_JOBS.runtime("featvis_nmf"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -166,7 +166,7 @@ rule featvis_clusters:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime_directions,
+        runtime=FV_JOBS.runtime("featvis_clusters"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -187,8 +187,8 @@ rule fig13_feature_evolution:
         layer=FV_LAYERS["evolution"],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig13_feature_evolution"),
+        runtime=RES.runtime("fig13_feature_evolution"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -210,8 +210,8 @@ rule fig14_feature_layers:
         channels=config["featvis"]["overview_channels"],
     threads: cpus(1)
     resources:
-        mem_mb=1500,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig14_feature_layers"),
+        runtime=RES.runtime("fig14_feature_layers"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -236,8 +236,8 @@ rule fig15_feature_grid:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig15_feature_grid"),
+        runtime=RES.runtime("fig15_feature_grid"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -264,8 +264,8 @@ rule fig16_neuron_examples:
         channels=config["featvis"]["neuron_channels"],
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig16_neuron_examples"),
+        runtime=RES.runtime("fig16_neuron_examples"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -286,8 +286,8 @@ rule fig17_neuron_groups:
         layer=FV_LAYERS["nmf"],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig17_neuron_groups"),
+        runtime=RES.runtime("fig17_neuron_groups"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -309,8 +309,8 @@ rule fig18_cluster_features:
         layers=FV_LAYERS["clusters"],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("fig18_cluster_features"),
+        runtime=RES.runtime("fig18_cluster_features"),
     conda:
         "../envs/cellscape.yaml"
     script:

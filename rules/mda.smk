@@ -50,8 +50,8 @@ rule mda_targets:
     priority: 50
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_images,
-        runtime=10,
+        mem_mb=RES.mem_mb("mda_targets"),
+        runtime=RES.runtime("mda_targets"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -84,7 +84,7 @@ rule mda_train:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_train,
-        runtime=RES.runtime_train,  # sized for the classifier's (more) epochs
+        runtime=RES.runtime_training("mda_train", config["mda"]["training"]["epochs"]),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -135,7 +135,7 @@ use rule mda_activations as mda_layers with:
         f"{BENCH}/mda/activations/all_layers.tsv"
     resources:
         mem_mb=RES.mem_mb_dump_layers(MDA_LAYERS),
-        runtime=RES.runtime_dump_layers(MDA_LAYERS),
+        runtime=RES.runtime("mda_layers", values=RES.layer_values(MDA_LAYERS)),
         gpu=gpu_count,
 
 
@@ -165,8 +165,8 @@ rule mda_embed:
         keep_columns=["id", "split", "class", "target", "predicted", "error"],
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=RES.runtime_embed_methods(MDA_METHODS),
+        mem_mb=RES.mem_mb("mda_embed"),
+        runtime=RES.runtime("mda_embed", method_cells=RES.n_selected * len(MDA_METHODS)),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -189,6 +189,9 @@ use rule mda_embed as mda_classifier with:
         guide_columns=MDA_CLASSIFIER_GUIDE,
         score_column="label",
         keep_columns=["id", "class", "label", "predicted", "certainty"],
+    resources:
+        mem_mb=RES.mem_mb("mda_classifier"),
+        runtime=RES.runtime("mda_classifier", method_cells=RES.n_selected),  # one method
 
 
 rule mda_metrics:
@@ -204,8 +207,8 @@ rule mda_metrics:
         layer_methods=[(layer, method) for layer in MDA_LAYERS for method in MDA_METHODS],
     threads: cpus(1)
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=RES.mem_mb("mda_metrics"),
+        runtime=RES.runtime("mda_metrics"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -233,8 +236,8 @@ rule fig20_21_mda:
         methods=MDA_METHODS,
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig20_21_mda"),
+        runtime=RES.runtime("fig20_21_mda"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -257,8 +260,8 @@ rule fig22_mda_classifier:
         classifier_target=config["mda"]["classifier_target"],
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig22_mda_classifier"),
+        runtime=RES.runtime("fig22_mda_classifier"),
     conda:
         "../envs/cellscape.yaml"
     script:

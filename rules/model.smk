@@ -32,7 +32,7 @@ rule train:
     threads: RUN_CORES or cpus(8)
     resources:
         mem_mb=RES.mem_mb_train,
-        runtime=RES.runtime_train,
+        runtime=RES.runtime_training("train", config["training"]["epochs"]),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -62,8 +62,8 @@ rule fig01_06_model:
         network=NETWORK,
     threads: cpus(1)
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=RES.mem_mb("fig01_06_model"),
+        runtime=RES.runtime("fig01_06_model"),
     conda:
         "../envs/cellscape.yaml"
     script:

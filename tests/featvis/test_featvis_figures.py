@@ -282,6 +282,11 @@ def test_job_plan_lists_each_layers_chunks_and_scales_resources_with_attempt(fea
     assert files == [f"fv/conv4/chunk{k}.npz" for k in range(4)]
     last = SimpleNamespace(layer="conv4", chunk="3")
     assert jobs.slots(last) == (15, 16)
-    assert jobs.runtime_chunk(last, 2) >= 2 * jobs.runtime_chunk(last, 1) - 1
+    runtime = jobs.runtime("featvis_chunk")
+    assert runtime(last, 2) == 2 * runtime(last, 1)
+    # the work follows the channels a chunk renders and the layer's depth
+    assert jobs.job_gflop("featvis_chunk", SimpleNamespace(layer="conv4", chunk="0")) == pytest.approx(
+        5 * jobs.job_gflop("featvis_chunk", last))
+    assert jobs.render_gflop("conv6", 1, 1) > jobs.render_gflop("conv1", 1, 1)
     assert jobs.mem_mb(last, 2) == 2 * jobs.mem_mb(last, 1)
     assert jobs.mem_mb(SimpleNamespace(layer="conv6"), 1) > jobs.mem_mb(SimpleNamespace(layer="conv1"), 1)

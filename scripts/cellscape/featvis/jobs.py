@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..model.architecture import ArchitectureError, resolve_layer
-from ..runtime.resources import RATES, minutes
+from ..runtime.resources import TORCH_MB, calibrated, request_minutes
 
 
 def figure_layers(featvis_cfg, conv_layers, notes=None):
@@ -188,20 +188,28 @@ class FeatvisJobs:
         """(start, stop) positions of the layer's channel order that one chunk renders."""
         return chunk_slots(wildcards.chunk, self.cfg["chunk_size"], self.counts[wildcards.layer])
 
-    def render_minutes(self, layer, images, steps):
-        return minutes(images * steps * 3 * forward_flops(self.shapes, layer), RATES["flops"], safety=1)
+    def render_gflop(self, layer, images, steps):
+        """The modelled work of rendering ``images`` feature images of ``layer`` for ``steps``
+        steps (GFLOP): three forward passes' worth per step (forward, backward ~2x forward)."""
+        return images * steps * 3 * forward_flops(self.shapes, layer) / 1e9
 
-    def runtime_chunk(self, wildcards, attempt):
-        start, stop = self.slots(wildcards)
-        return int(self.render_minutes(wildcards.layer, stop - start, self.cfg["steps"]) * attempt)
+    def job_gflop(self, rule, wildcards):
+        """A render job's work: the driver of its calibrated time line (runtime.resources)."""
+        if rule == "featvis_chunk":
+            start, stop = self.slots(wildcards)
+            return self.render_gflop(wildcards.layer, stop - start, self.cfg["steps"])
+        if rule == "featvis_evolution":
+            return self.render_gflop(wildcards.layer, self.cfg["evolution_channels"], max(self.cfg["evolution_steps"]))
+        n = max(self.cfg["nmf_groups"], self.cfg["max_clusters"])  # featvis_nmf, featvis_clusters
+        return self.render_gflop(wildcards.layer, n, self.cfg["steps"])
 
-    def runtime_evolution(self, wildcards, attempt):
-        steps = max(self.cfg["evolution_steps"])
-        return int(self.render_minutes(wildcards.layer, self.cfg["evolution_channels"], steps) * attempt)
+    def runtime(self, rule):
+        """``runtime`` callable of a render rule: its calibrated line in GFLOP."""
+        a, b = calibrated(rule)["time"]
 
-    def runtime_directions(self, wildcards, attempt):
-        n = max(self.cfg["nmf_groups"], self.cfg["max_clusters"])
-        return int(self.render_minutes(wildcards.layer, n, self.cfg["steps"]) * attempt)
+        def runtime(wildcards, attempt):
+            return request_minutes(a + b * self.job_gflop(rule, wildcards), attempt)
+        return runtime
 
     def mem_mb(self, wildcards, attempt):
         """A render holds a batch of every layer's activations up to the target, with
@@ -209,4 +217,4 @@ class FeatvisJobs:
         upto = self.conv_layers[: self.conv_layers.index(wildcards.layer) + 1]
         batch = max(self.cfg["chunk_size"], self.cfg["nmf_groups"], self.cfg["max_clusters"])
         per_image = sum(self.shape[name].size for name in upto) * 4 * 4
-        return int(1500 + batch * per_image / 2**20) * attempt
+        return int(TORCH_MB + batch * per_image / 2**20) * attempt

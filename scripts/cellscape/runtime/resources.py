@@ -1,29 +1,62 @@
 """The one cost model behind every rule's ``mem_mb`` and ``runtime`` (torch-free: the Snakefile
 plans with it).
 
-A job's runtime is its work divided by a rate measured on one core of the 2-core development
-machine (docs/performance.md, "Resource estimates"), times a safety factor, plus a fixed start-up
-allowance; a retry (``attempt``) scales both estimates. Memory is the bytes a job holds (the
-image set when it reads it, its own arrays) plus a fixed interpreter allowance. Estimates are
-generous on purpose: on a cluster a job that runs over its request is killed, one that asks for
-too much only queues a little longer.
+Each rule's cost is a line in what drives it (the events, the cells after training, the values a
+dump writes, a render's FLOPs), fitted to every job's ``benchmark:`` file by ``bench/scaling.py``
+on the runs of docs/scaling.md (``CALIBRATION``; rerun the benchmark to refit it on another
+machine). A job asks for ``SAFETY`` x its modelled seconds, rounded up to whole minutes (at least
+one: SLURM counts minutes), so every job of 15 s or more asks for 2x-4x its measured time, and
+``HEADROOM`` x its modelled peak memory (at least ``FLOOR_MB``). A retry (``attempt``) multiplies
+both: the SLURM profile retries a job killed for time or memory once, with twice the request.
 """
+import json
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..model.architecture import parameter_count
 
-#: work per second on one core of the reference machine (docs/performance.md)
-RATES = {
-    "simulate_events": 300,        # events drawn and written
-    "ingest_events": 300,          # events read, filtered, checked
-    "train_images": 40,            # training images (forward + backward), 3 passes per epoch
-    "dump_values": 2e9 / 60,       # activation values written (features x cells)
-    "embed_cells": 200 / 60,       # cells embedded (UMAP/t-SNE with the kNN graph)
-    "flops": 5e9,                  # forward-pass FLOP/s for feature visualisation
+SAFETY = 2          # runtime asked / modelled: a node slower than the calibration machine
+HEADROOM = 1.5      # mem_mb asked / modelled peak
+FLOOR_MB = 256      # the interpreter with numpy, pandas and matplotlib: 100-250 MB measured
+TORCH_MB = 1500     # a job that imports torch and holds a network (1.0-1.5 GB measured)
+#: bfloat16 (the calibration machine) against float32 (an AVX2-only CPU) for the trainings,
+#: measured on the default run (docs/performance.md): training is modelled at float32's cost
+FLOAT32_TRAINING = 2.3
+TRAINING_SAFETY = 1.5  # on top of the float32 model: 1.5x float32, 3.5x bfloat16
+
+#: what each rule's cost grows with: (time driver, memory driver); None where the memory is
+#: modelled from what the job holds (trainings, dumps, profiles, renders). "fixed": nothing the
+#: config sizes; "events": simulated (or a directory's assumed) events; "cells": selected after
+#: training (activations.max_cells); "chunk_events": a simulator chunk's events; "epoch_events":
+#: events x epochs; "method_cells": cells x embedding methods; "values": millions of activation
+#: values a dump writes; "render": GFLOP of a feature-image job (featvis.jobs)
+DRIVERS = {
+    "simulate_chunk": ("chunk_events", "fixed"), "ingest": ("events", "events"),
+    "fig02_preprocessing": ("events", "events"), "train": ("epoch_events", None),
+    "fig01_06_model": ("fixed", "fixed"), "select_images": ("events", "events"),
+    "dump_layers": ("values", None), "mda_layers": ("values", None), "attribution": ("fixed", "fixed"),
+    "fig19_attribution": ("fixed", "fixed"), "embed": ("method_cells", "cells"),
+    "layer_metrics": ("cells", "cells"), "fig07_11_embedding": ("cells", "cells"),
+    "fig12_umap_layers": ("fixed", "fixed"), "fig12_separation": ("fixed", "fixed"),
+    "featvis_channel_order": ("fixed", None), "featvis_chunk": ("render", None),
+    "featvis_evolution": ("render", None), "featvis_nmf": ("render", None), "featvis_clusters": ("render", None),
+    "featvis_merge": ("fixed", "fixed"), "fig13_feature_evolution": ("fixed", "fixed"),
+    "fig14_feature_layers": ("fixed", "fixed"), "fig15_feature_grid": ("fixed", "fixed"),
+    "fig16_neuron_examples": ("fixed", "fixed"), "fig17_neuron_groups": ("fixed", "fixed"),
+    "fig18_cluster_features": ("fixed", "fixed"), "mda_targets": ("events", "events"),
+    "mda_train": ("epoch_events", None), "mda_embed": ("method_cells", "cells"),
+    "mda_classifier": ("method_cells", "cells"), "mda_metrics": ("fixed", "fixed"),
+    "fig20_21_mda": ("fixed", "fixed"), "fig22_mda_classifier": ("fixed", "fixed"),
+    "explorer": ("events", "events"), "export": ("events", "events"),
 }
-SAFETY = 3            # runtime = SAFETY x measured work time
-BASE_MINUTES = 5      # interpreter, imports, reading inputs
-BASE_MB = 1500        # interpreter, torch, numpy
+#: rules that run another rule's script with its resources (``use rule``): calibrated as one
+SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers"}
+#: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
+#: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
+#: a rule it has not measured gets UNCALIBRATED
+CALIBRATION = json.loads((Path(__file__).with_name("calibration.json")).read_text())
+UNCALIBRATED = {"time": (300, 0.0), "memory": (1000, 0.0)}
 DIRECTORY_EVENTS = 30000  # events assumed for a directory source (its size is unknown at planning)
 MB = 2 ** 20
 GB = 2 ** 30
@@ -37,9 +70,19 @@ SHOWN_BYTES_PER_CELL = 30e3
 FIGURE_BYTES = 50 * MB
 
 
-def minutes(work, rate, base=BASE_MINUTES, safety=SAFETY):
-    """Minutes for ``work`` units at ``rate`` units per second."""
-    return base + safety * work / rate / 60
+def calibrated(rule):
+    """The calibration lines of ``rule`` (UNCALIBRATED when bench/scaling.py has not measured it)."""
+    return {**UNCALIBRATED, **CALIBRATION.get(rule, {})}
+
+
+def request_minutes(seconds, attempt=1, safety=SAFETY):
+    """Whole minutes for a job modelled at ``seconds`` (at least one)."""
+    return max(1, math.ceil(safety * seconds / 60)) * attempt
+
+
+def request_mb(peak_mb, attempt=1):
+    """Memory for a job modelled to peak at ``peak_mb``."""
+    return max(FLOOR_MB, math.ceil(HEADROOM * peak_mb)) * attempt
 
 
 @dataclass
@@ -62,27 +105,66 @@ class CostModel:
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
 
-    # ---- memory
+    # ---- the calibrated lines
+    def value(self, driver, wildcards, job):
+        """The driver's value for one job: given by the rule (``job``) or sized by the config."""
+        if driver in job:
+            given = job[driver]
+            return given(wildcards) if callable(given) else given
+        return {"fixed": 0, "events": self.n_images, "cells": self.n_selected}[driver]
+
+    def mem_mb(self, rule, **job):
+        """``mem_mb`` callable of ``rule`` from its calibrated memory line; ``job``: driver values
+        the rule knows (a number or a function of the wildcards), e.g. ``chunk_events=...``."""
+        driver, (c, d) = DRIVERS[rule][1], calibrated(rule)["memory"]
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(c + d * self.value(driver, wildcards, job), attempt)
+        return mem_mb
+
+    def runtime(self, rule, **job):
+        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line."""
+        driver, (a, b) = DRIVERS[rule][0], calibrated(rule)["time"]
+
+        def runtime(wildcards, attempt):
+            return request_minutes(a + b * self.value(driver, wildcards, job), attempt)
+        return runtime
+
+    def runtime_training(self, rule, epochs):
+        """A training: the calibrated line (bfloat16 here) at float32's cost, the slower of the
+        precisions a node may use, with ``TRAINING_SAFETY`` on top."""
+        a, b = calibrated(rule)["time"]
+        seconds = (a + b * self.n_images * epochs) * FLOAT32_TRAINING
+
+        def runtime(wildcards, attempt):
+            return request_minutes(seconds, attempt, safety=TRAINING_SAFETY)
+        return runtime
+
+    def layer_values(self, layers):
+        """Millions of activation values a dump of ``layers`` writes (cells x layer sizes)."""
+        return self.n_selected * sum(self.shape[layer].size for layer in layers) / 1e6
+
+    def dump_values(self, wildcards):
+        """Millions of values one layer's dump writes (rule dump_activations)."""
+        return self.layer_values([wildcards.layer])
+
+    # ---- memory from what a job holds
     def image_set_mb(self):
         """The image set (float32, 2 channels) with working room (x1.5)."""
         size = self.config["image_size"]
         return self.n_images * 2 * size * size * 4 / MB * 1.5
 
-    def mem_mb_images(self, wildcards, attempt):
-        """Rules that hold (or memory-map and touch) the image set."""
-        return int(BASE_MB + self.image_set_mb()) * attempt
-
     def mem_mb_train(self, wildcards, attempt):
         """A training job: the network, its optimiser and a batch's activations with gradients
         (~700 MB beside the interpreter), and the pages of the memory-mapped image set it touches
-        every epoch (measured: 1.9 GB at 6,000 events, 3.2 GB at 24,000)."""
-        return int(BASE_MB + 700 + self.image_set_mb()) * attempt
+        every epoch (measured: 1.9 GB at 6,000 events, 3.5 GB at 24,000)."""
+        return int(TORCH_MB + 700 + self.image_set_mb()) * attempt
 
     def _dump_mb(self, layers):
         """The images, one batch of each layer and each layer's reduction matrices (D x k)."""
         size = sum(self.shape[layer].size for layer in layers)
         k = self.config["activations"]["reduced_dim"] + 10
-        return BASE_MB + self.image_set_mb() + (size * k * 4 * 3 + size * 256 * 4) / MB
+        return TORCH_MB + self.image_set_mb() + (size * k * 4 * 3 + size * 256 * 4) / MB
 
     def mem_mb_dump(self, wildcards, attempt):
         """One layer's dump (rule dump_activations)."""
@@ -103,48 +185,8 @@ class CostModel:
             batch = batch_size * sum(self.shape[layer].size for layer in layers) * 4 * 6
             split = self.config["data"]["split"]
             images = min(n_images, self.n_images * split["test"] / sum(split.values())) * 1.3 * MB
-            return int(BASE_MB + self.image_set_mb() + (batch + images) / MB) * attempt
+            return int(TORCH_MB + self.image_set_mb() + (batch + images) / MB) * attempt
         return mem_mb
-
-    def mem_mb_embed(self, wildcards, attempt):
-        """Reduced features (n x k) and the kNN graph are small; t-SNE/UMAP working memory dominates."""
-        return int(BASE_MB + self.n_selected * 0.2) * attempt
-
-    # ---- runtime
-    def runtime_simulate(self, events):
-        def runtime(wildcards, attempt):
-            return int(minutes(events(wildcards), RATES["simulate_events"]) * attempt)
-        return runtime
-
-    def runtime_ingest(self, wildcards, attempt):
-        return int(minutes(self.n_images, RATES["ingest_events"], base=10) * attempt)
-
-    def runtime_train(self, wildcards, attempt):
-        """Three passes per epoch over the 60% training share (train, then val/test predictions)."""
-        per_epoch = 0.6 * self.n_images
-        epochs = self.config["training"]["epochs"]
-        return int(minutes(per_epoch * epochs, RATES["train_images"], base=15) * attempt)
-
-    def _dump_minutes(self, layers):
-        values = self.n_selected * sum(self.shape[layer].size for layer in layers)
-        return minutes(values, RATES["dump_values"], base=10, safety=1)
-
-    def runtime_dump(self, wildcards, attempt):
-        return int(self._dump_minutes([wildcards.layer]) * attempt)
-
-    def runtime_dump_layers(self, layers):
-        def runtime(wildcards, attempt):
-            return int(self._dump_minutes(layers) * attempt)
-        return runtime
-
-    def runtime_embed(self, wildcards, attempt):
-        return int(minutes(self.n_selected, RATES["embed_cells"], safety=1) * attempt)
-
-    def runtime_embed_methods(self, methods):
-        """A job that embeds one layer with each of ``methods``."""
-        def runtime(wildcards, attempt):
-            return int(minutes(self.n_selected * len(methods), RATES["embed_cells"], safety=1) * attempt)
-        return runtime
 
     # ---- disk
     def disk_bytes(self):
@@ -174,11 +216,11 @@ class CostModel:
 
     def largest_request_mb(self):
         """The largest ``mem_mb`` any job asks for at a first attempt: the one-pass dump of every
-        layer, a training, the channel profiles of every conv layer, or an embedding."""
+        layer, a training, or the channel profiles of every conv layer."""
         layers = [s.name for s in self.shapes]
         conv = [s.name for s in self.shapes if s.kind == "conv"]
         profiles = self.mem_mb_profiles(conv, self.config["featvis"]["profile_images"])(None, 1)
-        return max(self._dump_mb(layers), self.mem_mb_train(None, 1), profiles, self.mem_mb_embed(None, 1))
+        return max(self._dump_mb(layers), self.mem_mb_train(None, 1), profiles)
 
 
 def disk_summary(parts, free_bytes):
