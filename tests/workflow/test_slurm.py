@@ -251,7 +251,7 @@ FLAKY_WORKFLOW = """
     rule flaky:
         input: "first.txt"
         output: "flaky.txt"
-        resources: mem_mb=100, runtime=2
+        resources: mem_mb=lambda wildcards, attempt: 100 * attempt, runtime=lambda wildcards, attempt: 2 * attempt
         params: fail=config.get("fail", 1)
         shell: "if [ {params.fail} = 1 ]; then echo 'flaky fails on purpose' >&2; exit 1; fi; echo $SLURM_JOB_ID > {output}"
 
@@ -275,8 +275,14 @@ def test_failed_slurm_job_fails_the_run_and_rerun_continues(slurm_cluster, tmp_p
     first_job_id = (tmp_path / "first.txt").read_text()
     first_mtime = (tmp_path / "first.txt").stat().st_mtime_ns
     # the plugin keeps the failed job's SLURM log, with the rule's stderr in it
-    flaky_id = submitted_slurm_jobs(failed.stdout)["flaky"][0]
-    assert slurm_job_record(flaky_id)["state"] == "FAILED"
+    # the profile retries a failed job once, with twice its requests (rules scale with attempt)
+    flaky_ids = submitted_slurm_jobs(failed.stdout)["flaky"]
+    assert len(flaky_ids) == 2, failed.stdout
+    first_try, retry = (slurm_job_record(job_id) for job_id in flaky_ids)
+    assert first_try["state"] == retry["state"] == "FAILED"
+    assert (first_try["min_memory"], retry["min_memory"]) == ("100M", "200M"), (first_try, retry)
+    assert (first_try["time_limit"], retry["time_limit"]) == ("2:00", "4:00"), (first_try, retry)
+    flaky_id = flaky_ids[0]
     flaky_log = tmp_path / ".snakemake" / "slurm_logs" / "rule_flaky" / f"{flaky_id}.log"
     assert "flaky fails on purpose" in flaky_log.read_text()
 

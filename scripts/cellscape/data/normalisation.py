@@ -40,7 +40,8 @@ def separation(values, labels):
 
 
 def channel_evidence(train, channel, classes):
-    """For one channel, each factor's one-vs-rest AUC per class and its best-separated class pair."""
+    """For one channel, each factor's one-vs-rest AUC per class and its AUC for every class pair
+    (best first)."""
     out = {}
     labels = train["class"].to_numpy()
     present = [c for c in classes if (labels == c).any()]
@@ -50,28 +51,30 @@ def channel_evidence(train, channel, classes):
         pairs = []
         for a, b in itertools.combinations(present, 2):
             pair = np.isin(labels, (a, b))
-            pairs.append((separation(values[pair], labels[pair] == b), a, b))
-        best = max(pairs) if pairs else (0.5, None, None)
+            pairs.append({"classes": [a, b], "auc": round(separation(values[pair], labels[pair] == b), 4)})
+        pairs.sort(key=lambda p: -p["auc"])
         out[factor] = {"one_vs_rest_auc": one_vs_rest,
                        "largest_auc": max(one_vs_rest.values(), default=0.5),
-                       "best_pair": {"classes": [best[1], best[2]], "auc": round(best[0], 4)}}
+                       "pairs": pairs,
+                       "best_pair": pairs[0] if pairs else {"classes": [None, None], "auc": 0.5}}
     return out
 
 
 def normalisation_evidence(index, classes, setting, threshold):
     """The evidence (training cells only) and the normalisation it leads to under ``setting``.
 
-    A channel separates when any factor's pairwise AUC reaches ``threshold``; ``auto`` picks
-    ``dataset`` when any channel separates, ``per_image`` otherwise.
+    A channel separates when any factor's AUC for a class pair reaches ``threshold``; ``auto``
+    picks ``dataset`` when any channel separates, ``per_image`` otherwise.
     """
     train = index[index["split"] == "train"]
     channels = {channel: channel_evidence(train, channel, classes) for channel in CHANNELS}
     separating = []
     for channel, factors in channels.items():
         for factor, found in factors.items():
-            if found["best_pair"]["auc"] >= threshold:
+            pairs = [p for p in found["pairs"] if p["auc"] >= threshold]
+            if pairs:
                 separating.append({"channel": channel, "factor": factor, "description": FACTORS[factor],
-                                   "classes": found["best_pair"]["classes"], "auc": found["best_pair"]["auc"]})
+                                   "classes": pairs[0]["classes"], "auc": pairs[0]["auc"], "pairs": pairs})
     separating.sort(key=lambda s: -s["auc"])
     largest = max(found["best_pair"]["auc"] for factors in channels.values() for found in factors.values())
     if separating:
@@ -85,18 +88,24 @@ def normalisation_evidence(index, classes, setting, threshold):
         reason = f"auto: {found}"
     else:
         used, reason = setting, f"set in the config; {found}"
-    warnings = [warning_text(s) for s in separating] if used == "per_image" else []
+    # one warning per channel: its most separating factor and every class pair it separates
+    per_channel = {}
+    for found_ in separating:
+        per_channel.setdefault(found_["channel"], found_)
+    warnings = [warning_text(s) for s in per_channel.values()] if used == "per_image" else []
     return {"setting": setting, "used": used, "reason": reason, "threshold": threshold,
-            "largest_auc": round(largest, 4), "training_cells": int(len(train)), "channels": channels, "separating": separating,
-            "warnings": warnings}
+            "largest_auc": round(largest, 4), "training_cells": int(len(train)), "channels": channels,
+            "separating": separating, "warnings": warnings}
 
 
-def warning_text(found):
-    """What the user reads: which brightness per-image scaling removes, and what to do."""
-    a, b = found["classes"]
+def warning_text(found, shown=3):
+    """What the user reads: which brightness per-image scaling removes, the class pairs it
+    separates, and what to do."""
+    pairs = " and ".join(f"{b} from {a} (AUC {p['auc']:.2f})" for p in found["pairs"][:shown]
+                         for a, b in [p["classes"]])
+    more = f" and {len(found['pairs']) - shown} more pairs" if len(found["pairs"]) > shown else ""
     return (f"per-image normalisation removes the {found['channel']} {found['description']}, which "
-            f"separates {b} from {a} with AUC {found['auc']:.2f}: consider `normalise: dataset` "
-            f"(or `auto`)")
+            f"separates {pairs}{more}: consider `normalise: dataset` (or `auto`)")
 
 
 def write_evidence(evidence, path):
