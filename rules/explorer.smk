@@ -9,6 +9,7 @@ rule explorer:
         grids=expand(f"{EMB}/{{layer}}/{{method}}_grid.csv", layer=LAYERS, method=EXPLORER_METHODS),
         featvis=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         predictions=f"{MODEL}/predictions.csv",
+        selection=f"{ACT}/selection.csv",
         weights=f"{MODEL}/weights.pt",
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",

@@ -23,8 +23,12 @@ images = np.load(inp.images, mmap_mode="r")
 device = job_device(snakemake)
 model = load_network(inp.weights, p.network, device)
 
-test = predictions[predictions["split"] == "test"]
-# IFeaLiD cells: the most certain test cells of each class, alternating
+# the cells the explorer shows (activations.max_cells): its IFeaLiD and top-activating cells come
+# from them, so its cost does not grow with the events beyond the cap
+selection = read_cell_table(inp.selection)
+test = join_to_ids(selection["id"], predictions, "the selected cells (selection.csv)", inp.predictions,
+                   how="covers")
+# IFeaLiD cells: the most certain selected cells of each class, alternating
 ranked = [g.sort_values("certainty", ascending=False)["id"].tolist() for _, g in test.groupby("label")]
 ids = [i for group in zip(*ranked) for i in group][:p.featuremap_cells]
 rows = join_to_ids(ids, index[["id", "row"]], "the feature-map cells (predictions.csv)", inp.index,
