@@ -80,10 +80,11 @@ def stage_timeline(spans):
 
 
 def after_training_seconds(rows):
-    """{events: wall time summed over every job after training} (the stages the cap bounds)."""
+    """{events: wall time summed over every job after ingestion and both trainings} (the stages
+    the cap bounds)."""
     totals = {}
     for row in rows:
-        if stage_of(row["rule"]) not in ("data", "training"):
+        if stage_of(row["rule"]) not in ("data", "training", "MDA training"):
             totals[row["events"]] = totals.get(row["events"], 0.0) + row["seconds"]
     return totals
 
@@ -233,7 +234,8 @@ STAGES = {"data": ("simulate_chunk", "ingest", "fig02"), "training": ("train",),
           "dumps": ("dump_layers", "dump_activations", "select_images"),
           "embeddings and metrics": ("embed", "layer_metrics", "fig07", "fig12"),
           "feature images": ("featvis", "fig13", "fig14", "fig15", "fig16", "fig17", "fig18"),
-          "attribution": ("attribution", "fig19"), "MDA stage": ("mda", "fig20", "fig22"),
+          "attribution": ("attribution", "fig19"), "MDA training": ("mda_train", "mda_targets"),
+          "MDA maps": ("mda", "fig20", "fig22"),
           "explorer and export": ("explorer", "export"), "model figures": ("fig01",)}
 
 
@@ -242,23 +244,33 @@ def stage_of(rule):
 
 
 def plot(rows, path):
-    """Log-log wall time per stage against events, each with its fitted exponent."""
+    """Log-log wall time per stage against events, each with its fitted exponent over every size
+    and over the sizes where the cap binds (the most cells)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     staged = [{**row, "rule": stage_of(row["rule"])} for row in rows]
     slopes, totals = growth_exponents(staged)
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    most = max(row["cells"] for row in rows)
+    capped = sorted({row["events"] for row in rows if row["cells"] == most})
+    capped_slopes = growth_exponents([r for r in staged if r["events"] in capped])[0] if len(capped) > 1 else {}
+    fig, ax = plt.subplots(figsize=(10, 5.2))
     for stage in [s for s in STAGES if s in totals] + (["other"] if "other" in totals else []):
         sizes = sorted(totals[stage])
-        ax.plot(sizes, [totals[stage][s] for s in sizes], "o-",
-                label=f"{stage} (exponent {slopes.get(stage, float('nan')):.2f})")
+        label = f"{stage}: {slopes.get(stage, float('nan')):.2f}"
+        if stage in capped_slopes:
+            label += f" / {capped_slopes[stage]:.2f}"
+        ax.plot(sizes, [totals[stage][s] for s in sizes], "o-", label=label)
+    if len(capped) > 1:
+        ax.axvspan(capped[0], capped[-1], color="0.85", alpha=0.5, zorder=0)
+        ax.text(capped[0] * 1.03, ax.get_ylim()[1] * 0.7, f"cap binds:\n{most:,} cells after training", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("simulated events")
     ax.set_ylabel("wall time summed over the stage's jobs (s)")
     ax.set_title("Cost per stage against the experiment's size")
-    ax.legend(fontsize=8)
+    ax.legend(title="stage: exponent, all sizes / where the cap binds", fontsize=8, title_fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
