@@ -118,7 +118,7 @@ def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml", 
     rows = []
     for path, job in jobs.items():
         measured = read_benchmark(workdir / path)
-        rows.append({"events": events, "cells": cells, "benchmark": path, **job, **measured})
+        rows.append({"events": events, "cells": cells, "workdir": str(workdir), "benchmark": path, **job, **measured})
     disk = sum(p.stat().st_size for p in (workdir / "results").rglob("*") if p.is_file())
     return rows, float(done.read_text()), disk
 
@@ -176,7 +176,23 @@ def driver_value(row, model, featvis, config):
             }[driver]
 
 
-def with_drivers(rows, out):
+def read_jobs(out):
+    """The job rows an earlier run of this benchmark wrote to ``out/jobs.csv``."""
+    numbers = {"events", "cells", "threads"}
+    rows = []
+    with open(Path(out) / "jobs.csv") as f:
+        for row in csv.DictReader(f):
+            for key, value in row.items():
+                if key in numbers:
+                    row[key] = int(float(value))
+                elif key in ("mem_mb", "runtime", "seconds", "max_rss_mb", "cpu_seconds"):
+                    row[key] = float(value)
+            row.setdefault("workdir", str(Path(out) / f"events_{row['events']}"))
+            rows.append(row)
+    return rows
+
+
+def with_drivers(rows):
     """Each row with ``x``: its time driver's value, and ``x_memory``: its memory driver's."""
     sys.path.insert(0, str(REPO / "scripts"))
     from cellscape.featvis.jobs import FeatvisJobs
@@ -185,11 +201,12 @@ def with_drivers(rows, out):
     models = {}
     for row in rows:
         row["calibrated"] = SHARED.get(row["rule"], row["rule"])
-        if row["events"] not in models:
-            config = run_config(out / f"events_{row['events']}")
+        workdir = row["workdir"]
+        if workdir not in models:
+            config = run_config(Path(workdir))
             shapes = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
-            models[row["events"]] = (CostModel(config, shapes), FeatvisJobs(config["featvis"], shapes, "fv"), config)
-        model, featvis, config = models[row["events"]]
+            models[workdir] = (CostModel(config, shapes), FeatvisJobs(config["featvis"], shapes, "fv"), config)
+        model, featvis, config = models[workdir]
         row["x"] = driver_value(row, model, featvis, config)
         memory = DRIVERS[row["calibrated"]][1]
         row["x_memory"] = {"fixed": 0, "events": model.n_images, "cells": model.n_selected}.get(memory)
@@ -313,6 +330,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml",
                         help="the configuration scaled (default: the embedded default; configs/tiny.yaml to try it)")
+    parser.add_argument("--calibrate-with", type=Path, nargs="*", default=[],
+                        help="other --out folders of this benchmark whose jobs join the calibration")
     parser.add_argument("--calibrate", action="store_true",
                         help="write the cost model's lines fitted to these runs into scripts/cellscape/runtime/calibration.json")
     parser.add_argument("--override", type=Path, nargs="*", default=[],
@@ -337,7 +356,7 @@ def main(argv=None):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    fits = calibration(with_drivers(rows, args.out))
+    fits = calibration(with_drivers(rows + [row for out in args.calibrate_with for row in read_jobs(out)]))
     text = "{\n" + ",\n".join(f" {json.dumps(rule)}: {json.dumps(fits[rule])}" for rule in sorted(fits)) + "\n}\n"
     (args.out / "calibration.json").write_text(text)
     if args.calibrate:

@@ -136,7 +136,7 @@ rule featvis_nmf:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=FV_JOBS.mem_mb,
+        mem_mb=RES.mem_mb("featvis_nmf"),  # the layer's dump of every selected cell
         runtime=FV_JOBS.runtime("featvis_nmf"),
         gpu=gpu_count,
     conda:
@@ -165,7 +165,7 @@ rule featvis_clusters:
     priority: 20
     threads: cpus(1)
     resources:
-        mem_mb=FV_JOBS.mem_mb,
+        mem_mb=RES.mem_mb("featvis_clusters"),  # the layer's dump of every selected cell
         runtime=FV_JOBS.runtime("featvis_clusters"),
         gpu=gpu_count,
     conda:

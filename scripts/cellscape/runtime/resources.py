@@ -26,7 +26,7 @@ FLOAT32_TRAINING = 2.3
 TRAINING_SAFETY = 1.5  # on top of the float32 model: 1.5x float32, 3.5x bfloat16
 
 #: what each rule's cost grows with: (time driver, memory driver); None where the memory is
-#: modelled from what the job holds (trainings, dumps, profiles, renders). "fixed": nothing the
+#: modelled from what the job holds (trainings, dumps, profiles, the renders of one channel). "fixed": nothing the
 #: config sizes; "events": simulated (or a directory's assumed) events; "cells": selected after
 #: training (activations.max_cells); "chunk_events": a simulator chunk's events; "epoch_events":
 #: events x epochs; "method_cells": cells x embedding methods; "values": millions of activation
@@ -40,14 +40,14 @@ DRIVERS = {
     "layer_metrics": ("cells", "cells"), "fig07_11_embedding": ("cells", "cells"),
     "fig12_umap_layers": ("fixed", "fixed"), "fig12_separation": ("fixed", "fixed"),
     "featvis_channel_order": ("fixed", None), "featvis_chunk": ("render", None),
-    "featvis_evolution": ("render", None), "featvis_nmf": ("render", None), "featvis_clusters": ("render", None),
+    "featvis_evolution": ("render", None), "featvis_nmf": ("render", "cells"), "featvis_clusters": ("render", "cells"),
     "featvis_merge": ("fixed", "fixed"), "fig13_feature_evolution": ("fixed", "fixed"),
     "fig14_feature_layers": ("fixed", "fixed"), "fig15_feature_grid": ("fixed", "fixed"),
     "fig16_neuron_examples": ("fixed", "fixed"), "fig17_neuron_groups": ("fixed", "fixed"),
     "fig18_cluster_features": ("fixed", "fixed"), "mda_targets": ("events", "events"),
     "mda_train": ("epoch_events", None), "mda_embed": ("method_cells", "cells"),
     "mda_classifier": ("method_cells", "cells"), "mda_metrics": ("fixed", "fixed"),
-    "fig20_21_mda": ("fixed", "fixed"), "fig22_mda_classifier": ("fixed", "fixed"),
+    "fig20_21_mda": ("fixed", "cells"), "fig22_mda_classifier": ("fixed", "cells"),
     "explorer": ("events", "events"), "export": ("events", "events"),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
