@@ -34,6 +34,7 @@ EXPLICIT = {
     "data.directory": "results/tiny/raw/000",
     "data.channel_files.cytoplasm": "Ch3",
     "data.channel_files.nucleus": "Ch5",
+    "data.normalise_auc": 0.9,  # 1.5x the default is past the maximum, half of it below the minimum
     "model.conv_stages": [[8, 8], [16, 16], [32, 24]],
     "model.dense": [24],
     "embeddings.methods": ["umap", "tsne", "pca"],
