@@ -209,7 +209,7 @@ def with_drivers(rows):
         model, featvis, config = models[workdir]
         row["x"] = driver_value(row, model, featvis, config)
         memory = DRIVERS[row["calibrated"]][1]
-        row["x_memory"] = {"fixed": 0, "events": model.n_images, "cells": model.n_selected}.get(memory)
+        row["x_memory"] = model.value(memory, None, {}) if memory else None
     return rows
 
 
