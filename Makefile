@@ -14,7 +14,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+# the explorer's WebGL scatter library (regl-scatterplot), bundled from the npm registry
+BUNDLE := scripts/cellscape/explorer/static/vendor/regl-scatterplot.js
+$(BUNDLE): tools/explorer_bundle/package.json tools/explorer_bundle/package-lock.json tools/explorer_bundle/build.sh
+	bash tools/explorer_bundle/build.sh
+
+venv: $(STAMP) $(BUNDLE)
 
 # where Snakemake keeps its locks; a failed run that leaves one behind was killed (README: Interrupted runs)
 LOCKS ?= .snakemake/locks
@@ -24,7 +29,7 @@ UNLOCK_HINT = { status=$$?; if [ -n "$$(ls -A $(LOCKS) 2>/dev/null)" ]; then \
 	fi; exit $$status; }
 
 ## run: regenerate every figure of the embedded default configuration ([CONFIG=configs/x.yaml])
-run: $(STAMP)
+run: $(STAMP) $(BUNDLE)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(if $(CONFIG),--configfile $(CONFIG)) || $(UNLOCK_HINT)
 
 ## unlock: remove the lock a killed run left behind ([CONFIG=configs/x.yaml]: the run's config), then rerun
@@ -32,7 +37,7 @@ unlock: $(STAMP)
 	$(BIN)/snakemake --unlock $(if $(CONFIG),--configfile $(CONFIG)) $(ARGS)
 
 ## layer: rebuild one layer's jobs and the figures that show it: make layer LAYER=conv3 [CONFIG=configs/x.yaml]
-layer: $(STAMP)
+layer: $(STAMP) $(BUNDLE)
 	@test -n "$(LAYER)" || { echo "usage: make layer LAYER=conv3 [CONFIG=configs/x.yaml] [ARGS=-n]" >&2; exit 2; }
 	$(BIN)/python tools/rebuild_layer.py $(LAYER) --cores $(CORES) --profile profiles/default \
 		$(if $(CONFIG),--configfile config.yaml $(CONFIG)) $(ARGS)
@@ -42,21 +47,21 @@ system-deps:
 	bash tests/install_system_deps.sh
 
 ## test: the whole suite, end-to-end tiny run, browser and SLURM tests included
-test: $(STAMP) system-deps
+test: $(STAMP) $(BUNDLE) system-deps
 	$(BIN)/python -m pytest -ra tests
 
 ## test-fast: unit tests only (no end-to-end, browser or cluster)
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(BUNDLE)
 	$(BIN)/python -m pytest -ra -m "not slow" tests
 
 ## bench: every benchmark; writes results/bench/summary.{md,csv} (BENCH_MODE=full for full mode)
-bench: $(STAMP)
+bench: $(STAMP) $(BUNDLE)
 	PYTHONPATH=scripts $(BIN)/python bench/run_all.py --mode $${BENCH_MODE:-quick}
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
-dry-run: $(STAMP)
+dry-run: $(STAMP) $(BUNDLE)
 	$(BIN)/snakemake -n --quiet rules
 
 report: $(STAMP)

@@ -33,6 +33,35 @@ rule attribution:
         "../scripts/attribution.py"
 
 
+# the explorer's "why this cell": maps of a capped set of shown cells, misclassified first
+rule attribution_cells:
+    input:
+        weights=f"{MODEL}/weights.pt",
+        images=f"{DATA}/images.npy",
+        selection=f"{ACT}/selection.csv",
+    output:
+        f"{ATTR}/explorer_cells.npz",
+    log:
+        f"{LOGS}/attribution_cells.log",
+    benchmark:
+        f"{BENCH}/attribution_cells.tsv"
+    params:
+        network=NETWORK,
+        max_cells=config["explorer"]["attribution_cells"],
+        ig_steps=config["featvis"]["attribution_ig_steps"],
+        batch_size=8,
+        seed=config["seed"],
+    threads: cpus(1)
+    resources:
+        mem_mb=RES.mem_mb("attribution_cells"),
+        runtime=RES.runtime("attribution_cells"),
+        gpu=gpu_count,
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/attribution_cells.py"
+
+
 rule fig19_attribution:
     input:
         sanity=f"{ATTR}/sanity.csv",

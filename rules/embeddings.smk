@@ -34,6 +34,30 @@ rule embed:
         "../scripts/embed.py"
 
 
+# each shown cell's nearest neighbours in the layer's reduced features (the explorer)
+rule neighbours:
+    input:
+        reduced=f"{ACT}/{{layer}}/reduced.npy",
+        selection=f"{ACT}/selection.csv",
+    output:
+        f"{EMB}/{{layer}}/neighbours.npy",
+    log:
+        f"{LOGS}/neighbours/{{layer}}.log",
+    benchmark:
+        f"{BENCH}/neighbours/{{layer}}.tsv"
+    params:
+        k=config["explorer"]["neighbours"],
+        seed=config["seed"],
+    threads: cpus(1)
+    resources:
+        mem_mb=RES.mem_mb("neighbours"),
+        runtime=RES.runtime("neighbours"),
+    conda:
+        "../envs/cellscape.yaml"
+    script:
+        "../scripts/neighbours.py"
+
+
 rule layer_metrics:
     input:
         reduced=f"{ACT}/{{layer}}/reduced.npy",

@@ -1,18 +1,27 @@
-# Stage 8, explorer: the interactive page (self-contained HTML: embeddings, IFeaLiD, feature images).
+# Stage 8, explorer: the interactive page (every layer's map, cells, neighbours across layers,
+# attribution, feature localisation between cells, feature images); opens from disk.
 
 EXPLORER_TARGETS = [f"{EXPLORER_DIR}/index.html"]
+#: the regression target and its prediction colour the maps when the MDA stage runs
+EXPLORER_MDA = config["mda"]["enabled"]
 
 
 rule explorer:
     input:
         embeddings=expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=EXPLORER_METHODS),
         grids=expand(f"{EMB}/{{layer}}/{{method}}_grid.csv", layer=LAYERS, method=EXPLORER_METHODS),
+        clusters=expand(f"{EMB}/{{layer}}/clusters.csv", layer=LAYERS),
+        neighbours=expand(f"{EMB}/{{layer}}/neighbours.npy", layer=LAYERS),
         featvis=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
+        attribution_cells=f"{ATTR}/explorer_cells.npz",
+        sanity=f"{ATTR}/sanity.csv",
         predictions=f"{MODEL}/predictions.csv",
         selection=f"{ACT}/selection.csv",
         weights=f"{MODEL}/weights.pt",
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",
+        mda_targets=f"{MDA_DIR}/targets.csv" if EXPLORER_MDA else [],
+        mda_predictions=f"{MDA_DIR}/predictions.csv" if EXPLORER_MDA else [],
     output:
         page=f"{EXPLORER_DIR}/index.html",
     log:
@@ -23,10 +32,17 @@ rule explorer:
         network=NETWORK,
         classes=config["classes"],
         layers=LAYERS,
+        layer_info=[{"name": s.name, "kind": s.kind, "shape": [s.channels, s.height, s.width] if s.kind == "conv"
+                     else [s.channels]} for s in SHAPES],
         conv_layers=CONV_LAYERS,
         methods=EXPLORER_METHODS,
-        featuremap_cells=config["explorer"]["featuremap_cells"],
+        mda_target=config["mda"]["target"] if EXPLORER_MDA else "",
         top_cells=config["explorer"]["top_cells"],
+        cells_per_tile=config["explorer"]["cells_per_tile"],
+        ifealid_cells=config["explorer"]["ifealid_cells"],
+        ifealid_components=config["explorer"]["ifealid_components"],
+        ifealid_size=config["explorer"]["ifealid_size"],
+        seed=config["seed"],
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("explorer"),

@@ -1,44 +1,63 @@
-"""Rule explorer: write results/explorer/ (embedding explorer, IFeaLiD, feature-image gallery)."""
+"""Rule explorer: write results/explorer/ (every layer's map, cells, neighbours, attribution,
+feature localisation between cells, feature-image gallery)."""
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
+from cellscape.activations.selection import misclassified_first  # noqa: E402
+from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.explorer.build import build_explorer  # noqa: E402
-from cellscape.explorer.featuremaps import feature_maps, top_activating_cells, channel_scores  # noqa: E402
+from cellscape.explorer.feature_store import feature_store  # noqa: E402
+from cellscape.explorer.featuremaps import channel_scores, top_activating_cells  # noqa: E402
+from cellscape.export.cells import assemble_cells  # noqa: E402
+from cellscape.model.hooks import layer_batches  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
-from cellscape.runtime.tables import join_to_ids, read_cell_table  # noqa: E402
+from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params
 inp = snakemake.input
 pairs = [(layer, method) for layer in p.layers for method in p.methods]
 embeddings = {pair: read_cell_table(path) for pair, path in zip(pairs, inp.embeddings)}
 grids = {pair: read_cell_table(path) for pair, path in zip(pairs, inp.grids)}
-featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
-predictions = read_cell_table(inp.predictions)
-index = read_cell_table(inp.index)
+selection = read_cell_table(inp.selection)
+mda = {"mda_targets": read_cell_table(inp.mda_targets), "mda_predictions": read_cell_table(inp.mda_predictions),
+       "mda_target": p.mda_target} if inp.get("mda_targets") else {}
+table = assemble_cells(selection, read_cell_table(inp.predictions), read_cell_table(inp.index), embeddings,
+                       {layer: read_cell_table(path) for layer, path in zip(p.layers, inp.clusters)}, {},
+                       p.classes, p.methods, **mda)
+cells = table.obs
+neighbours = {layer: np.load(path) for layer, path in zip(p.layers, inp.neighbours)}
 images = np.load(inp.images, mmap_mode="r")
 device = job_device(snakemake)
 model = load_network(inp.weights, p.network, device)
+rows = cells["row"].to_numpy(dtype=int)
 
-# the cells the explorer shows (activations.max_cells): its IFeaLiD and top-activating cells come
-# from them, so its cost does not grow with the events beyond the cap
-selection = read_cell_table(inp.selection)
-test = join_to_ids(selection["id"], predictions, "the selected cells (selection.csv)", inp.predictions,
-                   how="covers")
-# IFeaLiD cells: the most certain selected cells of each class, alternating
-ranked = [g.sort_values("certainty", ascending=False)["id"].tolist() for _, g in test.groupby("label")]
-ids = [i for group in zip(*ranked) for i in group][:p.featuremap_cells]
-rows = join_to_ids(ids, index[["id", "row"]], "the feature-map cells (predictions.csv)", inp.index,
-                   how="covers")["row"].to_numpy()
-maps = feature_maps(model, np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))], p.conv_layers,
-                    device=device)
-test_rows = test["row"].to_numpy()
-scores = channel_scores(model, np.asarray(images[np.sort(test_rows)]), p.conv_layers, device=device)
-order_ids = test.sort_values("row")["id"].to_numpy()
-top = {layer: top_activating_cells(s, order_ids, k=p.top_cells) for layer, s in scores.items()}
-sizes = build_explorer(Path(snakemake.output.page).parent, embeddings, grids, predictions, images, index,
-                       featvis, maps, p.classes, featuremap_ids=ids, top_cells=top)
-print(f"explorer: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB")
+# feature localisation: every misclassified cell, then a class-stratified sample, up to the cap
+stored = misclassified_first(selection, p.ifealid_cells, p.seed)
+store = feature_store(lambda: layer_batches(model, images, p.conv_layers, rows=rows[stored], batch_size=32,
+                                            device=device, progress="feature localisation"),
+                      p.conv_layers, len(stored), p.ifealid_components, p.ifealid_size)
+for layer, entry in store.items():
+    print(f"feature localisation {layer}: {entry['height']}x{entry['width']} positions, {entry['components']} "
+          f"components keep {entry['energy']:.1%} of the squared feature norm", flush=True)
+
+# the gallery's top-activating cells, among the shown cells
+scores = channel_scores(model, images, p.conv_layers, rows=np.sort(rows), device=device)
+ids_by_row = cells.sort_values("row")["id"].to_numpy()
+top = {layer: top_activating_cells(s, ids_by_row, k=p.top_cells) for layer, s in scores.items()}
+
+attribution = dict(np.load(inp.attribution_cells))
+attribution["methods"] = np.array([m for m in ("saliency", "integrated_gradients") if m in attribution])
+verdicts = sanity_verdicts(pd.read_csv(inp.sanity))
+featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
+maps = {pair: (embeddings[pair], grids[pair]) for pair in pairs}
+sizes = build_explorer(Path(snakemake.output.page).parent, cells, p.layer_info, maps, neighbours, images, p.classes,
+                       p.methods, attribution=(attribution, verdicts), ifealid=(store, stored), featvis=featvis,
+                       top_cells=top, cells_per_tile=p.cells_per_tile)
+total = sum(sizes.values())
+print(f"explorer: {len(sizes)} files, {total / 1e6:.1f} MB, {total / len(cells) / 1e3:.1f} kB per shown cell",
+      flush=True)

@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 
 from cellscape.model.architecture import layer_shapes
 from cellscape.model.network import build_model
-from cellscape.explorer.featuremaps import channel_scores, feature_maps, top_activating_cells
+from cellscape.explorer.featuremaps import channel_scores, top_activating_cells
 
 SMALL_MODEL = {"conv_stages": [[8, 8], [16]], "dense": [8], "dropout": 0.25}
 DEFAULT_MODEL = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
@@ -47,34 +47,46 @@ def grid_positions(xy):
     return gx, gy
 
 
-def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap", "tsne"),
-                     n_featuremap_cells=3, n_top=4, with_top_cells=True, seed=0):
-    """Keyword arguments for ``build_explorer`` plus ``model`` and ``model_cfg`` for reference."""
+def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap", "tsne"), n_images=None,
+                     n_ifealid=None, n_attribution=8, n_top=4, with_top_cells=True, cells_per_tile=256, seed=0):
+    """Keyword arguments for ``build_explorer`` plus ``model`` for reference.
+
+    ``n_images``: distinct simulated images, reused cyclically (a 100,000-cell benchmark needs
+    the cells, not 100,000 simulations); ``n_ifealid``: cells with stored feature maps (all).
+    """
+    from cellscape.activations.selection import misclassified_first
+    from cellscape.embeddings.neighbours import nearest_neighbours
+    from cellscape.explorer.feature_store import feature_store
+    from cellscape.model.hooks import layer_batches
     model_cfg = model_cfg or SMALL_MODEL
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    images, labels = simulated_cells(n_cells, image_size, seed)
-    ids = [f"cell{i:05d}" for i in range(n_cells)]
-    index = pd.DataFrame({"row": np.arange(n_cells), "id": ids,
-                          "class": [CLASSES[k] for k in labels], "label": labels, "split": "test"})
+    n_images = min(n_images or n_cells, n_cells)
+    images, image_labels = simulated_cells(n_images, image_size, seed)
+    rows = np.arange(n_cells) % n_images
+    labels = image_labels[rows]
+    ids = [f"cell{i:06d}" for i in range(n_cells)]
     # the network is right ~85% of the time, less sure near the class overlap
     p1 = np.clip(np.where(labels == 1, rng.beta(5, 1.5, n_cells), rng.beta(1.5, 5, n_cells)), 0.01, 0.99)
     predicted = (p1 > 0.5).astype(int)
-    predictions = index[["row", "id", "split", "class", "label"]].assign(
-        predicted=[CLASSES[k] for k in predicted], predicted_label=predicted,
-        certainty=np.maximum(p1, 1 - p1), **{f"p_{CLASSES[0]}": 1 - p1, f"p_{CLASSES[1]}": p1})
+    cells = pd.DataFrame({"id": ids, "row": rows, "split": "test", "class": [CLASSES[k] for k in labels],
+                          "label": labels, "predicted": [CLASSES[k] for k in predicted],
+                          "predicted_label": predicted, "certainty": np.maximum(p1, 1 - p1),
+                          f"p_{CLASSES[0]}": 1 - p1, f"p_{CLASSES[1]}": p1})
     shapes = layer_shapes(model_cfg, image_size, len(CLASSES))
-    embeddings, grids = {}, {}
+    maps, neighbours = {}, {}
     for depth, shape in enumerate(shapes):
         separation = 1 + 4 * depth / max(1, len(shapes) - 1)  # deeper layers separate classes more
+        centre = np.where(p1[:, None] > 0.5, separation, -separation) * np.array([1.0, 0.4])
+        features = centre * np.abs(p1[:, None] - 0.5) * 2 + rng.normal(0, 1, (n_cells, 2))
+        neighbours[shape.name] = nearest_neighbours(features, 10)
+        cells[f"cluster_{shape.name}"] = np.where(rng.random(n_cells) < 0.05, -1, (features[:, 0] > 0).astype(int))
         for method in methods:
-            centre = np.where(p1[:, None] > 0.5, separation, -separation) * np.array([1.0, 0.4])
-            xy = centre * np.abs(p1[:, None] - 0.5) * 2 + rng.normal(0, 1, (n_cells, 2))
-            embeddings[(shape.name, method)] = pd.DataFrame({
-                "id": ids, "x": xy[:, 0], "y": xy[:, 1], "class": index["class"],
-                "predicted": predictions["predicted"], "certainty": predictions["certainty"]})
+            xy = features + rng.normal(0, 0.2, (n_cells, 2))
             gx, gy = grid_positions(xy)
-            grids[(shape.name, method)] = pd.DataFrame({"id": ids, "gx": gx, "gy": gy})
+            maps[(shape.name, method)] = (pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}),
+                                          pd.DataFrame({"id": ids, "gx": gx, "gy": gy}))
+    cells["mda_target"] = rng.normal(0.5, 0.1, n_cells)
     model = build_model(model_cfg, image_size, len(CLASSES)).eval()
     conv = [s for s in shapes if s.kind == "conv"]
     conv_names = [s.name for s in conv]
@@ -92,9 +104,18 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
     top_cells = None
     if with_top_cells:
         scores = channel_scores(model, images, conv_names)
-        top_cells = {name: top_activating_cells(sc, ids, n_top) for name, sc in scores.items()}
-    featuremap_ids = ids[:n_featuremap_cells]
-    maps = feature_maps(model, images[:n_featuremap_cells], conv_names)
-    return {"embeddings": embeddings, "grids": grids, "predictions": predictions, "images": images,
-            "index": index, "featvis": featvis, "featuremaps": maps, "classes": CLASSES,
-            "featuremap_ids": featuremap_ids, "top_cells": top_cells}
+        top_cells = {name: top_activating_cells(sc, ids[:n_images], n_top) for name, sc in scores.items()}
+    stored = misclassified_first(cells, n_ifealid, seed)
+    store = feature_store(lambda: layer_batches(model, images, conv_names, rows=rows[stored], batch_size=64),
+                          conv_names, len(stored))
+    chosen = misclassified_first(cells, n_attribution, seed)
+    heat = gaussian_filter(rng.random((len(chosen), image_size, image_size)), (0, 4, 4)).astype(np.float16)
+    attribution = ({"ids": np.array(ids)[chosen], "targets": predicted[chosen], "methods": np.array(
+        ["saliency", "integrated_gradients"]), "saliency": heat, "integrated_gradients": heat[:, ::-1]},
+        {"saliency": {"passes": True, "spearman": 0.1, "text": "saliency: passes (fabricated)"},
+         "integrated_gradients": {"passes": False, "spearman": 0.8, "text": "integrated gradients: FAILS (fabricated)"}})
+    layers = [{"name": s.name, "kind": s.kind, "shape": [s.channels, s.height, s.width] if s.kind == "conv"
+               else [s.channels]} for s in shapes]
+    return {"cells": cells, "layers": layers, "maps": maps, "neighbours": neighbours, "images": images,
+            "classes": CLASSES, "methods": list(methods), "attribution": attribution, "ifealid": (store, stored),
+            "featvis": featvis, "top_cells": top_cells, "cells_per_tile": cells_per_tile}, model

@@ -55,3 +55,21 @@ def select_cells(predictions, split, max_cells, seed):
     ``predictions`` table, capped at ``max_cells`` (:func:`capped_cells`), index reset."""
     table = predictions if split == "all" else predictions[predictions["split"] == split]
     return pd.DataFrame(capped_cells(table, max_cells, seed)).reset_index(drop=True)
+
+
+def misclassified_first(cells, max_cells, seed):
+    """Positions (in ``cells``' order, sorted) of at most ``max_cells`` cells: every misclassified
+    cell first (most confidently wrong first, up to the cap), the rest a seeded class-stratified
+    sample of the correctly classified ones. The explorer's attribution and feature-localisation
+    sets: the cells a user most wants explained are always in, the others spread over the classes.
+    """
+    cells = pd.DataFrame(cells).reset_index(drop=True)
+    if max_cells is None or len(cells) <= max_cells:
+        return np.arange(len(cells))
+    wrong = cells["label"].to_numpy() != cells["predicted_label"].to_numpy()
+    wrong_rows = np.flatnonzero(wrong)
+    wrong_rows = wrong_rows[np.argsort(-cells["certainty"].to_numpy()[wrong_rows], kind="stable")][:max_cells]
+    left = max_cells - len(wrong_rows)
+    right = cells[~wrong]
+    sample = capped_cells(right, left, seed, strata=("class",)).index.to_numpy() if left > 0 else []
+    return np.sort(np.concatenate([wrong_rows, np.asarray(sample, dtype=np.int64)])).astype(np.int64)

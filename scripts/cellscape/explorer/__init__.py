@@ -1,9 +1,6 @@
-"""Self-contained interactive explorer pages (embedding, IFeaLiD feature localisation, gallery)."""
+"""The interactive explorer (every layer at once, cells, neighbours, attribution, feature
+localisation between cells, feature-image gallery): static pages written by ``build_explorer``."""
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .build import build_explorer
-from .featuremaps import (channel_scores, dequantise_uint8,
-                          feature_maps, quantise_uint8, similarity_map, top_activating_cells)
 
-__all__ = ["unit_square_probabilities", "boundary_rgba", "build_explorer", "channel_scores",
-           "dequantise_uint8", "feature_maps", "quantise_uint8",
-           "similarity_map", "top_activating_cells"]
+__all__ = ["boundary_rgba", "build_explorer", "unit_square_probabilities"]

@@ -1,17 +1,10 @@
-"""Write the interactive explorer: static HTML/JS pages plus ``data_*.js`` files, no server needed.
+"""Write the interactive explorer: static pages plus data scripts, opened from disk (no server).
 
-Pages (open ``index.html`` from disk):
-
-* ``embedding.html``: every layer's UMAP/t-SNE embedding with class colours, misclassified
-  cells, certainty-sized points, the grid-mapping slider, a decision-boundary overlay, cell
-  images on hover/tap and pie charts of a box or lasso selection;
-* ``ifealid.html``: feature localisation (IFeaLiD): angular similarity of the hovered position's
-  feature vector to every other position of a cell's conv feature map, computed in the page;
-* ``gallery.html``: per conv layer the feature images, their activation-filtered versions, the
-  feedback score and the cells that activate each channel most.
-
-Large per-layer data (feature maps, gallery sprites) live in their own ``data_*_{layer}.js``
-files that a page loads only when that layer is chosen.
+``index.html`` shows every layer's map at once with linked selection, cell images loaded as
+tiles on demand, each cell's neighbours across layers, attribution maps and feature localisation
+between cells; ``gallery.html`` shows the feature images. docs/explorer.md describes every file.
+Files grow linearly in the shown cells: the thumbnails, one map per (layer, method), one
+neighbour list per layer and the capped attribution and feature-localisation sets.
 """
 import json
 import os
@@ -24,79 +17,52 @@ from pathlib import Path
 import numpy as np
 
 from ..figures.common import CLASS_COLOURS, false_colour
-from ..runtime.tables import join_on_id, join_to_ids
+from ..runtime.tables import check_unique_ids, join_to_ids
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
-from .cells import aligned_coordinates, cell_table
-from .encode import b64_bytes, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet
+from .cells import aligned_coordinates
+from .columns import cell_columns, colour_choices
+from .encode import b64_array, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet, unit_uint16
+from .feature_store import store_scripts
+from .tiles import tile_layout, tile_scripts
 
-STATIC_FILES = ["index.html", "embedding.html", "ifealid.html", "gallery.html", "common.css",
-                "common.js", "embedding.js", "ifealid.js", "gallery.js"]
-
-
-def viridis_lut():
-    """256 x RGB uint8 viridis, the IFeaLiD heat-map colours."""
-    from matplotlib import colormaps
-    return rgb_uint8(colormaps["viridis"](np.linspace(0, 1, 256))[:, :3]).ravel().tolist()
-
-
-def cells_payload(table, images, index, classes):
-    """Cell table + a sprite sheet of the cells' false-colour images (PNG: mostly black)."""
-    rows = join_on_id(table[["id"]], index[["id", "row"]], "the cell table", "index.csv", how="covers")
-    rows = rows["row"].to_numpy(dtype=int)
-    tiles = rgb_uint8(false_colour(np.asarray(images[np.sort(rows)])[np.argsort(np.argsort(rows))]))
-    sheet, columns = sprite_sheet(tiles)
-    return {
-        "classes": list(classes),
-        "colours": [CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(len(classes))],
-        "ids": table["id"].tolist(),
-        "label": table["label"].astype(int).tolist(),
-        "predicted": table["predicted"].astype(int).tolist(),
-        "certainty": rounded(table["certainty"], 4),
-        "proba": [rounded(table[f"p_{c}"], 4) for c in classes],
-        "sprite": {"uri": image_data_uri(sheet), "columns": columns, "size": int(tiles.shape[1])},
-    }, tiles
+#: static files the builder copies: everything in static/ (vendor/ holds the bundled WebGL library)
+STATIC = "static"
+VENDOR_BUNDLE = "vendor/regl-scatterplot.js"
+#: no image file of the explorer may exceed this (Chromium decodes one image at a time)
+MAX_IMAGE_BYTES = 16 * 2 ** 20
 
 
-def embedding_payload(table, embeddings, grids, boundaries, classes, colours):
-    """Coordinates of every (layer, method) in cell-table order and its boundary overlay image."""
-    layers = list(dict.fromkeys(layer for layer, _ in embeddings))
-    methods = list(dict.fromkeys(method for _, method in embeddings))
-    views = {}
-    for (layer, method), df in embeddings.items():
-        coords = aligned_coordinates(table["id"], df, (grids or {}).get((layer, method)))
-        present = np.isfinite(coords["x"]) & np.isfinite(coords["y"])
-        proba = (boundaries or {}).get((layer, method))
-        if proba is None and present.sum() >= 2:
-            points = np.column_stack([coords["x"][present], coords["y"][present]])
-            proba = unit_square_probabilities(points, table["predicted"].to_numpy()[present], len(classes))
-        view = {key: [None if not np.isfinite(v) else round(float(v), 4) for v in values]
-                for key, values in coords.items()}
-        view["boundary"] = None if proba is None else image_data_uri(boundary_rgba(proba, colours))
-        views[f"{layer}/{method}"] = view
-    return {"layers": layers, "methods": methods, "views": views}
+def map_payload(ids, embedding, grid, predicted, n_classes, colours, boundary=None):
+    """One (layer, method) map: coordinates (uint16 over the unit square) and its boundary image."""
+    coords = aligned_coordinates(ids, embedding, grid)
+    missing = ~(np.isfinite(coords["x"]) & np.isfinite(coords["y"]))
+    if missing.any():
+        raise ValueError(f"{int(missing.sum())} shown cells have no coordinates, e.g. {list(np.asarray(ids)[missing][:3])}")
+    if boundary is None and len(ids) >= 4:
+        boundary = unit_square_probabilities(np.column_stack([coords["x"], coords["y"]]), predicted, n_classes)
+    return {key: b64_array(unit_uint16(coords[key])) for key in ("x", "y", "gx", "gy")} | {
+        "boundary": None if boundary is None else image_data_uri(boundary_rgba(boundary, colours))}
 
 
-def ifealid_payloads(featuremaps, cell_ids, tiles_by_id):
-    """The page's index (cells, layer shapes, colour map) and one payload per layer."""
-    layers = list(featuremaps)
-    index = {"layers": [], "cells": [], "viridis": viridis_lut()}
-    for cid in cell_ids:
-        index["cells"].append({"id": cid, "image": image_data_uri(tiles_by_id[cid])})
-    per_layer = {}
-    for layer in layers:
-        codes, low, high = featuremaps[layer]
-        n, h, w, c = codes.shape
-        if n != len(cell_ids):
-            raise ValueError(f"{layer}: feature maps for {n} cells, ids for {len(cell_ids)}")
-        index["layers"].append({"name": layer, "height": h, "width": w, "channels": c})
-        per_layer[layer] = {"height": h, "width": w, "channels": c, "min": float(low),
-                            "max": float(high), "maps": [b64_bytes(m) for m in codes]}
-    return index, per_layer
+def attribution_payload(maps, sanity_verdicts, positions, classes):
+    """``CELLSCAPE.attribution``: per cell (by index) its importance maps as grey PNGs, and verdicts."""
+    methods = [str(m) for m in maps["methods"]]
+    cells = {}
+    for i, (cid, target) in enumerate(zip(maps["ids"], maps["targets"])):
+        entry = {"target": int(target)}
+        for m in methods:
+            heat = np.asarray(maps[m][i], dtype=np.float32)
+            top = np.percentile(heat, 99.5)
+            grey = rgb_uint8(np.repeat((heat / top if top > 0 else heat)[..., None], 3, axis=-1))
+            entry[m] = image_data_uri(grey)
+        cells[str(positions[str(cid)])] = entry
+    return {"methods": methods, "cells": cells, "verdict": sanity_verdicts,
+            "target_note": "maps of the predicted class's logit; brighter = more important (99.5th percentile = white)"}
 
 
-def gallery_payloads(featvis, top_cells, table, max_channels=None):
-    """Per conv layer: JPEG sprite sheets of feature and filtered images, scores, top cells."""
-    position = {cid: i for i, cid in enumerate(table["id"])}
+def gallery_payloads(featvis, top_cells, tiles_for_ids, max_channels=None):
+    """Per conv layer: JPEG sprite sheets of feature and filtered images, scores, and a sprite of
+    the cells that activate each channel most (``tiles_for_ids``: ids -> (n, S, S, 3) uint8)."""
     index, per_layer = {"layers": []}, {}
     for layer, fv in featvis.items():
         channels = np.asarray(fv["channels"]).astype(int)[:max_channels]
@@ -105,79 +71,141 @@ def gallery_payloads(featvis, top_cells, table, max_channels=None):
         filtered = rgb_uint8(false_colour(np.asarray(fv["filtered"])[:n]))
         sheet, columns = sprite_sheet(images)
         filtered_sheet, _ = sprite_sheet(filtered, columns)
-        top = []
-        if top_cells is not None and layer in top_cells:
-            by_channel = np.asarray(top_cells[layer])
-            for ch in channels:
-                top.append([position[str(c)] for c in by_channel[ch] if str(c) in position])
-        index["layers"].append({"name": layer, "channels": n})
-        per_layer[layer] = {
+        payload = {
             "channels": channels.tolist(), "objective": rounded(np.asarray(fv["objective"])[:n], 4),
-            "feedback": rounded(np.asarray(fv["feedback"])[:n], 4), "top": top,
+            "feedback": rounded(np.asarray(fv["feedback"])[:n], 4), "top": [], "top_ids": [],
             "size": int(images.shape[1]), "columns": columns,
             "images": image_data_uri(sheet, "jpeg"), "filtered": image_data_uri(filtered_sheet, "jpeg"),
         }
+        if top_cells is not None and layer in top_cells:
+            by_channel = [[str(c) for c in np.asarray(top_cells[layer])[ch]] for ch in channels]
+            unique = list(dict.fromkeys(c for row in by_channel for c in row))
+            position = {c: i for i, c in enumerate(unique)}
+            top_sheet, top_columns = sprite_sheet(tiles_for_ids(unique))
+            payload.update(top=[[position[c] for c in row] for row in by_channel], top_ids=unique,
+                           top_sprite={"uri": image_data_uri(top_sheet), "columns": top_columns})
+        index["layers"].append({"name": layer, "channels": n})
+        per_layer[layer] = payload
     return index, per_layer
 
 
-def build_explorer(out_dir, embeddings, grids, predictions, images, index, featvis, featuremaps,
-                   classes, featuremap_ids=None, top_cells=None, boundaries=None,
-                   max_gallery_channels=None, size_budget_bytes=20_000_000):
-    """Write the explorer to ``out_dir`` (replaced atomically); return ``{file: bytes}``.
+def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, methods, *, boundaries=None, attribution=None, ifealid=None, featvis=None, top_cells=None,
+                   cells_per_tile=256, title="cellscape explorer", max_gallery_channels=None):
+    """Write the explorer to ``out_dir`` (replaced atomically); return ``{relative file: bytes}``.
 
-    ``embeddings``/``grids``: ``{(layer, method): DataFrame}`` (id, x, y / id, gx, gy);
-    ``predictions``, ``index``: predictions.csv and data/index.csv; ``images``: (N, 2, S, S)
-    (memmap fine); ``featvis``: ``{layer: {channels, images, filtered, objective, feedback}}``;
-    ``featuremaps``: ``{layer: (uint8 (n, H, W, C), min, max)}`` of the cells ``featuremap_ids``
-    (default: the first n embedded cells); ``top_cells``: ``{layer: (C, k) ids}``;
-    ``boundaries``: ``{(layer, method): (R, R, K) probabilities over the unit square}``, by
-    default a kNN boundary of the predicted classes. Warns when the pages exceed
-    ``size_budget_bytes`` (fewer feature-map cells or ``max_gallery_channels`` shrink them).
+    ``cells``: the export's cell table (``cellscape.export.cells.assemble_cells(...).obs``: id, row,
+    split, label, predicted_label, certainty, p_<class>, cluster_<layer>, further numbers), in the
+    order of the cell table; ``layers``: ``[{name, kind, shape}]``; ``maps``: ``{(layer, method):
+    (embedding, grid)}`` tables (id, x, y / id, gx, gy); ``neighbours``: ``{layer: (n, k) int}``
+    in cell order; ``images``: (N, C, S, S) (memmap fine) indexed by ``cells.row``;
+    ``attribution``: ``(maps npz dict, verdicts)``; ``ifealid``: ``(store, cell positions)`` from
+    :func:`cellscape.explorer.feature_store.feature_store`; ``featvis``/``top_cells``: the gallery.
     """
     out_dir = Path(out_dir)
     classes = list(classes)
-    table = cell_table(embeddings, predictions, classes)
-    cells, tiles = cells_payload(table, images, index, classes)
-    tiles_by_id = dict(zip(table["id"], tiles))
-    files = {"data_cells.js": js_assignment("cells", cells),
-             "data_embedding.js": js_assignment(
-                 "embedding", embedding_payload(table, embeddings, grids, boundaries, classes, cells["colours"]))}
+    check_unique_ids(cells, "the shown cells")
+    cells = cells.reset_index(drop=True)
+    ids = cells["id"].astype(str)
+    n = len(cells)
+    colours = [CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(len(classes))]
+    files = {}
 
-    n_maps = len(next(iter(featuremaps.values()))[0]) if featuremaps else 0
-    ids = [str(i) for i in (featuremap_ids if featuremap_ids is not None else table["id"][:n_maps])]
-    missing_tiles = [i for i in ids if i not in tiles_by_id]
-    if missing_tiles:  # a feature-map cell outside the embeddings: draw it from the image set
-        rows = join_to_ids(missing_tiles, index[["id", "row"]], "the feature-map cells", "index.csv",
-                           how="covers")["row"].to_numpy(dtype=int)
-        for i, row in zip(missing_tiles, rows):
-            tiles_by_id[i] = rgb_uint8(false_colour(np.asarray(images[row])))
-    ifealid_index, ifealid_layers = ifealid_payloads(featuremaps or {}, ids, tiles_by_id)
-    files["data_ifealid.js"] = js_assignment("ifealid", ifealid_index)
-    for layer, payload in ifealid_layers.items():
-        files[f"data_ifealid_{layer}.js"] = js_assignment(f"ifealidLayers.{layer}", payload)
+    columns = cell_columns(cells, classes, colours)
+    files["data/cells.js"] = js_assignment("cells", {"ids": ids.tolist(), "columns": columns})
+    predicted = cells["predicted_label"].to_numpy(dtype=int)
+    for (layer, method), (embedding, grid) in maps.items():
+        payload = map_payload(ids, embedding, grid, predicted, len(classes), colours,
+                              (boundaries or {}).get((layer, method)))
+        files[f"data/map_{layer}_{method}.js"] = js_assignment(("maps", f"{layer}/{method}"), payload)
+    k = None
+    for layer, table in neighbours.items():
+        table = np.asarray(table)
+        if table.shape[0] != n or (table.size and (table.min() < 0 or table.max() >= n)):
+            raise ValueError(f"neighbours of {layer}: shape {table.shape} or indices do not fit {n} cells")
+        k = table.shape[1]
+        files[f"data/neighbours_{layer}.js"] = js_assignment(("neighbours", layer), b64_array(table.astype(np.uint32)))
 
-    gallery_index, gallery_layers = gallery_payloads(featvis or {}, top_cells, table, max_gallery_channels)
+    rows = cells["row"].to_numpy(dtype=int)
+    layout = tile_layout(n, cells_per_tile, images.shape[-1])
+    files.update(tile_scripts(images, rows, layout))
+
+    positions = {cid: i for i, cid in enumerate(ids)}
+    meta_attribution = None
+    if attribution is not None:
+        maps_npz, verdicts = attribution
+        join_to_ids([str(i) for i in maps_npz["ids"]], cells[["id"]], "the attribution cells", "the shown cells",
+                    how="covers")
+        payload = attribution_payload(maps_npz, verdicts, positions, classes)
+        files["data/attribution.js"] = js_assignment("attribution", payload)
+        meta_attribution = {"methods": payload["methods"], "cells": sorted(int(c) for c in payload["cells"])}
+    meta_ifealid = None
+    if ifealid is not None:
+        store, stored_positions = ifealid
+        meta_ifealid, store_files = store_scripts(store, stored_positions)
+        files.update(store_files)
+
+    def tiles_for_ids(wanted):
+        found = join_to_ids(wanted, cells[["id", "row"]], "the gallery's top cells", "the shown cells", how="covers")
+        from ..runtime.io import read_rows
+        return rgb_uint8(false_colour(read_rows(images, found["row"].to_numpy(dtype=int))))
+
+    gallery_index, gallery_layers = gallery_payloads(featvis or {}, top_cells, tiles_for_ids, max_gallery_channels)
     files["data_gallery.js"] = js_assignment("gallery", gallery_index)
     for layer, payload in gallery_layers.items():
-        files[f"data_gallery_{layer}.js"] = js_assignment(f"galleryLayers.{layer}", payload)
+        files[f"data_gallery_{layer}.js"] = js_assignment(("galleryLayers", layer), payload)
+
+    meta = {
+        "title": title, "n_cells": n, "classes": classes, "class_colours": colours,
+        "layers": [{"name": l["name"], "kind": l["kind"], "shape": [int(s) for s in l["shape"]]} for l in layers],
+        "methods": list(methods), "grid": True, "colour_by": colour_choices(columns),
+        "k_neighbours": k, "tile": layout,
+        "channels": [{"name": "cytoplasm", "colour": "#ff0000"}, {"name": "nucleus", "colour": "#00ff00"}],
+        "attribution": meta_attribution, "ifealid": meta_ifealid,
+    }
+    files["data/meta.js"] = js_assignment("meta", meta)
     sizes = write_atomically(out_dir, files)
-    total = sum(sizes.values())
-    if size_budget_bytes and total > size_budget_bytes:
-        warnings.warn(f"explorer pages total {total / 1e6:.1f} MB > budget {size_budget_bytes / 1e6:.1f} MB")
+    largest = max((s for name, s in sizes.items() if name.startswith("tiles/")), default=0)
+    if largest > MAX_IMAGE_BYTES:
+        warnings.warn(f"an explorer tile is {largest / 1e6:.1f} MB (> {MAX_IMAGE_BYTES / 1e6:.0f} MB): "
+                      "fewer cells per tile keep the page fast")
     return sizes
 
 
+def static_files():
+    """``{relative path: Traversable}`` of every file the pages need, the WebGL bundle included."""
+    root = resources.files(__package__) / STATIC
+    found = {}
+
+    def walk(node, prefix):
+        for child in node.iterdir():
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif not child.name.startswith("."):
+                found[prefix + child.name] = child
+    walk(root, "")
+    if VENDOR_BUNDLE not in found:
+        raise FileNotFoundError(
+            f"{Path(str(root)) / VENDOR_BUNDLE} is missing: the explorer's WebGL library is bundled from npm by "
+            "`make venv` (tools/explorer_bundle/build.sh; needs Node.js and npm)")
+    return found
+
+
 def write_atomically(out_dir, files):
-    """Write static pages + ``files`` into a temporary sibling, then swap it into place."""
+    """Write the static pages + ``files`` into a temporary sibling, then swap it into place.
+
+    Returns ``{relative path: bytes}`` of every file, also written to ``manifest.json``.
+    """
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    static = static_files()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        static = resources.files(__package__) / "static"
-        for name in STATIC_FILES:
-            (tmp / name).write_text((static / name).read_text(encoding="utf-8"), encoding="utf-8")
+        for name, source in static.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(source.read_bytes())
         for name, text in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_text(text, encoding="utf-8")
-        sizes = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
+        sizes = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
         (tmp / "manifest.json").write_text(json.dumps(
             {"files": sizes, "total_bytes": sum(sizes.values())}, indent=2) + "\n")
         old = None

@@ -1,47 +1,11 @@
-"""The table of cells every page shares, and embedding coordinates aligned to it.
+"""Embedding coordinates aligned to the cell table, scaled to the unit square.
 
-Pages refer to a cell by its position in this table, so each embedding's points, the sprite
-sheet and the gallery's top cells all line up without shipping ids more than once.
+The page refers to a cell by its position in the cell table, so every map's points, the tiles,
+the neighbours and the gallery's top cells line up without shipping ids more than once.
 """
 import numpy as np
-import pandas as pd
 
-from ..runtime.tables import check_unique_ids, join_to_ids
-
-
-def class_indices(values, classes):
-    """Class names or integer labels -> integer labels (names looked up in ``classes``)."""
-    values = pd.Series(values)
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype(int).to_numpy()
-    lookup = {name: i for i, name in enumerate(classes)}
-    unknown = sorted(set(values) - set(lookup))
-    if unknown:
-        raise ValueError(f"unknown classes {unknown}; classes are {list(classes)}")
-    return values.map(lookup).astype(int).to_numpy()
-
-
-def cell_table(embeddings, predictions, classes):
-    """One row per embedded cell (first-seen order): id, label, predicted, certainty, p_<class>.
-
-    Labels and probabilities come from predictions.csv; cells missing there (or an id repeated in
-    an embedding or in predictions.csv) are an error naming the table and the ids.
-    """
-    for key, df in embeddings.items():
-        check_unique_ids(df, f"embedding {key}")
-    ids = pd.unique(pd.concat([df["id"].astype(str) for df in embeddings.values()], ignore_index=True))
-    rows = join_to_ids(ids, predictions, "the embedded cells", "predictions.csv", how="covers")
-    prob_cols = [f"p_{c}" for c in classes]
-    predicted = rows["predicted_label"] if "predicted_label" in rows and pd.api.types.is_numeric_dtype(
-        rows["predicted_label"]) else rows["predicted"]
-    return pd.DataFrame({
-        "id": ids,
-        "label": class_indices(rows["label"] if "label" in rows else rows["class"], classes),
-        "predicted": class_indices(predicted, classes),
-        "certainty": rows["certainty"].to_numpy(dtype=float) if "certainty" in rows
-        else rows[prob_cols].max(axis=1).to_numpy(),
-        **{col: rows[col].to_numpy(dtype=float) for col in prob_cols},
-    })
+from ..runtime.tables import join_to_ids
 
 
 def unit_scale(values):

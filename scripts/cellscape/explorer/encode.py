@@ -46,19 +46,14 @@ def sprite_sheet(tiles, columns=None):
     return sheet, columns
 
 
-def b64_bytes(array):
-    """Raw bytes of a uint8 array, base64 (the page decodes with atob into a Uint8Array)."""
-    return base64.b64encode(np.ascontiguousarray(array, dtype=np.uint8).tobytes()).decode("ascii")
-
-
 def rounded(values, digits=4):
     """Float list with a fixed number of decimals: keeps the data files small."""
     return [round(float(v), digits) for v in np.asarray(values).ravel()]
 
 
 def js_assignment(key, payload):
-    """A script that stores ``payload`` at ``CELLSCAPE[key]`` (``key`` may be 'a.b')."""
-    parts = key.split(".")
+    """A script that stores ``payload`` at ``CELLSCAPE[key]`` (``key``: 'a.b', or a tuple of parts)."""
+    parts = key.split(".") if isinstance(key, str) else [str(part) for part in key]
     lines = ["window.CELLSCAPE = window.CELLSCAPE || {};"]
     target = "window.CELLSCAPE"
     for part in parts[:-1]:
@@ -67,3 +62,19 @@ def js_assignment(key, payload):
     target += f"[{json.dumps(parts[-1])}]"
     lines.append(f"{target} = {json.dumps(payload, separators=(',', ':'), allow_nan=False)};")
     return "\n".join(lines) + "\n"
+
+
+def b64_array(array):
+    """A numeric array's little-endian bytes, base64 (the page decodes into the typed array)."""
+    array = np.ascontiguousarray(array)
+    if array.dtype.byteorder == ">":
+        array = array.byteswap().view(array.dtype.newbyteorder("<"))
+    return base64.b64encode(array.tobytes()).decode("ascii")
+
+
+def unit_uint16(values):
+    """Values in [0, 1] -> uint16 0..65535 (the maps' coordinates); NaN is an error."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("coordinates must be finite")
+    return np.rint(np.clip(values, 0, 1) * 65535).astype(np.uint16)

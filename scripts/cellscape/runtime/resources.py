@@ -48,7 +48,8 @@ DRIVERS = {
     "mda_train": ("epoch_events", None), "mda_embed": ("method_cells", "cells"),
     "mda_classifier": ("method_cells", "cells"), "mda_metrics": ("fixed", "fixed"),
     "fig20_21_mda": ("fixed", "cells"), "fig22_mda_classifier": ("fixed", "cells"),
-    "explorer": ("events", "events"), "export": ("events", "events"),
+    "explorer": ("cells", "cells"),
+    "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers"}

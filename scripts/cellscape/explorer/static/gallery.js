@@ -1,7 +1,7 @@
 // Feature-image gallery: cards cut from per-layer sprite sheets with CSS background offsets.
 "use strict";
 (function () {
-  const G = CELLSCAPE.gallery, C = CELLSCAPE.cells;
+  const G = CELLSCAPE.gallery;
   CELLSCAPE.galleryLayers = CELLSCAPE.galleryLayers || {};
   const $ = id => document.getElementById(id);
   const style = document.createElement("style");
@@ -25,7 +25,7 @@
     const L = CELLSCAPE.galleryLayers[layer];
     style.textContent =
       `.fv-image { background-image: url(${L.images}); }\n.fv-filtered { background-image: url(${L.filtered}); }\n` +
-      (C ? `.cell-top { background-image: url(${C.sprite.uri}); }` : "");
+      (L.top_sprite ? `.cell-top { background-image: url(${L.top_sprite.uri}); }` : "");
     const order = L.channels.map((_, i) => i);
     const key = $("sort").value;
     if (key !== "channel") order.sort((a, b) => L[key][b] - L[key][a]);
@@ -44,12 +44,11 @@
       text.innerHTML = `<b>${layer} ch ${L.channels[i]}</b> objective ${L.objective[i].toFixed(2)}<br>` +
         `feedback <span class="bar" style="width:${Math.round(60 * Math.max(0, L.feedback[i]))}px;background:${feedbackColour(L.feedback[i])}"></span> ${L.feedback[i].toFixed(2)}`;
       card.appendChild(text);
-      if (C && L.top.length) {
+      if (L.top_sprite && L.top.length) {
         const tops = document.createElement("div");
         tops.className = "tops";
         for (const c of L.top[i]) {
-          tops.appendChild(spriteDiv("cell-top", c, C.sprite.columns, TOP,
-            `${C.ids[c]} (${C.classes[C.label[c]]})`));
+          tops.appendChild(spriteDiv("cell-top", c, L.top_sprite.columns, TOP, L.top_ids[c]));
         }
         card.appendChild(tops);
       }
