@@ -1,0 +1,304 @@
+"""The explorer's data files (docs/explorer.md), decoded the way the page decodes them."""
+import base64
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.demo import SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
+from cellscape.activations.selection import misclassified_first  # noqa: E402
+from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
+from cellscape.embeddings.neighbours import kept_neighbours, nearest_neighbours, same_class_share  # noqa: E402
+from cellscape.explorer import build_explorer, unit_square_probabilities  # noqa: E402
+from cellscape.explorer.cells import aligned_coordinates  # noqa: E402
+from cellscape.explorer.feature_store import (angular_similarity, average_pool, dequantise_components,  # noqa: E402
+                                              feature_store)
+from cellscape.figures.common import false_colour  # noqa: E402
+from cellscape.model.hooks import layer_batches, layer_outputs  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def assigned(path):
+    """What a data script assigns: (the CELLSCAPE key path, the JSON payload)."""
+    last = Path(path).read_text().strip().splitlines()[-1]
+    match = re.search(r'^(window\.CELLSCAPE(?:\["[^"]*"\])+) = (.*);$', last)
+    keys = re.findall(r'\["([^"]*)"\]', match.group(1))
+    return keys, json.loads(match.group(2))
+
+
+def decoded(b64, dtype):
+    return np.frombuffer(base64.b64decode(b64), dtype=np.dtype(dtype).newbyteorder("<"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    inputs, model = fabricate_inputs(n_cells=90, model_cfg=SMALL_MODEL, n_ifealid=30, n_attribution=6,
+                                     cells_per_tile=32, seed=1)
+    out = tmp_path_factory.mktemp("explorer") / "explorer"
+    sizes = build_explorer(out, **inputs)
+    return out, inputs, model, sizes
+
+
+# ----------------------------------------------------------------------------- neighbours
+
+def test_nearest_neighbours_equal_a_brute_force_search_and_never_list_the_cell():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    got = nearest_neighbours(X, 7)
+    d = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    expected = np.argsort(d, axis=1)[:, :7]
+    assert (got == expected).all()
+
+
+def test_duplicated_cells_do_not_list_themselves():
+    X = np.repeat(np.arange(10.0)[:, None], 3, axis=0)  # every point three times
+    got = nearest_neighbours(X, 4)
+    assert not (got == np.arange(len(X))[:, None]).any()
+    same = X[got][..., 0] == X[:, :1]
+    assert same[:, :2].all()  # its two copies come first
+
+
+def test_approximate_search_beyond_the_exact_limit_finds_most_true_neighbours(monkeypatch):
+    import cellscape.embeddings.neighbours as nb
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1500, 8)).astype(np.float32)
+    exact = nearest_neighbours(X, 10)
+    monkeypatch.setattr(nb, "EXACT_LIMIT", 100)
+    approx = nearest_neighbours(X, 10)
+    recall = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(exact, approx)])
+    assert recall > 0.9 and not (approx == np.arange(len(X))[:, None]).any()
+
+
+def test_kept_neighbours_and_same_class_share_count_by_hand():
+    before = np.array([[1, 2, 3], [0, 2, 3]])
+    after = np.array([[3, 2, 0], [1, 3, 2]])
+    assert kept_neighbours(before, after).tolist() == [2, 2]
+    neighbours = np.array([[1, 2], [0, 3], [3, 0], [2, 1]])
+    labels = np.array([0, 0, 1, 1])
+    assert same_class_share(neighbours, labels).tolist() == [0.5, 0.5, 0.5, 0.5]
+    assert same_class_share(np.array([[1], [0], [3], [2]]), labels).tolist() == [1, 1, 1, 1]
+
+
+# ----------------------------------------------------------------------------- capped sets
+
+def test_misclassified_first_keeps_every_mistake_then_samples_the_classes():
+    rng = np.random.default_rng(0)
+    n = 400
+    label = rng.integers(0, 2, n)
+    predicted = np.where(rng.random(n) < 0.1, 1 - label, label)
+    cells = pd.DataFrame({"id": [f"c{i}" for i in range(n)], "class": label, "label": label,
+                          "predicted_label": predicted, "certainty": rng.uniform(0.5, 1, n)})
+    chosen = misclassified_first(cells, 100, seed=0)
+    wrong = np.flatnonzero(label != predicted)
+    assert len(chosen) == 100 and set(wrong) <= set(chosen) and (np.diff(chosen) > 0).all()
+    right = np.setdiff1d(chosen, wrong)
+    assert abs(np.mean(label[right]) - np.mean(label[label == predicted])) < 0.1
+    few = misclassified_first(cells, 5, seed=0)  # cap below the mistakes: the surest mistakes
+    surest = wrong[np.argsort(-cells["certainty"].to_numpy()[wrong])][:5]
+    assert sorted(few) == sorted(surest)
+    assert len(misclassified_first(cells, None, 0)) == n
+
+
+# ----------------------------------------------------------------------------- feature store
+
+def test_average_pool_takes_block_means_and_partial_edge_blocks():
+    maps = np.arange(1 * 1 * 5 * 5, dtype=np.float32).reshape(1, 1, 5, 5)
+    pooled = average_pool(maps, 2)
+    assert pooled.shape == (1, 1, 3, 3)
+    assert pooled[0, 0, 0, 0] == np.mean([0, 1, 5, 6])
+    assert pooled[0, 0, 2, 2] == 24  # the corner block holds one value
+    assert pooled[0, 0, 0, 2] == np.mean([4, 9])
+
+
+def test_stored_similarity_maps_follow_the_full_feature_vectors():
+    """IFeaLiD on the stored K-component vectors against IFeaLiD on the full conv vectors
+    (random-weights network, simulated cells): the heat maps agree within and between cells."""
+    torch.manual_seed(0)
+    model = build_model({"conv_stages": [[32, 32], [64]], "dense": [8], "dropout": 0.25}, 78, 2).eval()
+    images, _ = simulated_cells(12, 78, seed=3)
+    layers = ["conv2", "conv3"]
+    store = feature_store(lambda: layer_batches(model, images, layers, batch_size=4), layers, len(images),
+                          components=8, max_size=40)
+    full = layer_outputs(model, images, layers)
+    for layer in layers:
+        entry = store[layer]
+        vectors = dequantise_components(entry["codes"], entry["low"], entry["high"])
+        exact = np.moveaxis(average_pool(full[layer], 2 if full[layer].shape[2] > 40 else 1), 1, -1)
+        assert vectors.shape[:3] == exact.shape[:3] and vectors.shape[-1] == 8
+        assert 0.5 < entry["energy"] <= 1.0
+        for cell in range(0, 12, 3):
+            norms = np.linalg.norm(exact[cell], axis=-1)
+            y, x = np.unravel_index(np.argmax(norms), norms.shape)
+            for other in (cell, (cell + 1) % 12):  # within the cell and between two cells
+                a = angular_similarity(vectors[other], vectors[cell, y, x])
+                b = angular_similarity(exact[other], exact[cell, y, x])
+                live = np.linalg.norm(exact[other], axis=-1) > 0
+                assert np.corrcoef(a[live], b[live])[0, 1] > 0.9, (layer, cell, other)
+
+
+def test_angular_similarity_is_one_at_the_reference_and_zero_for_zero_vectors():
+    v = np.array([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]])
+    s = angular_similarity(v, np.array([1.0, 0.0]))
+    np.testing.assert_allclose(s[0], [1.0, 0.0, 0.0, 0.5])
+
+
+# ----------------------------------------------------------------------------- the files
+
+def test_every_file_the_spec_names_is_written(built):
+    out, inputs, _, sizes = built
+    n = len(inputs["cells"])
+    layers = [layer["name"] for layer in inputs["layers"]]
+    tiles = -(-n // 32)
+    expected = {"index.html", "gallery.html", "vendor/regl-scatterplot.js", "data/meta.js", "data/cells.js",
+                "data/attribution.js"}
+    expected |= {f"data/map_{layer}_{m}.js" for layer in layers for m in inputs["methods"]}
+    expected |= {f"data/neighbours_{layer}.js" for layer in layers}
+    expected |= {f"tiles/tile_{t:05d}.js" for t in range(tiles)}
+    assert expected <= set(sizes)
+    assert len([name for name in sizes if name.startswith("tiles/")]) == tiles
+
+
+def test_cells_columns_decode_to_the_cell_table(built):
+    out, inputs, _, _ = built
+    cells = inputs["cells"]
+    keys, payload = assigned(out / "data/cells.js")
+    assert keys == ["cells"] and payload["ids"] == cells["id"].tolist()
+    cols = payload["columns"]
+    assert decoded(cols["class"]["data"], "uint8").tolist() == cells["label"].tolist()
+    assert decoded(cols["predicted"]["data"], "uint8").tolist() == cells["predicted_label"].tolist()
+    wrong = decoded(cols["misclassified"]["data"], "uint8")
+    assert (wrong == (cells["label"] != cells["predicted_label"])).all()
+    np.testing.assert_allclose(decoded(cols["certainty"]["data"], "float32"), cells["certainty"], rtol=1e-6)
+    np.testing.assert_allclose(decoded(cols["mda_target"]["data"], "float32"), cells["mda_target"], rtol=1e-6)
+    clusters = cols["cluster_conv1"]
+    names = np.array(clusters["categories"])[decoded(clusters["data"], "uint8")]
+    expected = cells["cluster_conv1"].astype(str).replace("-1", "noise")
+    assert (names == expected.to_numpy()).all()
+    _, meta = assigned(out / "data/meta.js")
+    assert meta["colour_by"][0] == "class" and "cluster" in meta["colour_by"] and "mda_target" in meta["colour_by"]
+
+
+def test_map_coordinates_decode_to_the_aligned_embedding(built):
+    out, inputs, _, _ = built
+    layer, method = inputs["layers"][2]["name"], "tsne"
+    emb, grid = inputs["maps"][(layer, method)]
+    shuffled = emb.sample(frac=1, random_state=0)  # the builder joins on ids, not on order
+    keys, payload = assigned(out / f"data/map_{layer}_{method}.js")
+    assert keys == ["maps", f"{layer}/{method}"]
+    expected = aligned_coordinates(inputs["cells"]["id"], shuffled, grid)
+    for axis in ("x", "y", "gx", "gy"):
+        np.testing.assert_allclose(decoded(payload[axis], "uint16") / 65535, expected[axis], atol=1 / 65535)
+    assert payload["boundary"].startswith("data:image/png;base64,")
+
+
+def test_neighbours_file_holds_the_given_indices(built):
+    out, inputs, _, _ = built
+    keys, payload = assigned(out / "data/neighbours_dense1.js")
+    got = decoded(payload, "uint32").reshape(len(inputs["cells"]), -1)
+    assert keys == ["neighbours", "dense1"] and (got == inputs["neighbours"]["dense1"]).all()
+
+
+def test_tiles_hold_each_cells_image_at_its_position(built):
+    from PIL import Image
+    out, inputs, _, _ = built
+    _, meta = assigned(out / "data/meta.js")
+    tile = meta["tile"]
+    for i in (0, 33, len(inputs["cells"]) - 1):
+        t, k = divmod(i, tile["cells"])
+        keys, uri = assigned(out / f"tiles/tile_{t:05d}.js")
+        sheet = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+        r, c = divmod(k, tile["columns"])
+        s = tile["size"]
+        cut = sheet[r * s:(r + 1) * s, c * s:(c + 1) * s].astype(int)
+        row = inputs["cells"]["row"].iloc[i]
+        expected = np.rint(false_colour(inputs["images"][row]) * 255)
+        assert keys == ["tiles", str(t)] and np.abs(cut - expected).max() <= 1
+
+
+def test_feature_localisation_tiles_hold_the_stored_cells_codes(built):
+    out, inputs, _, _ = built
+    store, stored = inputs["ifealid"]
+    _, meta = assigned(out / "data/meta.js")
+    assert meta["ifealid"]["cells"] == sorted(stored.tolist())
+    layer = meta["ifealid"]["layers"][0]
+    keys, payload = assigned(out / f"ifealid/{layer['name']}_00000.js")
+    shape = (len(payload["cells"]), layer["height"], layer["width"], layer["components"])
+    codes = decoded(payload["data"], "uint8").reshape(shape)
+    assert keys == ["ifealid", layer["name"], "0"]
+    assert (codes == store[layer["name"]]["codes"][:shape[0]]).all()
+
+
+def test_attribution_lists_its_cells_by_index_with_verdicts(built):
+    out, inputs, _, _ = built
+    maps, _ = inputs["attribution"]
+    _, payload = assigned(out / "data/attribution.js")
+    index = {cid: i for i, cid in enumerate(inputs["cells"]["id"])}
+    assert sorted(int(c) for c in payload["cells"]) == sorted(index[c] for c in maps["ids"])
+    first = payload["cells"][str(index[maps["ids"][0]])]
+    assert first["target"] == int(maps["targets"][0]) and first["saliency"].startswith("data:image/png")
+    assert payload["verdict"]["integrated_gradients"]["passes"] is False
+
+
+def test_sanity_verdict_passes_only_when_randomised_maps_differ():
+    rows = [{"method": m, "stage": s, "randomised_down_to": f"l{s}", "id": f"c{i}",
+             "spearman": rho if s == 2 else 0.9, "spearman_cell": 0.0}
+            for m, rho in (("saliency", 0.2), ("integrated_gradients", 0.7)) for s in range(3) for i in range(4)]
+    verdicts = sanity_verdicts(pd.DataFrame(rows))
+    assert verdicts["saliency"]["passes"] and not verdicts["integrated_gradients"]["passes"]
+    assert "0.70" in verdicts["integrated_gradients"]["text"] and "4 cells" in verdicts["saliency"]["text"]
+
+
+def test_files_grow_linearly_in_cells_and_no_image_passes_16_mb(tmp_path):
+    sizes = {}
+    for n in (256, 512):
+        inputs, _ = fabricate_inputs(n_cells=n, model_cfg=SMALL_MODEL, n_images=64, n_ifealid=n // 4,
+                                     n_attribution=n // 32, with_top_cells=False, cells_per_tile=64, seed=0)
+        written = build_explorer(tmp_path / str(n), **inputs)
+        per_cell = {k: v for k, v in written.items() if k.startswith(("data/", "tiles/", "ifealid/"))}
+        sizes[n] = sum(per_cell.values())
+        assert max(written.values()) < 16 * 2 ** 20
+    assert 1.8 < sizes[512] / sizes[256] < 2.1
+
+
+def test_rebuild_replaces_the_directory_atomically(built, tmp_path):
+    _, inputs, _, _ = built
+    out = tmp_path / "explorer"
+    out.mkdir()
+    (out / "stale.js").write_text("old")
+    sizes = build_explorer(out, **inputs)
+    assert not (out / "stale.js").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["total_bytes"] == sum(sizes.values())
+    assert [p.name for p in tmp_path.iterdir()] == ["explorer"]  # no temporary leftovers
+
+
+def test_a_cell_missing_from_a_map_is_an_error_naming_it(built, tmp_path):
+    _, inputs, _, _ = built
+    maps = dict(inputs["maps"])
+    key = next(iter(maps))
+    emb, grid = maps[key]
+    maps[key] = (emb.iloc[1:], grid)
+    with pytest.raises(Exception, match=inputs["cells"]["id"].iloc[0]):
+        build_explorer(tmp_path / "explorer", **{**inputs, "maps": maps})
+    assert not (tmp_path / "explorer").exists()
+
+
+def test_knn_boundary_separates_two_clusters():
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal(0.25, 0.05, (50, 2)), rng.normal(0.75, 0.05, (50, 2))])
+    labels = np.repeat([0, 1], 50)
+    proba = unit_square_probabilities(points, labels, 2, resolution=32)
+    assert proba.shape == (32, 32, 2)
+    np.testing.assert_allclose(proba.sum(axis=-1), 1, atol=1e-5)
+    assert proba[-1, 0, 0] > 0.9 and proba[0, -1, 1] > 0.9  # bottom-left class 0, top-right class 1
