@@ -31,6 +31,7 @@ rule export:
         reduced=expand(f"{ACT}/{{layer}}/reduced.npy", layer=LAYERS),
         mda_targets=f"{MDA_DIR}/targets.csv" if EXPORT_MDA else [],
         mda_predictions=f"{MDA_DIR}/predictions.csv" if EXPORT_MDA else [],
+        selections=list(config["export"]["selections"].values()),
     output:
         fcs=FCS_FILES,
         h5ad=f"{EXPORT_DIR}/cells.h5ad",
@@ -43,6 +44,7 @@ rule export:
         methods=EXPORT_METHODS,
         classes=config["classes"],
         mda=EXPORT_MDA,
+        selection_names=list(config["export"]["selections"]),
         mda_target=config["mda"]["target"] if EXPORT_MDA else "",
         fcs_parts=FCS_PARTS,
         fcs_max_parameters=FCS_MAX_PARAMETERS,

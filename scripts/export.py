@@ -29,6 +29,7 @@ cells = assemble_cells(
     mda_targets=read_cell_table(inp.mda_targets) if p.mda else None,
     mda_predictions=read_cell_table(inp.mda_predictions) if p.mda else None,
     mda_target=p.mda_target,
+    selections={name: (path, read_cell_table(path)) for name, path in zip(p.selection_names, inp.selections)},
 )
 for path, parameters, filled in write_fcs_parts(cells, list(snakemake.output.fcs), p.fcs_parts, p.fcs_max_parameters):
     print(f"{path}: {len(cells)} events x {parameters} parameters; missing values written as -1: {filled or 'none'}")

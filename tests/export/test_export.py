@@ -108,7 +108,8 @@ CONFIG = {"results": "results/test", "classes": CLASSES, "data": {"directory": N
           "model": {"conv_stages": [[8, 8], [16, 16, 16]], "dense": [32]}}
 
 
-def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts=None, max_parameters=FCS_LIMIT):
+def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts=None, max_parameters=FCS_LIMIT,
+                      selections=None):
     """Run scripts/export.py as Snakemake would, with a stand-in ``snakemake`` object."""
     root, out = Path(root), Path(out)
     parts = parts or [list(layers)]
@@ -118,14 +119,15 @@ def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts
         index=str(root / "data/index.csv"), classes=str(root / "data/classes.json"),
         embeddings=[str(root / f"embeddings/{layer}/{m}.csv") for layer in layers for m in methods],
         clusters=[str(root / f"embeddings/{layer}/clusters.csv") for layer in layers],
-        reduced=[str(root / f"activations/{layer}/reduced.npy") for layer in layers])
+        reduced=[str(root / f"activations/{layer}/reduced.npy") for layer in layers],
+        selections=[str(path) for path in (selections or {}).values()])
     if mda:
         inputs.update(mda_targets=str(root / "mda/targets.csv"), mda_predictions=str(root / "mda/predictions.csv"))
     params = SimpleNamespace(layers=list(layers), methods=list(methods), classes=CLASSES, mda=mda,
                              mda_target="nucleus_area_ratio" if mda else "", fcs_parts=parts,
                              fcs_max_parameters=max_parameters, x_layer="dense1",
                              layer_shapes={"conv1": [8, 78, 78], "conv2": [8, 78, 78], "dense1": [32, 1, 1]},
-                             config=CONFIG)
+                             config=CONFIG, selection_names=list(selections or {}))
     output = SimpleNamespace(fcs=fcs, h5ad=str(out / "cells.h5ad"))
     fake = SimpleNamespace(input=SimpleNamespace(**inputs), output=output, params=params, log=[], threads=1,
                            resources={}, wildcards=SimpleNamespace())
@@ -459,3 +461,29 @@ def test_reduced_features_of_another_length_are_an_error(tmp_path):
     np.save(tmp_path / "activations" / "conv1" / "reduced.npy", np.zeros((14, 6), np.float32))
     with pytest.raises(TableError, match=r"activations/conv1/reduced\.npy.*\(14, 6\)"):
         run_export_script(tmp_path, tmp_path / "export")
+
+
+# ----------------------------------------------------------------------------- explorer selections
+
+def test_a_selection_saved_in_the_explorer_becomes_an_fcs_gate_and_an_obs_column(tmp_path):
+    tables = fabricate_run(tmp_path)
+    ids = tables["selection"]["id"].tolist()
+    chosen = [ids[7], ids[2], ids[11]]
+    saved = tmp_path / "selection.csv"
+    pd.DataFrame({"id": chosen}).to_csv(saved, index=False)  # quoted where an id holds a comma, as the page does
+    fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", selections={"odd_cells": saved})
+    events, _, long_names = read_fcs(fcs[0])
+    expected = [1.0 if i in chosen else 0.0 for i in ids]
+    assert events["selection_odd_cells"].tolist() == expected
+    assert str(saved) in long_names["selection_odd_cells"]
+    obs = anndata.read_h5ad(h5ad).obs
+    assert obs["selection_odd_cells"].tolist() == [bool(v) for v in expected]
+
+
+def test_a_selection_naming_cells_this_run_lacks_is_an_error_naming_the_file(tmp_path):
+    fabricate_run(tmp_path)
+    saved = tmp_path / "other_run.csv"
+    saved.write_text("id\nlymphocyte/does-not-exist\n")
+    with pytest.raises(TableError, match=r"other_run\.csv: 1 ids are not cells.*does-not-exist"):
+        run_export_script(tmp_path, tmp_path / "export", selections={"x": saved})
+    assert not (tmp_path / "export" / "cells.fcs").exists()

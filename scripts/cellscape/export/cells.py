@@ -34,6 +34,7 @@ class CellTable:
     mda_target: str = ""  # what the regression net learns (config mda.target)
     index_columns: list = field(default_factory=list)  # the extra columns taken from index.csv
     measured_columns: list = field(default_factory=list)  # measured_<m> columns from mda/targets.csv
+    selection_columns: dict = field(default_factory=dict)  # selection_<name> -> the explorer's saved CSV
 
     def __len__(self):
         return len(self.obs)
@@ -72,13 +73,15 @@ def _check_classes(table, name, classes, name_column, code_column):
 
 
 def assemble_cells(selection, predictions, index, embeddings, clusters, reduced, classes, methods,
-                   mda_targets=None, mda_predictions=None, mda_target="target"):
+                   mda_targets=None, mda_predictions=None, mda_target="target", selections=None):
     """The :class:`CellTable` of the embedded cells.
 
     ``embeddings``: {(layer, method): table with id, x, y}; ``clusters``: {layer: table with id,
     cluster}; ``reduced``: {layer: (n, k) array in selection order}; ``mda_targets`` and
     ``mda_predictions`` (mda/targets.csv, mda/predictions.csv) when the regression stage ran, with
     ``mda_target`` naming its target; the other measurements of targets.csv become ``measured_<name>``.
+    ``selections``: ``{name: (path, table with id)}``, selections saved from the explorer; each
+    becomes a boolean ``selection_<name>`` column (a gate in FCS, an ``obs`` column in AnnData).
     A table that misses, repeats or adds cells is a :class:`TableError` naming it and the ids.
     """
     classes = [str(c) for c in classes]
@@ -153,6 +156,30 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
             raise TableError(f"activations/{layer}/reduced.npy: shape {array.shape}, expected one row per embedded "
                             f"cell ({n}, activations/selection.csv order)")
         features[layer] = np.asarray(array, dtype=np.float32)
+    chosen = {}
+    for name, (path, table) in (selections or {}).items():
+        column = f"selection_{name}"
+        obs[column] = selected_cells(ids, table, path)
+        chosen[column] = str(path)
     return CellTable(obs=obs, embeddings=maps, features=features, classes=classes, layers=layers,
                      methods=list(methods), mda=mda, mda_target=mda_target if mda else "", index_columns=extra,
-                     measured_columns=[f"measured_{c}" for c in measured])
+                     measured_columns=[f"measured_{c}" for c in measured], selection_columns=chosen)
+
+
+def selected_cells(ids, table, path):
+    """Which of the embedded cells ``ids`` a saved selection (a table with ``id``) holds, as bools.
+
+    Every id of the selection must be an embedded cell and appear once: a selection saved from
+    another run's explorer is an error naming the file and the ids, never a silently smaller gate.
+    """
+    if "id" not in table.columns:
+        raise TableError(f"{path}: a selection needs an 'id' column (has {list(table.columns)})")
+    wanted = table["id"].astype(str)
+    repeated = sorted(wanted[wanted.duplicated()].unique())
+    if repeated:
+        raise TableError(f"{path}: ids listed more than once: {repeated[:5]}")
+    unknown = sorted(set(wanted) - set(ids))
+    if unknown:
+        raise TableError(f"{path}: {len(unknown)} ids are not cells of this run's explorer "
+                         f"(activations/selection.csv), e.g. {unknown[:5]}")
+    return np.isin(np.asarray(ids, dtype=object), wanted.to_numpy(dtype=object))

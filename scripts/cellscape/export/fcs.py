@@ -106,6 +106,8 @@ def cell_channels(cells):
         ]
         channels += [Channel(fcs_name(c), f"{c[len('measured_'):]} measured on the image (mda/targets.csv)",
                              obs[c].to_numpy(dtype=float), missing_ok=True) for c in cells.measured_columns]
+    channels += [Channel(fcs_name(column), f"1 = in the selection saved as {path}", obs[column].to_numpy(dtype=float))
+                 for column, path in cells.selection_columns.items()]
     for column in cells.index_columns:
         values = obs[column]
         if not pd.api.types.is_numeric_dtype(values):  # bool counts as numeric (0/1)
