@@ -14,12 +14,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# the explorer's WebGL scatter library (regl-scatterplot), bundled from the npm registry
-BUNDLE := scripts/cellscape/explorer/static/vendor/regl-scatterplot.js
+# regl-scatterplot bundled from the npm registry: the explorer benchmark's library baseline
+BUNDLE := tools/explorer_bundle/dist/regl-scatterplot.js
 $(BUNDLE): tools/explorer_bundle/package.json tools/explorer_bundle/package-lock.json tools/explorer_bundle/build.sh
 	bash tools/explorer_bundle/build.sh
 
-venv: $(STAMP) $(BUNDLE)
+venv: $(STAMP)
 
 # where Snakemake keeps its locks; a failed run that leaves one behind was killed (README: Interrupted runs)
 LOCKS ?= .snakemake/locks
@@ -29,7 +29,7 @@ UNLOCK_HINT = { status=$$?; if [ -n "$$(ls -A $(LOCKS) 2>/dev/null)" ]; then \
 	fi; exit $$status; }
 
 ## run: regenerate every figure of the embedded default configuration ([CONFIG=configs/x.yaml])
-run: $(STAMP) $(BUNDLE)
+run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(if $(CONFIG),--configfile $(CONFIG)) || $(UNLOCK_HINT)
 
 ## unlock: remove the lock a killed run left behind ([CONFIG=configs/x.yaml]: the run's config), then rerun
@@ -37,7 +37,7 @@ unlock: $(STAMP)
 	$(BIN)/snakemake --unlock $(if $(CONFIG),--configfile $(CONFIG)) $(ARGS)
 
 ## layer: rebuild one layer's jobs and the figures that show it: make layer LAYER=conv3 [CONFIG=configs/x.yaml]
-layer: $(STAMP) $(BUNDLE)
+layer: $(STAMP)
 	@test -n "$(LAYER)" || { echo "usage: make layer LAYER=conv3 [CONFIG=configs/x.yaml] [ARGS=-n]" >&2; exit 2; }
 	$(BIN)/python tools/rebuild_layer.py $(LAYER) --cores $(CORES) --profile profiles/default \
 		$(if $(CONFIG),--configfile config.yaml $(CONFIG)) $(ARGS)
@@ -47,11 +47,11 @@ system-deps:
 	bash tests/install_system_deps.sh
 
 ## test: the whole suite, end-to-end tiny run, browser and SLURM tests included
-test: $(STAMP) $(BUNDLE) system-deps
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -ra tests
 
 ## test-fast: unit tests only (no end-to-end, browser or cluster)
-test-fast: $(STAMP) $(BUNDLE)
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest -ra -m "not slow" tests
 
 ## bench: every benchmark; writes results/bench/summary.{md,csv} (BENCH_MODE=full for full mode)
@@ -61,7 +61,7 @@ bench: $(STAMP) $(BUNDLE)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
-dry-run: $(STAMP) $(BUNDLE)
+dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules
 
 report: $(STAMP)

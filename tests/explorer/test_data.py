@@ -36,6 +36,11 @@ def assigned(path):
     return keys, json.loads(match.group(2))
 
 
+def page_ids(out):
+    """The page's cell table: ids in index order (the builder orders them along a map)."""
+    return assigned(Path(out) / "data/cells.js")[1]["ids"]
+
+
 def decoded(b64, dtype):
     return np.frombuffer(base64.b64decode(b64), dtype=np.dtype(dtype).newbyteorder("<"))
 
@@ -171,9 +176,9 @@ def test_every_file_the_spec_names_is_written(built):
 
 def test_cells_columns_decode_to_the_cell_table(built):
     out, inputs, _, _ = built
-    cells = inputs["cells"]
     keys, payload = assigned(out / "data/cells.js")
-    assert keys == ["cells"] and payload["ids"] == cells["id"].tolist()
+    assert keys == ["cells"] and sorted(payload["ids"]) == sorted(inputs["cells"]["id"])
+    cells = inputs["cells"].set_index("id").loc[payload["ids"]].reset_index()
     cols = payload["columns"]
     assert decoded(cols["class"]["data"], "uint8").tolist() == cells["label"].tolist()
     assert decoded(cols["predicted"]["data"], "uint8").tolist() == cells["predicted_label"].tolist()
@@ -196,7 +201,7 @@ def test_map_coordinates_decode_to_the_aligned_embedding(built):
     shuffled = emb.sample(frac=1, random_state=0)  # the builder joins on ids, not on order
     keys, payload = assigned(out / f"data/map_{layer}_{method}.js")
     assert keys == ["maps", f"{layer}/{method}"]
-    expected = aligned_coordinates(inputs["cells"]["id"], shuffled, grid)
+    expected = aligned_coordinates(page_ids(out), shuffled, grid)
     for axis in ("x", "y", "gx", "gy"):
         np.testing.assert_allclose(decoded(payload[axis], "uint16") / 65535, expected[axis], atol=1 / 65535)
     assert payload["boundary"].startswith("data:image/png;base64,")
@@ -205,8 +210,12 @@ def test_map_coordinates_decode_to_the_aligned_embedding(built):
 def test_neighbours_file_holds_the_given_indices(built):
     out, inputs, _, _ = built
     keys, payload = assigned(out / "data/neighbours_dense1.js")
-    got = decoded(payload, "uint32").reshape(len(inputs["cells"]), -1)
-    assert keys == ["neighbours", "dense1"] and (got == inputs["neighbours"]["dense1"]).all()
+    ids = np.array(page_ids(out))
+    got = ids[decoded(payload, "uint32").reshape(len(ids), -1)]
+    given = inputs["cells"]["id"].to_numpy()[inputs["neighbours"]["dense1"]]
+    position = {cid: i for i, cid in enumerate(inputs["cells"]["id"])}
+    assert keys == ["neighbours", "dense1"]
+    assert (got == given[[position[c] for c in ids]]).all()  # the same neighbours, renumbered
 
 
 def test_tiles_hold_each_cells_image_at_its_position(built):
@@ -214,6 +223,7 @@ def test_tiles_hold_each_cells_image_at_its_position(built):
     out, inputs, _, _ = built
     _, meta = assigned(out / "data/meta.js")
     tile = meta["tile"]
+    rows = inputs["cells"].set_index("id").loc[page_ids(out), "row"].to_numpy()
     for i in (0, 33, len(inputs["cells"]) - 1):
         t, k = divmod(i, tile["cells"])
         keys, uri = assigned(out / f"tiles/tile_{t:05d}.js")
@@ -221,7 +231,7 @@ def test_tiles_hold_each_cells_image_at_its_position(built):
         r, c = divmod(k, tile["columns"])
         s = tile["size"]
         cut = sheet[r * s:(r + 1) * s, c * s:(c + 1) * s].astype(int)
-        row = inputs["cells"]["row"].iloc[i]
+        row = rows[i]
         expected = np.rint(false_colour(inputs["images"][row]) * 255)
         assert keys == ["tiles", str(t)] and np.abs(cut - expected).max() <= 1
 
@@ -230,20 +240,25 @@ def test_feature_localisation_tiles_hold_the_stored_cells_codes(built):
     out, inputs, _, _ = built
     store, stored = inputs["ifealid"]
     _, meta = assigned(out / "data/meta.js")
-    assert meta["ifealid"]["cells"] == sorted(stored.tolist())
+    ids = np.array(page_ids(out))
+    stored_ids = inputs["cells"]["id"].to_numpy()[stored]
+    assert sorted(ids[meta["ifealid"]["cells"]]) == sorted(stored_ids)
+    assert meta["ifealid"]["cells"] == sorted(meta["ifealid"]["cells"])
     layer = meta["ifealid"]["layers"][0]
     keys, payload = assigned(out / f"ifealid/{layer['name']}_00000.js")
     shape = (len(payload["cells"]), layer["height"], layer["width"], layer["components"])
     codes = decoded(payload["data"], "uint8").reshape(shape)
     assert keys == ["ifealid", layer["name"], "0"]
-    assert (codes == store[layer["name"]]["codes"][:shape[0]]).all()
+    slot = {cid: k for k, cid in enumerate(stored_ids)}
+    for cell, cell_codes in zip(payload["cells"], codes):
+        assert (cell_codes == store[layer["name"]]["codes"][slot[ids[cell]]]).all()
 
 
 def test_attribution_lists_its_cells_by_index_with_verdicts(built):
     out, inputs, _, _ = built
     maps, _ = inputs["attribution"]
     _, payload = assigned(out / "data/attribution.js")
-    index = {cid: i for i, cid in enumerate(inputs["cells"]["id"])}
+    index = {cid: i for i, cid in enumerate(page_ids(out))}
     assert sorted(int(c) for c in payload["cells"]) == sorted(index[c] for c in maps["ids"])
     first = payload["cells"][str(index[maps["ids"][0]])]
     assert first["target"] == int(maps["targets"][0]) and first["saliency"].startswith("data:image/png")
@@ -302,3 +317,13 @@ def test_knn_boundary_separates_two_clusters():
     assert proba.shape == (32, 32, 2)
     np.testing.assert_allclose(proba.sum(axis=-1), 1, atol=1e-5)
     assert proba[-1, 0, 0] > 0.9 and proba[0, -1, 1] > 0.9  # bottom-left class 0, top-right class 1
+
+
+def test_consecutive_cells_sit_together_on_the_deepest_map_so_a_region_needs_few_tiles(built):
+    out, inputs, _, _ = built
+    deepest = inputs["layers"][-1]["name"]
+    _, payload = assigned(out / f"data/map_{deepest}_{inputs['methods'][0]}.js")
+    xy = np.column_stack([decoded(payload["x"], "uint16"), decoded(payload["y"], "uint16")]) / 65535
+    step = np.linalg.norm(np.diff(xy, axis=0), axis=1).mean()
+    shuffled = np.linalg.norm(np.diff(xy[np.random.default_rng(0).permutation(len(xy))], axis=0), axis=1).mean()
+    assert step < 0.35 * shuffled

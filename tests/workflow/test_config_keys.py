@@ -53,6 +53,8 @@ EXPLICIT = {
     "mda.target": "cell_area",
     "mda.figure_layers": ["conv2", "dense1"],
     "mda.layers": ["conv3", "dense1"],
+    "explorer.ifealid_cells": 20,  # below the tiny run's shown cells: the cap binds
+    "export.selections": {"all_shown": "results/tiny/activations/selection.csv"},  # a CSV with an id column
 }
 
 

@@ -50,7 +50,7 @@ def test_export_with_object_numbers_repeated_across_class_folders_runs_the_whole
         drawn = np.load(npz)
         assert drawn["sizes"].sum() + drawn["n_noise"] <= len(selection), npz
     # the explorer shows every embedded cell once, under its own id
-    assignment = (results / "explorer" / "data_cells.js").read_text().strip().splitlines()[-1]
+    assignment = (results / "explorer" / "data" / "cells.js").read_text().strip().splitlines()[-1]
     ids = json.loads(assignment.split(" = ", 1)[1].rstrip(";"))["ids"]
     assert sorted(ids) == sorted(selection["id"])
     assert (results / "mda" / "metrics.csv").stat().st_size > 0

@@ -3,11 +3,13 @@
 The explorer asks, per tapped cell, which cells the network puts next to it in each layer and
 when it starts grouping it with its class (Emblaze's question, per cell). Neighbours come from the
 reduced features the maps are made from, never from the 2-D map, whose distances t-SNE and UMAP
-distort. Exact search up to ``EXACT_LIMIT`` cells; pynndescent's approximate graph beyond.
+distort. Exact search up to ``EXACT_LIMIT`` cells or in few dimensions (a k-d tree stays fast
+there); pynndescent's approximate graph beyond.
 """
 import numpy as np
 
 EXACT_LIMIT = 20_000
+LOW_DIMENSIONS = 4
 
 
 def nearest_neighbours(features, k, random_state=0, n_jobs=1):
@@ -20,7 +22,7 @@ def nearest_neighbours(features, k, random_state=0, n_jobs=1):
     if n < 2:
         raise ValueError(f"nearest neighbours need at least 2 cells, got {n}")
     k = int(min(k, n - 1))
-    if n <= EXACT_LIMIT:
+    if n <= EXACT_LIMIT or X.shape[1] <= LOW_DIMENSIONS:
         from sklearn.neighbors import NearestNeighbors
         _, idx = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(X).kneighbors(X)
     else:

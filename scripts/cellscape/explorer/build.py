@@ -23,21 +23,28 @@ from .cells import aligned_coordinates
 from .columns import cell_columns, colour_choices
 from .encode import b64_array, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet, unit_uint16
 from .feature_store import store_scripts
+from .order import map_order
 from .tiles import tile_layout, tile_scripts
 
-#: static files the builder copies: everything in static/ (vendor/ holds the bundled WebGL library)
+#: static files the builder copies: everything in static/
 STATIC = "static"
-VENDOR_BUNDLE = "vendor/regl-scatterplot.js"
 #: no image file of the explorer may exceed this (Chromium decodes one image at a time)
 MAX_IMAGE_BYTES = 16 * 2 ** 20
 
 
-def map_payload(ids, embedding, grid, predicted, n_classes, colours, boundary=None):
-    """One (layer, method) map: coordinates (uint16 over the unit square) and its boundary image."""
+def checked_coordinates(ids, embedding, grid, name):
+    """:func:`aligned_coordinates`, an error naming the map and the cells when any lacks a position."""
     coords = aligned_coordinates(ids, embedding, grid)
     missing = ~(np.isfinite(coords["x"]) & np.isfinite(coords["y"]))
     if missing.any():
-        raise ValueError(f"{int(missing.sum())} shown cells have no coordinates, e.g. {list(np.asarray(ids)[missing][:3])}")
+        raise ValueError(f"map {name}: {int(missing.sum())} shown cells have no coordinates, "
+                         f"e.g. {list(np.asarray(ids)[missing][:3])}")
+    return coords
+
+
+def map_payload(ids, embedding, grid, predicted, n_classes, colours, boundary=None, name=""):
+    """One (layer, method) map: coordinates (uint16 over the unit square) and its boundary image."""
+    coords = checked_coordinates(ids, embedding, grid, name)
     if boundary is None and len(ids) >= 4:
         boundary = unit_square_probabilities(np.column_stack([coords["x"], coords["y"]]), predicted, n_classes)
     return {key: b64_array(unit_uint16(coords[key])) for key in ("x", "y", "gx", "gy")} | {
@@ -90,7 +97,7 @@ def gallery_payloads(featvis, top_cells, tiles_for_ids, max_channels=None):
 
 
 def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, methods, *, boundaries=None, attribution=None, ifealid=None, featvis=None, top_cells=None,
-                   cells_per_tile=256, title="cellscape explorer", max_gallery_channels=None):
+                   cells_per_tile=128, title="cellscape explorer", max_gallery_channels=None):
     """Write the explorer to ``out_dir`` (replaced atomically); return ``{relative file: bytes}``.
 
     ``cells``: the export's cell table (``cellscape.export.cells.assemble_cells(...).obs``: id, row,
@@ -104,7 +111,8 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     out_dir = Path(out_dir)
     classes = list(classes)
     check_unique_ids(cells, "the shown cells")
-    cells = cells.reset_index(drop=True)
+    cells, neighbours, ifealid = in_tile_order(cells.reset_index(drop=True), layers, methods, maps, neighbours,
+                                               ifealid)
     ids = cells["id"].astype(str)
     n = len(cells)
     colours = [CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(len(classes))]
@@ -115,7 +123,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     predicted = cells["predicted_label"].to_numpy(dtype=int)
     for (layer, method), (embedding, grid) in maps.items():
         payload = map_payload(ids, embedding, grid, predicted, len(classes), colours,
-                              (boundaries or {}).get((layer, method)))
+                              (boundaries or {}).get((layer, method)), f"{layer}/{method}")
         files[f"data/map_{layer}_{method}.js"] = js_assignment(("maps", f"{layer}/{method}"), payload)
     k = None
     for layer, table in neighbours.items():
@@ -171,8 +179,28 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     return sizes
 
 
+def in_tile_order(cells, layers, methods, maps, neighbours, ifealid):
+    """The cell table reordered along the deepest layer's first map (:mod:`.order`), with the
+    neighbour indices and the stored feature maps renumbered to match."""
+    deepest = (layers[-1]["name"], methods[0])
+    embedding, grid = maps[deepest]
+    coords = checked_coordinates(cells["id"].astype(str), embedding, grid, "/".join(deepest))
+    perm = map_order(coords["x"], coords["y"])
+    inverse = np.empty(len(perm), dtype=np.int64)
+    inverse[perm] = np.arange(len(perm))
+    cells = cells.iloc[perm].reset_index(drop=True)
+    neighbours = {layer: inverse[np.asarray(table)[perm]] for layer, table in neighbours.items()}
+    if ifealid is not None:
+        store, stored = ifealid
+        moved = inverse[np.asarray(stored)]
+        order = np.argsort(moved, kind="stable")
+        store = {layer: {**entry, "codes": entry["codes"][order]} for layer, entry in store.items()}
+        ifealid = (store, moved[order])
+    return cells, neighbours, ifealid
+
+
 def static_files():
-    """``{relative path: Traversable}`` of every file the pages need, the WebGL bundle included."""
+    """``{relative path: Traversable}`` of every file the pages need."""
     root = resources.files(__package__) / STATIC
     found = {}
 
@@ -183,10 +211,6 @@ def static_files():
             elif not child.name.startswith("."):
                 found[prefix + child.name] = child
     walk(root, "")
-    if VENDOR_BUNDLE not in found:
-        raise FileNotFoundError(
-            f"{Path(str(root)) / VENDOR_BUNDLE} is missing: the explorer's WebGL library is bundled from npm by "
-            "`make venv` (tools/explorer_bundle/build.sh; needs Node.js and npm)")
     return found
 
 
