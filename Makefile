@@ -30,7 +30,7 @@ UNLOCK_HINT = { status=$$?; if [ -n "$$(ls -A $(LOCKS) 2>/dev/null)" ]; then \
 
 ## run: regenerate every figure of the embedded default configuration ([CONFIG=configs/x.yaml])
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(if $(CONFIG),--configfile $(CONFIG)) || $(UNLOCK_HINT)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(if $(CONFIG),--configfile $(CONFIG)) $(ARGS) || $(UNLOCK_HINT)
 
 ## unlock: remove the lock a killed run left behind ([CONFIG=configs/x.yaml]: the run's config), then rerun
 unlock: $(STAMP)

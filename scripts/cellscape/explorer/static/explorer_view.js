@@ -243,33 +243,25 @@ window.CSX = window.CSX || {};
     }
 
     // Sorted indices (Uint32Array) of the cells inside a polygon [u0, v0, u1, v1, ...] (map
-    // coordinates): buckets entirely inside the polygon's bounding box are tested point by point
-    // against the polygon's edges; no allocation per cell beyond the result.
+    // coordinates): the cells of the buckets under the polygon's bounding box are tested against
+    // its edges; no allocation per cell beyond the result.
     inPolygon(poly) {
-      this.ensureIndex();
       let u0 = Infinity, v0 = Infinity, u1 = -Infinity, v1 = -Infinity;
       for (let k = 0; k < poly.length; k += 2) {
         u0 = Math.min(u0, poly[k]); u1 = Math.max(u1, poly[k]); v0 = Math.min(v0, poly[k + 1]); v1 = Math.max(v1, poly[k + 1]);
       }
-      const P = Float64Array.from(poly), m = P.length;
+      const P = Float64Array.from(poly), m = P.length, wx = this.wx, wy = this.wy;
       const out = new Uint32Array(this.n);
       let cnt = 0;
-      const [bx0, by0, bx1, by1] = this.bucketRange(u0, v0, u1, v1);
-      const G = this.G, cs = this.cellStart, items = this.items, wx = this.wx, wy = this.wy;
-      for (let by = by0; by <= by1; by++)
-        for (let bx = bx0; bx <= bx1; bx++) {
-          const b = by * G + bx;
-          for (let k = cs[b], e = cs[b + 1]; k < e; k++) {
-            const i = items[k], x = wx[i], y = wy[i];
-            if (x < u0 || x > u1 || y < v0 || y > v1) continue;
-            let inside = false;
-            for (let a = 0, c = m - 2; a < m; c = a, a += 2) {
-              const ya = P[a + 1], yc = P[c + 1];
-              if ((ya > y) !== (yc > y) && x < (P[c] - P[a]) * (y - ya) / (yc - ya) + P[a]) inside = !inside;
-            }
-            if (inside) out[cnt++] = i;
-          }
+      this.forEachIn(u0, v0, u1, v1, i => {
+        const x = wx[i], y = wy[i];
+        let inside = false;
+        for (let a = 0, c = m - 2; a < m; c = a, a += 2) {
+          const ya = P[a + 1], yc = P[c + 1];
+          if ((ya > y) !== (yc > y) && x < (P[c] - P[a]) * (y - ya) / (yc - ya) + P[a]) inside = !inside;
         }
+        if (inside) out[cnt++] = i;
+      });
       return out.slice(0, cnt).sort();
     }
 
