@@ -165,7 +165,7 @@ def test_every_file_the_spec_names_is_written(built):
     n = len(inputs["cells"])
     layers = [layer["name"] for layer in inputs["layers"]]
     tiles = -(-n // 32)
-    expected = {"index.html", "gallery.html", "vendor/regl-scatterplot.js", "data/meta.js", "data/cells.js",
+    expected = {"index.html", "gallery.html", "data/meta.js", "data/cells.js",
                 "data/attribution.js"}
     expected |= {f"data/map_{layer}_{m}.js" for layer in layers for m in inputs["methods"]}
     expected |= {f"data/neighbours_{layer}.js" for layer in layers}

@@ -20,7 +20,7 @@ def sanity_verdicts(sanity):
         passes = rho < PASS_BELOW
         verdicts[method] = {
             "passes": bool(passes), "spearman": round(rho, 3),
-            "text": (f"{method.replace('_', ' ')}: {'passes' if passes else 'FAILS'} the randomisation check "
+            "text": (f"{'passes' if passes else 'fails'} the randomisation check "
                      f"(maps after re-drawing every layer's weights correlate {rho:.2f} with these, "
                      f"{'below' if passes else 'not below'} {PASS_BELOW}; {last['id'].nunique()} cells checked)")}
     return verdicts

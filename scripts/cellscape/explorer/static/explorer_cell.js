@@ -129,8 +129,9 @@ window.CSX = window.CSX || {};
     for (const m of methods) {
       const v = (A.verdict || {})[m];
       if (!v) continue;
-      html += `<p class="verdict ${v.passes ? "passes" : "fails"}"><b>${esc(m.replace(/_/g, " "))}: ${v.passes ? "passes" : "fails"}</b> ` +
-        (v.text ? esc(v.text) : `the model-randomisation check${v.spearman !== undefined ? ` (Spearman ${(+v.spearman).toFixed(2)})` : ""}`) + "</p>";
+      html += `<p class="verdict ${v.passes ? "passes" : "fails"}"><b>${esc(m.replace(/_/g, " "))}:</b> ` +
+        (v.text ? esc(v.text) : `${v.passes ? "passes" : "fails"} the model-randomisation check` +
+          (v.spearman !== undefined ? ` (Spearman ${(+v.spearman).toFixed(2)})` : "")) + "</p>";
     }
     box.innerHTML = html;
     drawImage($("attr-cell"), i);

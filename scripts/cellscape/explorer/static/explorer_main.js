@@ -286,8 +286,9 @@
   }
 
   function saveSelection() {
-    const ids = D.ids, lines = ["id"];
-    for (const i of st.selection) lines.push(ids[i]);
+    // RFC 4180: an id holding a comma, a double quote or a line break is quoted, quotes doubled
+    const ids = D.ids, lines = ["id"], field = s => /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    for (const i of st.selection) lines.push(field(ids[i]));
     const blob = new Blob([lines.join("\n") + "\n"], {type: "text/csv"});
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);

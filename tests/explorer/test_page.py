@@ -1,0 +1,421 @@
+"""The explorer page in headless Chromium, driven by real pointer and keyboard input, on a
+fabricated build (tests/support/demo.py).
+
+Every expectation comes from the fabricated inputs or from the data files decoded with numpy
+(support.browser.ExplorerFiles), never from the page's own code; the page's test hooks
+(window.explorer, documented in explorer_main.js) only report its state. Every test fails on a
+console error. Screenshots of each view land in pytest's tmp directory.
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+from cellscape.embeddings.neighbours import kept_neighbours, same_class_share
+from cellscape.explorer import build_explorer
+from cellscape.explorer.feature_store import angular_similarity, dequantise_components
+from cellscape.figures.common import false_colour
+from support.browser import (ExplorerFiles, canvas_pixels, canvas_point, chromium, distance_to_polygon,
+                             fitted_screen, inside_polygon, isolated, lasso, open_page, polygon_around,
+                             require_browser, screen_positions, selection_shades, view_selector)
+from support.demo import SMALL_MODEL, fabricate_inputs
+
+pytestmark = pytest.mark.slow  # a browser test: `make test-fast` leaves it out (pytest.ini)
+
+N_CELLS = 400          # above the 300 cells under which the large view draws thumbnails
+LASSO_LAYER = "conv2"  # the small multiple the lasso is drawn in
+
+
+def odd_id(cid, k):
+    """Every third id holds a comma and a double quote, as ids of real exports may."""
+    return f'{cid},"{k}"' if k % 3 == 0 else cid
+
+
+@pytest.fixture(scope="module")
+def explorer(tmp_path_factory):
+    inputs, _ = fabricate_inputs(n_cells=N_CELLS, model_cfg=SMALL_MODEL, n_images=64, n_ifealid=40,
+                                 n_attribution=6, cells_per_tile=64, seed=2)
+    rename = {cid: odd_id(cid, k) for k, cid in enumerate(inputs["cells"]["id"])}
+    inputs["cells"]["id"] = inputs["cells"]["id"].map(rename)
+    inputs["maps"] = {key: tuple(t.assign(id=t["id"].map(rename)) for t in tables)
+                      for key, tables in inputs["maps"].items()}
+    inputs["attribution"][0]["ids"] = np.array([rename[c] for c in inputs["attribution"][0]["ids"]])
+    inputs["top_cells"] = {layer: np.vectorize(rename.get, otypes=[object])(top)
+                           for layer, top in inputs["top_cells"].items()}
+    out = tmp_path_factory.mktemp("page") / "explorer"
+    build_explorer(out, **inputs)
+    files = ExplorerFiles(out)
+    cells = inputs["cells"].set_index("id")
+    # the fabricated cells' rows by id (the builder reorders the cells: the page's index differs)
+    position = {cid: k for k, cid in enumerate(inputs["cells"]["id"])}
+    return {"out": out, "inputs": inputs, "files": files, "cells": cells, "position": position}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, explorer):
+    page = open_page(browser, explorer["out"] / "index.html")
+    yield page
+    page.close()
+
+
+def no_errors(page):
+    assert page.errors == [], page.errors
+
+
+def shot(page, tmp_path, name):
+    page.screenshot(path=str(tmp_path / f"{name}.png"))
+
+
+def ids_of(explorer, indices):
+    return [explorer["files"].ids[i] for i in indices]
+
+
+def fitted(page, explorer, view, layer, grid=False):
+    """(n, 2) viewport positions of every cell in a view at its initial camera, from the decoded map."""
+    m = explorer["files"].map(layer)
+    u, v = (m["gx"], m["gy"]) if grid else (m["x"], m["y"])
+    return np.column_stack(fitted_screen(page, view, u, v))
+
+
+def clickable_cell(xy, candidates, radius=5.0):
+    """A candidate with no other cell within ``radius`` px (a click at its position picks it)."""
+    free = isolated(xy, radius)
+    return next(int(i) for i in candidates if free[i])
+
+
+def tap_by_click(page, explorer, candidates):
+    xy = fitted(page, explorer, "main", explorer["files"].layers[-1])
+    i = clickable_cell(xy, candidates)
+    page.mouse.click(*xy[i])
+    page.wait_for_function(f"explorer.tapped() === {i}")
+    page.wait_for_function("document.querySelectorAll('#neighbour-table tr[data-layer]').length > 0")
+    return i
+
+
+# ----------------------------------------------------------------------------- loading
+
+def test_page_loads_every_layers_map_and_a_legend_counting_the_classes(page, explorer, tmp_path):
+    files, inputs = explorer["files"], explorer["inputs"]
+    shot(page, tmp_path, "loaded")
+    layers = [layer["name"] for layer in inputs["layers"]]
+    assert page.evaluate("explorer.layers()") == layers
+    assert page.evaluate("Array.from(document.querySelectorAll('#multiples figure')).map(f => f.dataset.layer)") == layers
+    assert page.evaluate("explorer.currentLayer()") == layers[-1]
+    for view in ["main"] + layers:  # every map has drawn points
+        inked = page.evaluate("""sel => { const c = document.querySelector(sel), d = c.getContext('2d')
+                                   .getImageData(0, 0, c.width, c.height).data; let k = 0;
+                                 for (let o = 0; o < d.length; o += 4) if (Math.min(d[o], d[o + 1], d[o + 2]) < 200) k++;
+                                 return k; }""", view_selector(view) + " canvas.mv-points")
+        assert inked > 10 * N_CELLS if view == "main" else inked > 3 * N_CELLS, view
+    legend = page.evaluate("""Array.from(document.querySelectorAll('#legend .legend-item[data-category]'))
+                              .map(e => [e.dataset.category, +e.querySelector('.count').textContent])""")
+    counts = inputs["cells"]["class"].value_counts()
+    assert dict(legend) == {name: int(counts[name]) for name in inputs["classes"]}
+    assert page.locator("#status").inner_text() == f"{N_CELLS} cells · {len(layers)} layers"
+    assert files.n == N_CELLS
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- selection
+
+def test_lasso_selects_the_cells_inside_it_in_every_map_and_saves_them(page, explorer, tmp_path):
+    files, cells = explorer["files"], explorer["cells"]
+    xy = fitted(page, explorer, LASSO_LAYER, LASSO_LAYER)
+    # the view transform the expectation uses is the page's: a few cells' reported positions agree
+    reported = np.array([list(page.evaluate(f"explorer.screenPosition('{LASSO_LAYER}', {i})").values())
+                         for i in (0, 17, N_CELLS - 1)])
+    np.testing.assert_allclose(reported, xy[[0, 17, N_CELLS - 1]], atol=0.02)
+    box = page.locator(view_selector(LASSO_LAYER)).bounding_box()
+    polygon = polygon_around(np.median(xy, axis=0), 0.2 * min(box["width"], box["height"]))
+    inside = inside_polygon(xy[:, 0], xy[:, 1], polygon)
+    # the page's polygon is these integer vertices; its float32 positions may differ from ours by
+    # ~1e-5 px, so a cell right on an edge may fall either way
+    edge = distance_to_polygon(xy[:, 0], xy[:, 1], polygon) < 0.05
+    assert 15 < inside.sum() < N_CELLS / 2 and edge.sum() <= 2
+
+    lasso(page, polygon)
+    page.wait_for_function("explorer.selected().length > 0")
+    shot(page, tmp_path, "lasso")
+    selected = np.array(page.evaluate("explorer.selected()"), dtype=int)
+    got = np.zeros(N_CELLS, dtype=bool)
+    got[selected] = True
+    assert (got == inside)[~edge].all(), (np.flatnonzero(got != inside), np.flatnonzero(edge))
+    assert page.evaluate("explorer.currentLayer()") == files.layers[-1]  # a lasso is no click
+
+    # linked: in another small map and in the large view (another layer), the selected cells are
+    # drawn in full colour and the others, away from them, faded towards white
+    for view, layer in (("conv1", "conv1"), ("main", files.layers[-1])):
+        chosen, others = selection_shades(page, view, fitted(page, explorer, view, layer), got)
+        assert len(chosen) == got.sum() and (chosen < 100).all(), view
+        assert len(others) > 10 and (others > 150).all(), view
+
+    # the summary's class x prediction counts, from the fabricated cells
+    chosen = cells.loc[ids_of(explorer, selected)]
+    table = page.evaluate("""Array.from(document.querySelectorAll('#selection-summary table.mix tr')).slice(1)
+                             .map(r => Array.from(r.querySelectorAll('td')).map(td => +td.textContent))""")
+    expected = pd.crosstab(chosen["label"], chosen["predicted_label"]).reindex(
+        index=[0, 1], columns=[0, 1], fill_value=0).to_numpy()
+    assert table == expected.tolist()
+    assert f"{len(selected)} cells" in page.locator("#selection-summary h3").inner_text()
+
+    # saved as CSV: the selected ids, commas and quotes included, as pandas reads them
+    assert any("," in cid for cid in ids_of(explorer, selected))
+    with page.expect_download() as download:
+        page.click("#save-selection")
+    assert download.value.suggested_filename == "selection.csv"
+    saved = pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
+    assert list(saved.columns) == ["id"]
+    assert saved["id"].tolist() == ids_of(explorer, selected)
+
+    page.keyboard.press("Escape")
+    page.wait_for_function("explorer.selected().length === 0")
+    assert page.locator("#selection-summary table").count() == 0
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- a tapped cell
+
+def test_clicking_a_cell_shows_its_neighbours_in_every_layer(page, explorer, tmp_path):
+    files, inputs, cells = explorer["files"], explorer["inputs"], explorer["cells"]
+    layers = files.layers
+    i = tap_by_click(page, explorer, range(N_CELLS))
+    shot(page, tmp_path, "tapped")
+    cid = files.ids[i]
+    row = explorer["position"][cid]
+    input_ids = inputs["cells"]["id"].to_numpy()
+    assert cid in page.locator("#cell-panel .cell-id").inner_text()
+    labels = inputs["cells"]["label"].to_numpy()
+    table = page.evaluate("""Array.from(document.querySelectorAll('#neighbour-table tr[data-layer]'))
+                             .map(r => [r.dataset.layer, ...Array.from(r.querySelectorAll('td')).slice(1).map(td => td.textContent.trim())])""")
+    assert [r[0] for r in table] == layers
+    previous = None
+    for layer, (_, share_text, kept_text) in zip(layers, table):
+        given = inputs["neighbours"][layer]
+        assert ids_of(explorer, page.evaluate(f"explorer.neighbours('{layer}', {i})")) == input_ids[given[row]].tolist()
+        share = same_class_share(given, labels)[row]
+        assert share_text == f"{round(100 * share)}%"
+        if previous is None:
+            assert kept_text == "–"
+        else:
+            assert kept_text == f"{kept_neighbours(previous, given)[row]}/{given.shape[1]}"
+        previous = given
+    assert cells.loc[cid, "class"] in page.locator("#cell-panel").inner_text()
+    page.keyboard.press("Escape")
+    page.wait_for_function("explorer.tapped() === null")
+    no_errors(page)
+
+
+def test_attribution_is_shown_for_a_cell_in_the_capped_set_with_both_verdicts(page, explorer, tmp_path):
+    files, inputs, cells = explorer["files"], explorer["inputs"], explorer["cells"]
+    maps, verdicts = inputs["attribution"]
+    chosen = set(maps["ids"])
+    outside = [i for i, cid in enumerate(files.ids) if cid not in chosen]
+    tap_by_click(page, explorer, outside)
+    page.wait_for_function("document.querySelector('#attribution').textContent.includes('not among them')")
+    assert f"capped set of {len(chosen)} cells" in page.locator("#attribution").inner_text()
+
+    page.click("#attr-jump")  # jump to a misclassified cell with attribution
+    page.wait_for_function("document.querySelectorAll('#attribution img.attr-map').length === 2")
+    shot(page, tmp_path, "attribution")
+    cid = files.ids[page.evaluate("explorer.tapped()")]
+    assert cid in chosen and cells.loc[cid, "label"] != cells.loc[cid, "predicted_label"]
+    text = page.locator("#attribution").inner_text()
+    assert verdicts["saliency"]["text"] in page.locator("#attribution .verdict.passes").inner_text()
+    assert verdicts["integrated_gradients"]["text"] in page.locator("#attribution .verdict.fails").inner_text()
+    target = int(maps["targets"][list(maps["ids"]).index(cid)])
+    assert f"the class {inputs['classes'][target]}" in text
+    assert page.evaluate("Array.from(document.querySelectorAll('#attribution img.attr-map')).map(i => i.alt)") == \
+        ["saliency", "integrated_gradients"]
+    no_errors(page)
+
+
+def test_feature_localisation_follows_the_pointer_over_cell_a(page, explorer, tmp_path):
+    files, inputs = explorer["files"], explorer["inputs"]
+    store, stored = inputs["ifealid"]
+    input_ids = inputs["cells"]["id"].to_numpy()
+    slot = {cid: k for k, cid in enumerate(input_ids[stored])}
+    layer = "conv3"
+    entry = store[layer]
+    vectors = dequantise_components(entry["codes"], entry["low"], entry["high"])  # (cells, H, W, K)
+    H, W = vectors.shape[1:3]
+    a = files.index[input_ids[stored][0]]
+    page.evaluate(f"explorer.tap({a})")
+    page.select_option("#ifealid-layer", layer)
+    page.select_option("#ifealid-others", "stored")
+    ref = "canvas.ifealid-cell.reference"
+    page.wait_for_function(f"(() => {{ const c = document.querySelector('{ref}'); return !!(c && c.onpointermove) && document.querySelectorAll('canvas.ifealid-cell').length === 9; }})()")
+    shown = page.evaluate("Array.from(document.querySelectorAll('canvas.ifealid-cell')).map(c => +c.dataset.index)")
+    assert shown[0] == a and all(files.ids[j] in slot for j in shown)
+
+    va = vectors[slot[files.ids[a]]]
+    norms = np.linalg.norm(va, axis=-1)
+    first = np.unravel_index(np.argmax(norms), norms.shape)
+    cos = (va @ va[first]) / np.maximum(norms * norms[first], 1e-12)
+    second = np.unravel_index(np.argmin(np.where(norms > 0.2 * norms.max(), cos, np.inf)), norms.shape)
+    page.locator(ref).scroll_into_view_if_needed()
+    box = page.locator(ref).bounding_box()
+    results = []
+    for r, c in (first, second):
+        page.mouse.move(box["x"] + (c + 0.5) * box["width"] / W, box["y"] + (r + 0.5) * box["height"] / H)
+        page.wait_for_function(f"(() => {{ const l = explorer.ifealidLastSimilarity(); return !!l && l.position[0] === {r} && l.position[1] === {c}; }})()")
+        last = page.evaluate("(() => { const l = explorer.ifealidLastSimilarity(); return {cells: l.cells, raw: l.raw.map(a => Array.from(a))}; })()")
+        raw = np.array(last["raw"])
+        assert last["cells"] == shown
+        assert raw[0, r * W + c] == pytest.approx(1.0, abs=1e-6) and raw[0].max() <= 1 + 1e-6
+        for j, sim in zip(shown[1:], raw[1:]):
+            expected = angular_similarity(vectors[slot[files.ids[j]]], va[r, c]).ravel()
+            np.testing.assert_allclose(sim, expected, atol=1e-3)
+        results.append(raw)
+    shot(page, tmp_path, "ifealid")
+    assert np.abs(results[0] - results[1]).max() > 0.1  # another position, other maps
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- zoom, hover
+
+def test_wheel_zoom_shows_thumbnails_once_few_cells_are_in_view(page, explorer, tmp_path):
+    files, inputs, cells = explorer["files"], explorer["inputs"], explorer["cells"]
+    xy = fitted(page, explorer, "main", files.layers[-1])
+    box = page.locator("#main-view canvas.mv-overlay").bounding_box()
+    assert page.evaluate("explorer.visibleCount()") == N_CELLS
+    assert page.evaluate("explorer.thumbnailsShown()") == 0
+    page.mouse.move(*np.median(xy, axis=0))
+    counts = [N_CELLS]
+    while counts[-1] > 150 and len(counts) < 20:
+        page.mouse.wheel(0, -200)
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        counts.append(page.evaluate("explorer.visibleCount()"))
+    assert counts[-1] <= 150 and (np.diff(counts) <= 0).all(), counts  # zooming in at the pointer only loses cells
+    page.wait_for_function("explorer.thumbnailsShown() > 0", timeout=5000)
+    page.wait_for_function("explorer.thumbnailsShown() === explorer.visibleCount()", timeout=10000)
+    # the count is of the cells whose points are inside the view
+    now = screen_positions(page, "main", N_CELLS)
+    inside = ((now[:, 0] >= box["x"]) & (now[:, 0] <= box["x"] + box["width"])
+              & (now[:, 1] >= box["y"]) & (now[:, 1] <= box["y"] + box["height"]))
+    assert abs(inside.sum() - counts[-1]) <= 2  # cells right on the border may count either way
+    shot(page, tmp_path, "zoomed")
+
+    # hovering a cell shows its id and its own image (the fabricated image's false colour)
+    margin = 40
+    candidates = np.flatnonzero((now[:, 0] > box["x"] + margin) & (now[:, 0] < box["x"] + box["width"] - margin)
+                                & (now[:, 1] > box["y"] + margin) & (now[:, 1] < box["y"] + box["height"] - margin))
+    i = clickable_cell(now, candidates, radius=8)
+    page.mouse.move(*now[i])
+    page.wait_for_function(f"document.querySelector('#tooltip').dataset.thumb === '{i}'", timeout=5000)
+    assert page.evaluate("explorer.hovered()") == {"index": i, "thumbnail": True}
+    assert files.ids[i] in page.locator("#tooltip").inner_text()
+    size = files.meta["tile"]["size"]
+    thumb = np.array(page.evaluate(
+        "Array.from(document.querySelector('#tooltip canvas').getContext('2d').getImageData(0, 0, 78, 78).data)"),
+        dtype=int).reshape(size, size, 4)[..., :3]
+    expected = np.rint(false_colour(inputs["images"][cells.loc[files.ids[i], "row"]]) * 255)
+    assert np.abs(thumb - expected).max() <= 1
+    shot(page, tmp_path, "hover")
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- colours
+
+def test_colour_by_a_number_shows_its_range_and_by_cluster_each_layers_clusters(page, explorer, tmp_path):
+    files, inputs, cells = explorer["files"], explorer["inputs"], explorer["cells"]
+    before = page.evaluate("document.querySelector('#main-view canvas.mv-points').toDataURL()")
+    page.select_option("#colour-by", "mda_target")
+    page.wait_for_selector("#legend .colourbar")
+    low, high = (float(t) for t in page.evaluate(
+        "Array.from(document.querySelectorAll('#legend .colourbar-labels span')).map(s => s.textContent)"))
+    target = inputs["cells"]["mda_target"].to_numpy(dtype=np.float32)
+    assert low == pytest.approx(target.min(), abs=6e-4) and high == pytest.approx(target.max(), abs=6e-4)
+    page.wait_for_timeout(100)
+    shot(page, tmp_path, "colour_number")
+    # viridis: the larger the value, the brighter the point (isolated points, the large view)
+    xy = fitted(page, explorer, "main", files.layers[-1])
+    free = np.flatnonzero(isolated(xy, 8))
+    px, py = canvas_point(page, "main", xy[free, 0], xy[free, 1])
+    rgb = canvas_pixels(page, "#main-view canvas.mv-points", zip(px, py))
+    brightness = rgb @ np.array([0.299, 0.587, 0.114])
+    values = cells.loc[ids_of(explorer, free), "mda_target"].to_numpy()
+    assert len(free) > 30 and pd.Series(brightness).corr(pd.Series(values), method="spearman") > 0.9
+    assert page.evaluate("document.querySelector('#main-view canvas.mv-points').toDataURL()") != before
+
+    page.select_option("#colour-by", "cluster")
+    for layer in (files.layers[-1], files.layers[-2]):
+        if layer != page.evaluate("explorer.currentLayer()"):
+            page.click("#layer-prev")
+            page.wait_for_function(f"explorer.currentLayer() === '{layer}'")
+        legend = dict(page.evaluate("""Array.from(document.querySelectorAll('#legend .legend-item[data-category]'))
+                                       .map(e => [e.dataset.category, +e.querySelector('.count').textContent])"""))
+        expected = inputs["cells"][f"cluster_{layer}"].astype(str).replace("-1", "noise").value_counts()
+        assert legend == expected.to_dict(), layer
+        assert layer in page.locator("#legend").inner_text()
+    shot(page, tmp_path, "colour_cluster")
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- layers and grid
+
+def wait_for_positions(page, view, expected, cells=(0, 100, 399)):
+    """Wait until the view's points stand still at the expected viewport positions."""
+    for i in cells:
+        page.wait_for_function(
+            "([view, i, x, y]) => { const p = explorer.screenPosition(view, i); return Math.abs(p.x - x) < 0.02 && Math.abs(p.y - y) < 0.02; }",
+            arg=[view, i, float(expected[i, 0]), float(expected[i, 1])], timeout=5000)
+
+
+def test_layer_steps_animate_to_the_next_map_and_the_slider_to_the_grid(page, explorer, tmp_path):
+    files = explorer["files"]
+    layers = files.layers
+    page.click("#layer-prev")
+    page.wait_for_function(f"explorer.currentLayer() === '{layers[-2]}'")
+    assert page.locator("#current-layer").inner_text().startswith(layers[-2])
+    wait_for_positions(page, "main", fitted(page, explorer, "main", layers[-2]))
+    page.mouse.click(*(lambda b: (b["x"] + 5, b["y"] + 5))(page.locator("#title").bounding_box()))  # focus the page
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"explorer.currentLayer() === '{layers[-3]}'")
+    wait_for_positions(page, "main", fitted(page, explorer, "main", layers[-3]))
+    page.click("#layer-next")
+    page.wait_for_function(f"explorer.currentLayer() === '{layers[-2]}'")
+    wait_for_positions(page, "main", fitted(page, explorer, "main", layers[-2]))
+    assert page.locator("#layer-next").is_enabled()
+
+    page.locator("#grid-slider").focus()
+    page.keyboard.press("End")  # the slider to 1: every map on its grid
+    assert page.locator("#grid-value").inner_text() == "1.00"
+    grid = fitted(page, explorer, "main", layers[-2], grid=True)
+    wait_for_positions(page, "main", grid)
+    np.testing.assert_allclose(screen_positions(page, "main", N_CELLS), grid, atol=0.02)
+    np.testing.assert_allclose(screen_positions(page, "conv1", N_CELLS),
+                               fitted(page, explorer, "conv1", "conv1", grid=True), atol=0.02)
+    shot(page, tmp_path, "grid")
+    no_errors(page)
+
+
+# ----------------------------------------------------------------------------- gallery
+
+def test_gallery_shows_each_channels_feature_image_and_top_activating_cells(browser, explorer, tmp_path):
+    inputs = explorer["inputs"]
+    page = open_page(browser, explorer["out"] / "gallery.html")
+    try:
+        for layer in ("conv1", "conv3"):
+            if page.evaluate("document.body.dataset.layer") != layer:
+                page.select_option("#layer", layer)
+                page.wait_for_function(f"document.body.dataset.layer === '{layer}'")
+            cards = page.evaluate("""Array.from(document.querySelectorAll('#cards .card')).map(c =>
+                [+c.dataset.channel, Array.from(c.querySelectorAll('.tops .cell-top')).map(d => d.title)])""")
+            fv = inputs["featvis"][layer]
+            assert [c for c, _ in cards] == fv["channels"].tolist()
+            top = inputs["top_cells"][layer]
+            assert [tops for _, tops in cards] == [list(top[c]) for c in fv["channels"]]
+        page.select_option("#sort", "feedback")
+        page.wait_for_timeout(100)
+        order = page.evaluate("Array.from(document.querySelectorAll('#cards .card')).map(c => +c.dataset.channel)")
+        assert order == fv["channels"][np.argsort(-fv["feedback"], kind="stable")].tolist()
+        page.screenshot(path=str(tmp_path / "gallery.png"))
+        no_errors(page)
+    finally:
+        page.close()
