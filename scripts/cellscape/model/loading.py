@@ -261,11 +261,45 @@ class ConfiguredModel(nn.Module):
         out = self._taps[paths](self.inner._c, self.prepare(x))
         return out[0], dict(zip(names, out[1:]))
 
+    def stage_parameters(self):
+        """{layer: [(name, parameter)]}: each parameter under the first layer (forward order) whose
+        output its module's first call precedes (the deepest layer when none does), so
+        randomising the layers from the top re-draws everything between two layers at once."""
+        paths = [self.layer_paths[name] for name in self.layer_names]
+        if self.hookable:
+            order = []
+            handles = [m.register_forward_hook(lambda m, i, o, path=path: order.append(path))
+                       for path, m in self.inner.named_modules() if path]
+            try:
+                with torch.no_grad():
+                    self(torch.zeros(1, self.in_channels, self.image_size, self.image_size,
+                                     device=next(self.parameters()).device))
+            finally:
+                for handle in handles:
+                    handle.remove()
+            first = {}
+            for k, path in enumerate(order):
+                first.setdefault(path, k)
+            last = {path: len(order) - 1 - order[::-1].index(path) for path in set(order)}
+        else:
+            regions, _ = torchscript_regions(self.inner)
+            first = last = {path: k for k, path in enumerate(regions)}
+        ends = [last.get(path, len(first)) for path in paths]
+        stages = {name: [] for name in self.layer_names}
+        for name, param in self.inner.named_parameters():
+            owner = name.rpartition(".")[0]
+            while owner and owner not in first:
+                owner = owner.rpartition(".")[0]
+            at = first.get(owner, 0)
+            layer = next((self.layer_names[k] for k, end in enumerate(ends) if end >= at), self.layer_names[-1])
+            stages[layer].append((name, param))
+        return stages
+
     def __deepcopy__(self, memo):
-        """A copy with its own weights (the attribution check randomises one); TorchScript
-        modules copy through their own ``copy``, the tap functions are rebuilt on demand."""
+        """A copy with its own weights (the attribution check randomises one); the tap
+        functions of a TorchScript network are rebuilt on demand."""
         import copy
-        inner = self.inner.copy() if isinstance(self.inner, torch.jit.ScriptModule) else copy.deepcopy(self.inner, memo)
+        inner = copy.deepcopy(self.inner, memo)
         clone = ConfiguredModel(inner, self.source, self.channel_index, None, None, self.layer_paths, self.calls,
                                 self.image_size, self.n_outputs)
         clone.mean, clone.std = copy.deepcopy(self.mean, memo), copy.deepcopy(self.std, memo)
