@@ -119,6 +119,12 @@ def confusion_figure(metrics):
 
 def training_curves_figure(history):
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    if history.empty:  # a network trained elsewhere (rule evaluate): nothing was trained here
+        for ax in (a, b):
+            ax.text(0.5, 0.5, "trained elsewhere (model.source):\nno training history", ha="center", va="center")
+            ax.axis("off")
+        fig.suptitle("Training curves")
+        return fig
     best = history["val_loss"].idxmin()
     for ax, key, label in ((a, "loss", "cross-entropy loss"), (b, "accuracy", "accuracy")):
         ax.plot(history["epoch"], history[f"train_{key}"], "o-", label="training (augmented)")
