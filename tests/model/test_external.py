@@ -78,7 +78,7 @@ def test_paper_layer_settings_resolve_by_kind_in_a_foreign_network():
     assert resolve_layer("layer4.1.relu", ["layer4_1_relu"], "k", None, {"layer4_1_relu": "conv"},
                          {"layer4_1_relu": "layer4.1.relu"}) == "layer4_1_relu"
     assert len(notes) == 3
-    with pytest.raises(ArchitectureError, match="not a layer of the network"):
+    with pytest.raises(ArchitectureError, match="layer9 is not a layer name .* relu, layer1"):
         resolve_layer("layer9", layers, "k", None, kinds)
 
 

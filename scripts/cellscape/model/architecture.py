@@ -107,7 +107,8 @@ def resolve_layer(requested, layers, key, notes=None, kinds=None, paths=None):
     try:
         kind, number = _kind_and_number(requested)
     except ArchitectureError:
-        raise ArchitectureError(f"config {key}: {requested} is not a layer of the network ({', '.join(layers)})")
+        raise ArchitectureError(f"config {key}: {requested} is not a layer name (conv<k>, dense<k> or a layer of "
+                                f"the network: {', '.join(layers)})")
     named = kinds is None  # the paper network: conv<k> is its k-th conv layer by name
     kinds = kinds or _kinds(layers)
     same_kind = [name for name in layers if kinds[name] == kind]
