@@ -58,7 +58,8 @@ def network(source, answer, mean=None, std=None, channels=(0, 1)):
     named = aliases(answer["layers"])
     calls = {name: next(c["calls"] for c in answer["candidates"] if c["path"] == path) for name, path in named.items()}
     return {"source": source, "architecture": "resnet18", "arguments": {"num_classes": 2}, "channels": list(channels),
-            "mean": mean, "std": std, "layers": named, "calls": calls, "image_size": SIZE, "n_outputs": 2}
+            "mean": mean, "std": std, "layers": [[name, path] for name, path in named.items()], "calls": calls,
+            "image_size": SIZE, "n_outputs": 2}
 
 
 def test_aliases_are_wildcard_safe_and_collisions_are_errors():
@@ -144,7 +145,7 @@ def test_cascading_randomisation_randomises_a_copy_layer_by_layer(saved):
     assert check.layers_ == ["none"] + AUTO[::-1]
     assert check.spearman_[0].min() > 0.999 and check.spearman_[-1].mean() < 0.9  # the maps follow the weights
     assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())  # the model itself is unchanged
-    assert copy.deepcopy(model) is not model
+    assert copy.deepcopy(model).layer_names == model.layer_names == AUTO
 
 
 def test_a_static_batch_dimension_is_an_error_that_says_so(saved):
@@ -198,7 +199,7 @@ def test_model_spec_names_layers_by_alias_and_caches_the_inspection(saved, defau
     spec = model_spec(config)
     assert [s.name for s in spec.shapes] == ["layer1_1_relu", "fc"]
     assert [(s.kind, s.channels, s.height) for s in spec.shapes] == [("conv", 64, 10), ("dense", 2, 1)]
-    assert spec.network["layers"] == {"layer1_1_relu": "layer1.1.relu", "fc": "fc"}
+    assert spec.network["layers"] == [["layer1_1_relu", "layer1.1.relu"], ["fc", "fc"]]  # forward order
     assert spec.network["calls"]["layer1_1_relu"] == 2
     cached = list((tmp_path / ".snakemake" / "cellscape" / "inspect").glob("*.json"))
     assert len(cached) == 1 and json.loads(cached[0].read_text())["layers"] == ["layer1.1.relu", "fc"]

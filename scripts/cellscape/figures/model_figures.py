@@ -51,7 +51,7 @@ def architecture_figure(model, model_cfg, image_size, n_classes):
 
 def shown_name(network, layer):
     """A layer as figures name it: its module path in a network from elsewhere (``layer1.1.relu``)."""
-    return network.get("layers", {}).get(layer, layer)
+    return dict(network.get("layers", {})).get(layer, layer)
 
 
 def layers_figure(model, network, n_classes):

@@ -207,7 +207,7 @@ class ConfiguredModel(nn.Module):
 
     ``channels``: the image-set channel each model input channel takes (model.input.channels);
     ``mean``/``std``: the model's input normalisation (None: the image set's values as they are);
-    ``layers``: {alias: module path}; ``calls``: {alias: calls of the module in one forward pass}
+    ``layers``: {alias: module path} (or [alias, path] pairs) in forward order; ``calls``: {alias: calls of the module in one forward pass}
     (a hook keeps the last).
     """
 
@@ -217,7 +217,7 @@ class ConfiguredModel(nn.Module):
         super().__init__()
         self.inner = inner
         self.source = source
-        self.layer_paths = dict(layers)
+        self.layer_paths = dict(layers)  # in forward order
         self.layer_names = list(layers)
         self.calls = dict(calls or {})
         self.in_channels = 2

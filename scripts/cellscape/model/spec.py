@@ -103,7 +103,8 @@ def model_spec(config, cache=INSPECT_CACHE):
         calls[name], flops[name] = c["calls"], c["flops"]
     network = canonical({"source": source, "architecture": request["architecture"],
                          "arguments": request["arguments"], "channels": request["channels"],
-                         "mean": request["mean"], "std": request["std"], "layers": named, "calls": calls,
+                         "mean": request["mean"], "std": request["std"], "calls": calls,
+                         "layers": [[name, path] for name, path in named.items()],  # a list: forward order survives
                          "image_size": config["image_size"], "n_outputs": n_classes})
     return ModelSpec(source, shapes, named, answer["n_parameters"], network, flops)
 
