@@ -99,7 +99,7 @@ def test_every_source_gives_the_eager_models_activations_through_the_one_helper(
     net = network(source, answer)
     model = load_network(saved[source], net)
     images = np.random.default_rng(0).random((5, 2, SIZE, SIZE), dtype=np.float32)
-    got = layer_outputs(model, images, list(net["layers"]), batch_size=3)
+    got = layer_outputs(model, images, model.layer_names, batch_size=3)
     eager = saved["model"]
     with torch.no_grad():
         x = torch.from_numpy(images)

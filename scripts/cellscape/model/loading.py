@@ -218,7 +218,7 @@ class ConfiguredModel(nn.Module):
         self.inner = inner
         self.source = source
         self.layer_paths = dict(layers)  # in forward order
-        self.layer_names = list(layers)
+        self.layer_names = list(self.layer_paths)
         self.calls = dict(calls or {})
         self.in_channels = 2
         self.image_size = image_size
