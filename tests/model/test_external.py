@@ -221,3 +221,33 @@ def test_config_errors_name_the_setting(default_config, tmp_path):
                                                           "mean": None, "std": None})
     with pytest.raises(ArchitectureError, match="expects 224x224 px images and the image set has 78x78"):
         model_spec(config)
+
+
+MYNETS = '''
+from torch import nn
+
+
+def build(num_classes=2, width=8):
+    return nn.Sequential(nn.Conv2d(2, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(2 * width, num_classes))
+'''
+
+
+def test_a_users_own_module_is_built_loaded_and_explored(tmp_path, monkeypatch):
+    (tmp_path / "mynets.py").write_text(MYNETS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import mynets
+    torch.save(mynets.build(width=4).state_dict(), tmp_path / "state.pt")
+    req = {**request("module", tmp_path / "state.pt"), "architecture": "mynets:build", "arguments": {"width": 4}}
+    answer = inspect_model(req)
+    assert answer["layers"] == ["1", "4", "7"]  # each spatial stage's ReLU, then the linear layer
+    shapes = {c["path"]: c["shape"] for c in answer["candidates"]}
+    assert shapes["1"] == [4, SIZE, SIZE] and shapes["4"] == [8, SIZE // 2, SIZE // 2] and shapes["7"] == [2]
+    net = {**network("module", answer), "architecture": "mynets:build", "arguments": {"width": 4}}
+    model = load_network(tmp_path / "state.pt", net)
+    got = layer_outputs(model, np.ones((2, 2, SIZE, SIZE), np.float32), model.layer_names)
+    assert got["7"].shape == (2, 2)
+    with pytest.raises(ModelError, match="cannot import nowhere:build"):
+        inspect_model({**req, "architecture": "nowhere:build"})
