@@ -134,3 +134,26 @@ def test_a_three_channel_model_on_two_channel_data_stops_planning_naming_both(mo
     out = r.stdout + r.stderr
     assert r.returncode != 0
     assert "takes 3 input channels and the image set gives 2" in out, out[-3000:]
+
+
+def test_a_network_from_elsewhere_plans_evaluate_instead_of_train(tmp_path):
+    model = torchvision.models.resnet18(num_classes=2)
+    model.conv1 = nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+    torch.save(model.state_dict(), tmp_path / "resnet18.pt")
+    path = tmp_path / "external.yaml"
+    path.write_text(yaml.safe_dump({"model": RUNS["torchvision"], "data": {"split": "none"}}))
+    r = snakemake(tmp_path, "-n", "--configfile", str(TINY), str(path), timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    jobs = planned_jobs(out)
+    assert jobs["evaluate"] == 1 and "train" not in jobs and jobs["mda_train"] == 1, jobs
+    assert jobs["embed"] == len(AUTO), jobs
+    # the paper network's settings still name layers: featvis.grid_layer conv4 is the ResNet's 4th spatial stage
+    assert "featvis.grid_layer: the network has no layer conv4" in out and "using layer3" in out, out[-3000:]
+
+
+def test_split_none_needs_a_network_from_elsewhere(tmp_path):
+    path = tmp_path / "none.yaml"
+    path.write_text("data: {split: none}\n")
+    r = snakemake(tmp_path, "-n", "--configfile", str(TINY), str(path), timeout=300)
+    assert r.returncode != 0 and "data.split: none needs a network trained elsewhere" in r.stdout + r.stderr
