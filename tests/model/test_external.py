@@ -113,6 +113,21 @@ def test_every_source_gives_the_eager_models_activations_through_the_one_helper(
     assert got["layer4"].shape == (5, 512, 2, 2)
 
 
+@pytest.mark.parametrize("source", ["torchvision", "exported", "torchscript"])
+def test_a_copy_has_its_own_weights(saved, source):
+    """The attribution check randomises a copy; torch.export's modules refuse plain deepcopy."""
+    answer = inspect_model(request(source, saved[source]))
+    model = load_network(saved[source], network(source, answer))
+    clone = copy.deepcopy(model)
+    first = next(clone.parameters())
+    with torch.no_grad():
+        first.zero_()
+    assert float(next(model.parameters()).abs().sum()) > 0
+    x = torch.rand(1, 2, SIZE, SIZE)
+    assert not torch.allclose(clone(x), model(x))
+    assert clone.layer_names == model.layer_names
+
+
 @pytest.mark.parametrize("source", ["exported", "torchscript"])
 def test_gradients_reach_the_image_through_a_captured_layer(saved, source):
     answer = inspect_model(request(source, saved[source]))
@@ -133,9 +148,10 @@ def test_input_contract_orders_and_normalises_the_channels(saved):
     torch.testing.assert_close(swapped(x), expected)
 
 
-def test_cascading_randomisation_randomises_a_copy_layer_by_layer(saved):
-    answer = inspect_model(request("torchscript", saved["torchscript"]))
-    model = load_network(saved["torchscript"], network("torchscript", answer))
+@pytest.mark.parametrize("source", ["exported", "torchscript"])
+def test_cascading_randomisation_randomises_a_copy_layer_by_layer(saved, source):
+    answer = inspect_model(request(source, saved[source]))
+    model = load_network(saved[source], network(source, answer))
     before = {n: p.clone() for n, p in model.named_parameters()}
     stages = model.stage_parameters()
     assert [n for n, _ in stages["relu"]] == ["conv1.weight", "bn1.weight", "bn1.bias"]

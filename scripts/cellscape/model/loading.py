@@ -227,6 +227,7 @@ class ConfiguredModel(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1) if mean else None)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1) if std else None)
         self._taps = {}
+        self.recipe = None  # (source, path, architecture, arguments, channels) when loaded from a file
 
     def prepare(self, x):
         """The image batch in the model's channel order and input normalisation."""
@@ -296,13 +297,21 @@ class ConfiguredModel(nn.Module):
         return stages
 
     def __deepcopy__(self, memo):
-        """A copy with its own weights (the attribution check randomises one); the tap
-        functions of a TorchScript network are rebuilt on demand."""
+        """A copy with its own weights (the attribution check randomises one): loaded again
+        from its file with this model's weights (torch.export's unflattened modules hold graphs
+        with symbolic shapes, which deepcopy refuses); the tap functions of a TorchScript network
+        are rebuilt on demand."""
         import copy
-        inner = copy.deepcopy(self.inner, memo)
+        if self.recipe is not None:
+            inner = load_inner(*self.recipe)
+            inner.load_state_dict(self.inner.state_dict())
+            inner.to(next(self.inner.parameters()).device)
+        else:
+            inner = copy.deepcopy(self.inner, memo)
         clone = ConfiguredModel(inner, self.source, self.channel_index, None, None, self.layer_paths, self.calls,
                                 self.image_size, self.n_outputs)
         clone.mean, clone.std = copy.deepcopy(self.mean, memo), copy.deepcopy(self.std, memo)
+        clone.recipe = self.recipe
         return clone.train(self.training)
 
     @torch.no_grad()
@@ -316,6 +325,8 @@ def load_configured(path, network, device="cpu"):
                        len(network["channels"]))
     model = ConfiguredModel(inner, network["source"], network["channels"], network["mean"], network["std"],
                             network["layers"], network.get("calls"), network["image_size"], network["n_outputs"])
+    model.recipe = (network["source"], str(path), network.get("architecture"), network.get("arguments"),
+                    len(network["channels"]))
     return model.to(device).eval()
 
 
