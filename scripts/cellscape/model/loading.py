@@ -65,7 +65,9 @@ def submodule(module, path):
     return module
 
 
-def _load_state(module, path, described, n_channels=None):
+def _checked_state(path, n_channels=None):
+    """The state dict at ``path``, its first convolution checked against the image set's channels
+    (before torchvision is imported or the network built: a mismatch is reported at once)."""
     state = _state_dict(path)
     kernels = [(name, value) for name, value in state.items() if getattr(value, "dim", lambda: 0)() == 4]
     if n_channels is not None and kernels and kernels[0][1].shape[1] != n_channels:
@@ -73,6 +75,10 @@ def _load_state(module, path, described, n_channels=None):
         raise ModelError(f"{path}: the state dict's first convolution ({name}) takes {value.shape[1]} input channels "
                          f"and the image set gives {n_channels} (model.input.channels): list {value.shape[1]} "
                          "channels there (they may repeat) or give weights for " + str(n_channels))
+    return state
+
+
+def _load_state(module, path, described, state):
     try:
         module.load_state_dict(state)
     except RuntimeError as err:
@@ -84,6 +90,7 @@ def _load_state(module, path, described, n_channels=None):
 def torchvision_model(name, arguments, n_channels, path):
     """torchvision architecture ``name`` built with ``arguments`` (no weights downloaded), its
     first convolution taking ``n_channels``, with the state dict at ``path``."""
+    state = _checked_state(path, n_channels)
     import torchvision
     try:
         builder = torchvision.models.get_model_builder(name)
@@ -94,12 +101,13 @@ def torchvision_model(name, arguments, n_channels, path):
         module = builder(weights=None, **arguments)
     except TypeError as err:
         raise ModelError(f"config model.arguments {arguments}: torchvision's {name} does not take them ({err})")
-    return _load_state(with_input_channels(module, n_channels), path, f"torchvision's {name}({arguments})", n_channels)
+    return _load_state(with_input_channels(module, n_channels), path, f"torchvision's {name}({arguments})", state)
 
 
 def user_module(spec, arguments, path, n_channels=None):
     """``package.module:function`` called with ``arguments`` (it returns the nn.Module), with the
     state dict at ``path``. The package is imported from the run's directory or PYTHONPATH."""
+    state = _checked_state(path, n_channels)
     module_name, _, function = spec.partition(":")
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())
@@ -112,7 +120,7 @@ def user_module(spec, arguments, path, n_channels=None):
     if not isinstance(module, nn.Module):
         raise ModelError(f"config model.architecture: {spec}(**{arguments}) returned a {type(module).__name__}, "
                          "not a torch.nn.Module")
-    return _load_state(module, path, f"{spec}({arguments})", n_channels)
+    return _load_state(module, path, f"{spec}({arguments})", state)
 
 
 def exported_model(path):
