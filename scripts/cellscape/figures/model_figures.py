@@ -84,8 +84,8 @@ def layers_figure(model, network, n_classes):
     ax.set_xlim(-0.7, len(blocks) - 0.3)
     ax.set_ylim(-3.2, 3.2)
     ax.axis("off")
-    what = network.get("architecture") or network["source"]
-    ax.set_title(f"{what} ({network['source']}): tensor shape after each explored layer; "
+    what = f"{network['architecture']} ({network['source']})" if network.get("architecture") else f"{network['source']} network"
+    ax.set_title(f"{what}: tensor shape after each explored layer; "
                  f"{n_params:,} parameters, {n_classes} classes")
     return fig
 
