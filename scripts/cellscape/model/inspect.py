@@ -17,7 +17,8 @@ import sys
 
 import torch
 
-from .loading import ModelError, load_inner, submodule, torchscript_regions, torchscript_taps
+from .loading import ModelError, load_inner, submodule
+from .taps import torchscript_regions, torchscript_taps
 
 
 def _shape(tensor):
