@@ -18,7 +18,7 @@ rule select_images:
     benchmark:
         f"{BENCH}/select_images.tsv"
     params:
-        split=config["activations"]["split"],
+        split="all" if EVALUATE_ALL else config["activations"]["split"],  # data.split none: no cell was trained on
         max_cells=config["activations"]["max_cells"],
         seed=config["seed"],
     threads: cpus(1)

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # torch-free
+from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # torch-free (inspects in a subprocess)
 from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import resolve_params
@@ -64,16 +65,35 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 
 # ---- the network: its layers drive every {layer} wildcard
+#: the paper's network trained here, or one trained elsewhere (model.source), explored as it is
+MODEL_SOURCE = config["model"]["source"]
+EXTERNAL_MODEL = MODEL_SOURCE != "train"
+#: data.split none: the network was trained on other data, so every cell is new to it
+EVALUATE_ALL = config["data"]["split"] == "none"
+if EVALUATE_ALL and not EXTERNAL_MODEL:
+    raise WorkflowError("config data.split: none needs a network trained elsewhere (model.source); "
+                        "the workflow's own training needs a split")
+#: the split ingestion draws (data.split none: the default fractions, for the project's own regression network)
+SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2} if EVALUATE_ALL else config["data"]["split"]
 try:
-    SHAPES = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
+    SPEC = model_spec(config)
 except ArchitectureError as err:
-    raise WorkflowError(f"config model: {err}")
+    raise WorkflowError(f"config model: {err}" if not EXTERNAL_MODEL else f"cellscape: {err}")
+SHAPES = SPEC.shapes
 LAYERS = [s.name for s in SHAPES]
 CONV_LAYERS = [s.name for s in SHAPES if s.kind == "conv"]
 LAYER_SHAPE = {s.name: s for s in SHAPES}
-#: what a rule script needs to rebuild the classifier from its weights (a rule param)
-NETWORK = canonical({"model": config["model"], "image_size": config["image_size"], "n_outputs": len(config["classes"])})
-RES = CostModel(config, SHAPES)  # mem_mb and runtime of every rule
+#: layer name (alias) -> module path, and kinds, of a network from elsewhere (None: the paper's names say both)
+LAYER_PATHS = SPEC.paths if EXTERNAL_MODEL else None
+LAYER_KINDS = SPEC.kinds if EXTERNAL_MODEL else None
+#: what a rule script needs to load the classifier from its weights (a rule param)
+NETWORK = SPEC.network
+#: the project's own network (the MDA stage's regression network is always one: it trains on a target)
+PROJECT_SHAPES = SHAPES if not EXTERNAL_MODEL else layer_shapes(config["model"], config["image_size"], 1)
+PROJECT_LAYERS = [s.name for s in PROJECT_SHAPES]
+PROJECT_NETWORK = project_network(config, len(config["classes"]))
+RES = CostModel(config, SHAPES, SPEC.n_parameters if EXTERNAL_MODEL else None)  # mem_mb and runtime of every rule
+RES_PROJECT = RES if not EXTERNAL_MODEL else CostModel(config, PROJECT_SHAPES)
 #: configured layers the network lacks, replaced by resolve_layer (printed once at planning)
 LAYER_NOTES = []
 
@@ -115,9 +135,12 @@ def normalisation_warnings():
     return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
 
 
-def configured_layer(requested, key, layers=LAYERS):
-    """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer)."""
+def configured_layer(requested, key, layers=None):
+    """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer):
+    of the classifier, or of ``layers`` of the project's own network (the MDA regression net)."""
     try:
+        if layers is None:
+            return resolve_layer(requested, LAYERS, key, LAYER_NOTES, LAYER_KINDS, LAYER_PATHS)
         return resolve_layer(requested, layers, key, LAYER_NOTES)
     except ArchitectureError as err:
         raise WorkflowError(str(err))
@@ -138,7 +161,7 @@ elif not config["data"]["directory"]:
     raise WorkflowError("config data.directory: required when data.source is 'directory'")
 
 wildcard_constraints:
-    layer="|".join(LAYERS),
+    layer="|".join(dict.fromkeys(LAYERS + PROJECT_LAYERS)),
     chunk=r"\d+",
     method="umap|tsne|pca|mda",
 

@@ -2,7 +2,7 @@
 
 DATA_TARGETS = figure(2, "preprocessing") + figure(2, "qc")
 #: the data settings ingestion and Fig. 2 read (the simulator's are the raw chunks' own params)
-DATA_SETTINGS = canonical({"data": config["data"], "qc": config["qc"], "classes": config["classes"],
+DATA_SETTINGS = canonical({"data": {**config["data"], "split": SPLIT_FRACTIONS}, "qc": config["qc"], "classes": config["classes"],
                            "image_size": config["image_size"], "seed": config["seed"]})
 
 

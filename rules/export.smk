@@ -13,6 +13,8 @@ EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
 # device (a job resource) and activations.jobs (how the same dumps are split into jobs)
 EXPORT_CONFIG = {key: value for key, value in config.items() if key != "device"}
 EXPORT_CONFIG["activations"] = {k: v for k, v in config["activations"].items() if k != "jobs"}
+if not EXTERNAL_MODEL:  # the settings of a network from elsewhere change nothing of the paper's
+    EXPORT_CONFIG["model"] = {key: value for key, value in config["model"].items() if key in PROJECT_KEYS}
 
 # with the regression stage on: its measured target (and the areas behind it) and the prediction
 EXPORT_MDA = config["mda"]["enabled"]

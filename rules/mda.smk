@@ -2,15 +2,20 @@
 # measured on the images), its feature space embedded layer by layer with MDA, UMAP, t-SNE and
 # PCA and scored, and MDA maps of the classifier's layers beside its UMAP maps.
 # Switched on and off with config mda.enabled; exports MDA_TARGETS for all_targets().
+# The regression network is always the project's own (model.conv_stages...): it is trained here,
+# on a target, even when the classifier was trained elsewhere (model.source).
 
 MDA_METHODS = config["mda"]["methods"]
 #: the regression net's layers that are embedded and scored (mda.layers; empty: every layer)
-MDA_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.layers")
-                                for layer in config["mda"]["layers"])) or LAYERS
-MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers")
+MDA_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.layers", PROJECT_LAYERS)
+                                for layer in config["mda"]["layers"])) or PROJECT_LAYERS
+MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers", PROJECT_LAYERS)
                                        for layer in config["mda"]["figure_layers"])) or MDA_LAYERS
+#: the classifier's layers of Fig. 22 (those of MDA_FIGURE_LAYERS; in a network from elsewhere, by kind)
+MDA_CLASSIFIER_LAYERS = (MDA_FIGURE_LAYERS if not EXTERNAL_MODEL else
+                         list(dict.fromkeys(configured_layer(layer, "mda.figure_layers") for layer in MDA_FIGURE_LAYERS)))
 MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
-MDA_NETWORK = canonical({**NETWORK, "n_outputs": 1})
+MDA_NETWORK = canonical({**PROJECT_NETWORK, "n_outputs": 1})
 #: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
 MDA_USER_TARGET = {"user_target": config["mda"]["target"]} if config["mda"]["target"].endswith(".csv") else {}
 
@@ -28,9 +33,9 @@ MDA_CLASSIFIER_GUIDE = {"predicted": ["predicted"], "label": ["class"],
 # The classifier's MDA maps: the embeddings stage's own when it makes them with the same guide
 # (it guides MDA by the softmax probabilities), else this stage's.
 if "mda" in config["embeddings"]["methods"] and config["mda"]["classifier_target"] == "probabilities":
-    MDA_CLASSIFIER_MAPS = expand(f"{EMB}/{{layer}}/mda.csv", layer=MDA_FIGURE_LAYERS)
+    MDA_CLASSIFIER_MAPS = expand(f"{EMB}/{{layer}}/mda.csv", layer=MDA_CLASSIFIER_LAYERS)
 else:
-    MDA_CLASSIFIER_MAPS = expand(f"{MDA_DIR}/classifier/{{layer}}/mda.csv", layer=MDA_FIGURE_LAYERS)
+    MDA_CLASSIFIER_MAPS = expand(f"{MDA_DIR}/classifier/{{layer}}/mda.csv", layer=MDA_CLASSIFIER_LAYERS)
 
 
 rule mda_targets:
@@ -124,6 +129,10 @@ use rule dump_activations as mda_activations with:
         settings=DUMP_SETTINGS,
         seed=config["seed"],
     priority: 0
+    resources:
+        mem_mb=RES_PROJECT.mem_mb_dump,
+        runtime=RES_PROJECT.runtime("dump_layers", values=RES_PROJECT.dump_values),
+        gpu=gpu_count,
 
 
 use rule mda_activations as mda_layers with:
@@ -134,8 +143,8 @@ use rule mda_activations as mda_layers with:
     benchmark:
         f"{BENCH}/mda/activations/all_layers.tsv"
     resources:
-        mem_mb=RES.mem_mb_dump_layers(MDA_LAYERS),
-        runtime=RES.runtime("mda_layers", values=RES.layer_values(MDA_LAYERS)),
+        mem_mb=RES_PROJECT.mem_mb_dump_layers(MDA_LAYERS),
+        runtime=RES_PROJECT.runtime("mda_layers", values=RES_PROJECT.layer_values(MDA_LAYERS)),
         gpu=gpu_count,
 
 
@@ -247,7 +256,7 @@ rule fig20_21_mda:
 rule fig22_mda_classifier:
     input:
         mda=MDA_CLASSIFIER_MAPS,
-        umap=expand(f"{EMB}/{{layer}}/umap.csv", layer=MDA_FIGURE_LAYERS),
+        umap=expand(f"{EMB}/{{layer}}/umap.csv", layer=MDA_CLASSIFIER_LAYERS),
         classes=f"{DATA}/classes.json",
     output:
         report(figure(22, "mda_classifier"), caption="../report/mda_classifier.rst", category="3 MDA"),
@@ -256,7 +265,7 @@ rule fig22_mda_classifier:
     benchmark:
         f"{BENCH}/figures/fig22_mda_classifier.tsv"
     params:
-        layers=MDA_FIGURE_LAYERS,
+        layers=MDA_CLASSIFIER_LAYERS,
         classifier_target=config["mda"]["classifier_target"],
     threads: cpus(1)
     resources:

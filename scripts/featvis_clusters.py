@@ -9,6 +9,7 @@ from cellscape.featvis.cluster_directions import channel_means, cluster_weights,
 from cellscape.featvis.tasks import data_prior, direction_value, render_directions  # noqa: E402
 from cellscape.runtime.io import save_npz  # noqa: E402
 from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
+from cellscape.model.hooks import layer_channels  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 
 layer = snakemake.wildcards.layer
@@ -21,7 +22,7 @@ features = np.load(snakemake.input.features, mmap_mode="r")
 labels = join_on_id(selection[["id"]], clusters[["id", "cluster"]], snakemake.input.selection, snakemake.input.clusters,
                     how="exact", expected_rows=len(features))["cluster"].to_numpy(dtype=np.int64)
 model = load_network(snakemake.input.weights, snakemake.params.network)
-n_channels = model.layer(layer)[0].out_channels
+n_channels = layer_channels(model, layer, snakemake.params.network["image_size"])
 means = channel_means(features, n_channels)
 ids, weights = cluster_weights(means, labels)
 keep = drawable_clusters(labels, ids, weights, fv["max_clusters"])

@@ -18,7 +18,10 @@ classes = metrics["classes"]
 net = snakemake.params.network
 model = load_network(snakemake.input.weights, net)
 out = snakemake.output
-save_figure(mf.architecture_figure(model, net["model"], net["image_size"], len(classes)), *out.fig01)
+if "source" in net:  # a network trained elsewhere: its explored layers by their real names
+    save_figure(mf.layers_figure(model, net, len(classes)), *out.fig01)
+else:
+    save_figure(mf.architecture_figure(model, net["model"], net["image_size"], len(classes)), *out.fig01)
 save_figure(mf.confusion_figure(metrics), *out.fig03)
 save_figure(mf.training_curves_figure(pd.read_csv(snakemake.input.history)), *out.curves)
 save_figure(mf.kernels_figure(model), *out.fig04)
@@ -29,7 +32,10 @@ test = predictions[(predictions["split"] == "test") & (predictions["label"] == 0
 cell = test.sort_values("certainty", ascending=False).iloc[0]
 image = np.load(snakemake.input.images, mmap_mode="r")[int(cell["row"])]
 label = cell["id"]
-conv = [n for n in model.layer_names if n.startswith("conv")][:4]
-maps = {layer: acts[0] for layer, acts in layer_outputs(model, image[None], conv).items()}
-save_figure(mf.conv2_activations_figure(image, maps["conv2"], label), *out.fig05)
+# the first four conv layers (4-D outputs); Fig. 5 the second
+outputs = layer_outputs(model, image[None], model.layer_names)
+conv = [name for name in model.layer_names if outputs[name].ndim == 4][:4]
+maps = {mf.shown_name(net, layer): outputs[layer][0] for layer in conv}
+second = list(maps)[min(1, len(maps) - 1)]
+save_figure(mf.conv2_activations_figure(image, maps[second], label, second), *out.fig05)
 save_figure(mf.combined_activations_figure(image, maps, label), *out.fig06)

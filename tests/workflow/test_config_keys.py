@@ -35,6 +35,7 @@ EXPLICIT = {
     "data.channel_files.cytoplasm": "Ch3",
     "data.channel_files.nucleus": "Ch5",
     "data.normalise_auc": 0.9,  # 1.5x the default is past the maximum, half of it below the minimum
+    "data.split": {"train": 0.5, "val": 0.25, "test": 0.25},
     "model.conv_stages": [[8, 8], [16, 16], [32, 24]],
     "model.dense": [24],
     "embeddings.methods": ["umap", "tsne", "pca"],
@@ -103,10 +104,33 @@ def another_value(dotted, node):
     raise AssertionError(f"schema key {dotted} ({node}) needs a value in EXPLICIT")
 
 
-#: keys that are only valid together with another (the whole override file)
+#: a network trained elsewhere, in the tiny run's directory (written by write_external_model)
+EXTERNAL_FILE = "external_resnet18.pt"
+EXTERNAL = {"source": "torchvision", "file": EXTERNAL_FILE, "architecture": "resnet18", "arguments": {"num_classes": 2}}
+
+#: keys that are only valid together with another (the whole override file); the model's
+#: foreign-network keys mean something only with a model.source other than train
 TOGETHER = {
     "data.source": {"data": {"source": "directory", "directory": "results/tiny/raw/000"}},
+    "model.source": {"model": EXTERNAL},
+    "model.file": {"model": EXTERNAL},
+    "model.architecture": {"model": EXTERNAL},
+    "model.arguments": {"model": EXTERNAL},
+    "model.layers": {"model": {**EXTERNAL, "layers": ["layer1.1.relu", "fc"]}},
+    "model.input.size": {"model": {**EXTERNAL, "input": {"size": 78}}},
+    "model.input.channels": {"model": {**EXTERNAL, "input": {"channels": ["nucleus", "cytoplasm"]}}},
+    "model.input.mean": {"model": {**EXTERNAL, "input": {"mean": [0.1, 0.1], "std": [0.5, 0.5]}}},
+    "model.input.std": {"model": {**EXTERNAL, "input": {"std": [0.5, 0.5]}}},
 }
+
+
+def write_external_model(workdir):
+    """A random two-channel ResNet-18 state dict for the model.* keys' override files."""
+    import torch
+    import torchvision
+    model = torchvision.models.resnet18(num_classes=2)
+    model.conv1 = torch.nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+    torch.save(model.state_dict(), Path(workdir) / EXTERNAL_FILE)
 
 
 def override(dotted, value):
@@ -132,6 +156,8 @@ def test_every_schema_key_has_a_value_or_a_reason():
 
 @pytest.mark.slow
 def test_changing_any_setting_plans_the_jobs_it_affects(tiny_run, tmp_path):
+    write_external_model(tiny_run)
+
     def plan(item):
         dotted, node = item
         path = tmp_path / f"{dotted}.yaml"

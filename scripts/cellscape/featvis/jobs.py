@@ -16,23 +16,25 @@ from ..model.architecture import ArchitectureError, resolve_layer
 from ..runtime.resources import TORCH_MB, calibrated, request_minutes
 
 
-def figure_layers(featvis_cfg, conv_layers, notes=None):
+def figure_layers(featvis_cfg, conv_layers, notes=None, external=False):
     """The layer each figure uses: {evolution, grid, neurons, nmf, clusters (list, unique)};
-    a configured layer the network lacks follows ``model.architecture.resolve_layer``."""
+    a configured layer the network lacks follows ``model.architecture.resolve_layer`` (in a
+    network from elsewhere, ``external``, conv<k> is its k-th layer with a 4-D output)."""
     if not conv_layers:
-        raise ArchitectureError("feature visualisation needs conv layers; the network has none")
+        raise ArchitectureError("feature visualisation needs conv layers (4-D outputs); the network has none")
+    kinds = dict.fromkeys(conv_layers, "conv") if external else None
     clusters = []
     for name in featvis_cfg["cluster_layers"]:
-        layer = resolve_layer(name, conv_layers, "featvis.cluster_layers", notes)
+        layer = resolve_layer(name, conv_layers, "featvis.cluster_layers", notes, kinds)
         if layer not in clusters:
             clusters.append(layer)
-    chosen = {figure: resolve_layer(featvis_cfg[key], conv_layers, f"featvis.{key}", notes)
+    chosen = {figure: resolve_layer(featvis_cfg[key], conv_layers, f"featvis.{key}", notes, kinds)
               for figure, key in (("evolution", "evolution_layer"), ("grid", "grid_layer"),
                                   ("neurons", "neuron_layer"), ("nmf", "nmf_layer"))}
     return {**chosen, "clusters": clusters}
 
 
-def render_counts(featvis_cfg, conv_channels):
+def render_counts(featvis_cfg, conv_channels, external=False):
     """{conv layer: number of leading channels of its order to render}.
 
     ``conv_channels``: {layer: channel count}, in forward order. ``shown``: Fig. 14's
@@ -42,7 +44,7 @@ def render_counts(featvis_cfg, conv_channels):
     layers = list(conv_channels)
     if featvis_cfg["channels"] == "all":
         return dict(conv_channels)
-    chosen = figure_layers(featvis_cfg, layers)
+    chosen = figure_layers(featvis_cfg, layers, external=external)
     counts = {}
     for layer, c in conv_channels.items():
         n = featvis_cfg["overview_channels"]
@@ -160,15 +162,17 @@ class FeatvisJobs:
     layer at its rate, three passes per step (forward, backward ~2x forward).
     """
 
-    def __init__(self, featvis_cfg, shapes, featvis_dir):
+    def __init__(self, featvis_cfg, shapes, featvis_dir, external=False, flops=None):
         self.cfg = featvis_cfg
         self.shapes = list(shapes)
         self.conv_layers = [s.name for s in self.shapes if s.kind == "conv"]
         self.shape = {s.name: s for s in self.shapes}
         self.dir = featvis_dir
         self.notes = []  # configured layers the network lacks, and their stand-ins
-        self.layers = figure_layers(featvis_cfg, self.conv_layers, self.notes)
-        self.counts = render_counts(featvis_cfg, {name: self.shape[name].channels for name in self.conv_layers})
+        self.flops = flops  # {layer: forward FLOPs up to it} of a network from elsewhere (None: the paper's)
+        self.layers = figure_layers(featvis_cfg, self.conv_layers, self.notes, external)
+        self.counts = render_counts(featvis_cfg, {name: self.shape[name].channels for name in self.conv_layers},
+                                    external)
 
     RENDER_KEYS = ("steps", "lr", "param", "decorrelate", "channels_last", "bf16", "redirect_relu_steps",
                    "plateau_stop", "start", "fill", "objective", "cap", "tv", "blur", "range", "dark", "decay_power", "saturation_stop",
@@ -191,7 +195,8 @@ class FeatvisJobs:
     def render_gflop(self, layer, images, steps):
         """The modelled work of rendering ``images`` feature images of ``layer`` for ``steps``
         steps (GFLOP): three forward passes' worth per step (forward, backward ~2x forward)."""
-        return images * steps * 3 * forward_flops(self.shapes, layer) / 1e9
+        flops = self.flops[layer] if self.flops else forward_flops(self.shapes, layer)
+        return images * steps * 3 * flops / 1e9
 
     def job_gflop(self, rule, wildcards):
         """A render job's work: the driver of its calibrated time line (runtime.resources)."""

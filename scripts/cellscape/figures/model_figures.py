@@ -49,6 +49,54 @@ def architecture_figure(model, model_cfg, image_size, n_classes):
     return fig
 
 
+def shown_name(network, layer):
+    """A layer as figures name it: its module path in a network from elsewhere (``layer1.1.relu``)."""
+    return dict(network.get("layers", {})).get(layer, layer)
+
+
+def layers_figure(model, network, n_classes):
+    """Fig. 1 for a network trained elsewhere: the input and each explored layer by its module
+    path, with its tensor shape (the blocks between them are the network's own)."""
+    from ..model.hooks import layer_outputs
+    size, c_in = network["image_size"], len(network["channels"])
+    blank = np.zeros((1, model.in_channels, size, size), np.float32)
+    outputs = layer_outputs(model, blank, model.layer_names)
+    blocks = [("input", "input", f"{c_in}x{size}x{size}", c_in * size * size)]
+    for name in model.layer_names:
+        shape = outputs[name].shape[1:]
+        blocks.append((shown_name(network, name), "conv" if len(shape) == 3 else "dense",
+                       "x".join(str(d) for d in shape), int(np.prod(shape))))
+    colours = {"input": "#bbbbbb", "conv": "#4c9be8", "dense": "#6cc070"}
+    n_params = sum(p.numel() for p in model.parameters())
+    fig, ax = plt.subplots(figsize=(max(10, len(blocks) * 1.4), 4.8))
+    peak = np.log10(max(b[3] for b in blocks))
+    for i, (name, kind, label, size_) in enumerate(blocks):
+        h = 0.5 + 3.0 * np.log10(max(size_, 1)) / peak
+        ax.add_patch(FancyBboxPatch((i - 0.38, -h / 2), 0.76, h, boxstyle="round,pad=0.02",
+                                    fc=colours[kind], ec="black", lw=0.8))
+        ax.text(i, h / 2 + 0.15, name, ha="center", va="bottom", fontsize=8, weight="bold", rotation=20)
+        ax.text(i, -h / 2 - 0.15, label, ha="center", va="top", fontsize=7.5)
+        if i:
+            ax.annotate("", (i - 0.4, 0), (i - 0.6, 0), arrowprops={"arrowstyle": "->", "lw": 0.8})
+    handles = [plt.Rectangle((0, 0), 1, 1, fc=c, ec="black") for c in colours.values()]
+    ax.legend(handles, ["input (model.input.channels)", "spatial output (C x H x W)", "vector output (last: logits)"],
+              loc="upper left", ncol=3, fontsize=8, frameon=False)
+    ax.set_xlim(-0.7, len(blocks) - 0.3)
+    ax.set_ylim(-3.2, 3.2)
+    ax.axis("off")
+    what = f"{network['architecture']} ({network['source']})" if network.get("architecture") else f"{network['source']} network"
+    ax.set_title(f"{what}: tensor shape after each explored layer; "
+                 f"{n_params:,} parameters, {n_classes} classes")
+    return fig
+
+
+def _first_kernels(model):
+    """(name, weight) of the network's first two convolution kernels (4-D parameters)."""
+    kernels = [(name.removeprefix("inner."), p.detach().cpu().numpy()) for name, p in model.named_parameters()
+               if p.dim() == 4]
+    return kernels[:2]
+
+
 def confusion_figure(metrics):
     """Paper Fig. 3: test-set confusion matrix, per-class accuracy on the rows."""
     classes = metrics["classes"]
@@ -71,6 +119,12 @@ def confusion_figure(metrics):
 
 def training_curves_figure(history):
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    if history.empty:  # a network trained elsewhere (rule evaluate): nothing was trained here
+        for ax in (a, b):
+            ax.text(0.5, 0.5, "trained elsewhere (model.source):\nno training history", ha="center", va="center")
+            ax.axis("off")
+        fig.suptitle("Training curves")
+        return fig
     best = history["val_loss"].idxmin()
     for ax, key, label in ((a, "loss", "cross-entropy loss"), (b, "accuracy", "accuracy")):
         ax.plot(history["epoch"], history[f"train_{key}"], "o-", label="training (augmented)")
@@ -84,7 +138,10 @@ def training_curves_figure(history):
 
 
 def kernels_figure(model):
-    """Paper Fig. 4: conv1 kernels (3x3x2) as red/green; conv2 kernels (3x3x32) green-to-red."""
+    """Paper Fig. 4: conv1 kernels (3x3x2) as red/green; conv2 kernels (3x3x32) green-to-red.
+    A network from elsewhere: its first two kernels, each as the signed mosaic."""
+    if hasattr(model, "layer_paths"):
+        return foreign_kernels_figure(_first_kernels(model))
     w1 = model.layer("conv1")[0].weight.detach().cpu().numpy()  # (32, 2, 3, 3)
     w2 = model.layer("conv2")[0].weight.detach().cpu().numpy()  # (32, 32, 3, 3)
     n1 = len(w1)
@@ -118,7 +175,30 @@ def kernels_figure(model):
     return fig
 
 
-def conv2_activations_figure(image, maps, cell_label):
+def foreign_kernels_figure(kernels, most=32):
+    """Fig. 4 of a network from elsewhere: each of its first kernels (at most ``most`` outputs
+    x ``most`` inputs) as a green-to-red mosaic, one row per output channel."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(7.5 * len(kernels), 7.5), constrained_layout=True, squeeze=False)
+    for ax, (name, w) in zip(axes[0], kernels):
+        shown = w[:most, :most]
+        k_h, k_w = shown.shape[2:]
+        mosaic = np.full((len(shown) * (k_h + 1) - 1, shown.shape[1] * (k_w + 1) - 1), np.nan)
+        for i in range(len(shown)):
+            for j in range(shown.shape[1]):
+                mosaic[i * (k_h + 1):i * (k_h + 1) + k_h, j * (k_w + 1):j * (k_w + 1) + k_w] = shown[i, j]
+        lim = np.nanmax(np.abs(shown)) or 1.0
+        im = ax.imshow(mosaic, cmap=GREEN_RED, vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_xlabel("input channel")
+        ax.set_ylabel("kernel")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{name}: {w.shape[0]} kernels {k_h}x{k_w}x{w.shape[1]}"
+                     + (f" (first {most} shown)" if max(w.shape[:2]) > most else ""))
+        fig.colorbar(im, ax=ax, label="weight", shrink=0.6)
+    return fig
+
+
+def conv2_activations_figure(image, maps, cell_label, layer="conv2"):
     """Paper Fig. 5: every conv2 channel normalised, in its own hue; the combined image."""
     c = len(maps)
     hues = np.linspace(0, 1, c, endpoint=False)
@@ -136,7 +216,7 @@ def conv2_activations_figure(image, maps, cell_label):
         ax = axes[1 + k // cols, k % cols]
         ax.imshow(hue_image(maps[k:k + 1], hues[k:k + 1]))
         ax.set_title(f"ch {k}", fontsize=7)
-    fig.suptitle(f"conv2 activations of {cell_label}, each channel normalised in its own hue")
+    fig.suptitle(f"{layer} activations of {cell_label}, each channel normalised in its own hue")
     return fig
 
 

@@ -82,23 +82,43 @@ def _kind_and_number(name):
     return kind, int(number)
 
 
-def resolve_layer(requested, layers, key, notes=None):
+def _kinds(layers):
+    """{layer: kind} of the paper network's layers, named conv<k> / dense<k>."""
+    return {name: _kind_and_number(name)[0] for name in layers}
+
+
+def resolve_layer(requested, layers, key, notes=None, kinds=None, paths=None):
     """The project's one policy for a configured layer the network lacks.
 
-    ``requested`` if ``layers`` has it, else the layer of the same kind with the nearest number
-    (conv9 of a six-conv-layer network -> conv6; ties: the shallower), so a setting written for
-    the paper's network still works on a smaller one. The substitution is appended to ``notes``
-    (the Snakefile prints them at planning, naming the config ``key``). A kind the network has
-    no layer of is an ArchitectureError.
+    ``requested`` if ``layers`` has it (or, with ``paths`` {layer: module path}, names one's
+    module path), else for ``conv<k>`` / ``dense<k>`` the layer of the same kind with the
+    nearest number (conv9 of a six-conv-layer network -> conv6; ties: the shallower); in a
+    network from elsewhere (``kinds`` {layer: kind}; conv: a 4-D output, dense: a 2-D one) the
+    k-th layer of that kind, or its deepest. So a setting written for the paper's network still
+    works on another. The
+    substitution is appended to ``notes`` (the Snakefile prints them at planning, naming the
+    config ``key``). A kind the network has no layer of is an ArchitectureError.
     """
     if requested in layers:
         return requested
-    kind, number = _kind_and_number(requested)
-    same_kind = [name for name in layers if _kind_and_number(name)[0] == kind]
+    by_path = {path: layer for layer, path in (paths or {}).items()}
+    if requested in by_path:
+        return by_path[requested]
+    try:
+        kind, number = _kind_and_number(requested)
+    except ArchitectureError:
+        raise ArchitectureError(f"config {key}: {requested} is not a layer name (conv<k>, dense<k> or a layer of "
+                                f"the network: {', '.join(layers)})")
+    named = kinds is None  # the paper network: conv<k> is its k-th conv layer by name
+    kinds = kinds or _kinds(layers)
+    same_kind = [name for name in layers if kinds[name] == kind]
     if not same_kind:
         raise ArchitectureError(f"config {key}: {requested} is not a layer of the network, which has no "
                                 f"{kind} layers ({', '.join(layers)})")
-    chosen = min(same_kind, key=lambda name: (abs(_kind_and_number(name)[1] - number), _kind_and_number(name)[1]))
+    if named:  # the nearest number (ties: the shallower)
+        chosen = min(same_kind, key=lambda name: (abs(_kind_and_number(name)[1] - number), _kind_and_number(name)[1]))
+    else:
+        chosen = same_kind[min(number, len(same_kind)) - 1]
     if notes is not None:
         notes.append(f"config {key}: the network has no layer {requested} ({', '.join(layers)}); using {chosen}")
     return chosen

@@ -26,11 +26,12 @@ def predictions_table(index, proba, classes):
     return table
 
 
-def test_metrics(predictions, classes, n_parameters):
+def test_metrics(predictions, classes, n_parameters, evaluated="test"):
     """Test-split accuracy, per-class accuracy (recall) and balanced accuracy: the mean of the
     per-class accuracies of the classes the test split holds, so a rare class that the network
-    misses counts as much as a common one (accuracy alone hides it)."""
-    test = predictions[predictions["split"] == "test"]
+    misses counts as much as a common one (accuracy alone hides it). ``evaluated`` "all": every
+    cell (a network trained on other data has seen none of them)."""
+    test = predictions if evaluated == "all" else predictions[predictions["split"] == "test"]
     n = len(classes)
     confusion = np.zeros((n, n), dtype=int)
     np.add.at(confusion, (test["label"].to_numpy(), test["predicted_label"].to_numpy()), 1)

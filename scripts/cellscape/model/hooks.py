@@ -34,15 +34,32 @@ def capture_activations(model, layers, truncate=True):
     """Yield ``run(images) -> {layer: activation}`` with hooks on ``layers``, removed afterwards.
 
     With ``truncate`` the forward pass stops as soon as all hooked layers have produced their
-    output. Activations are returned as float32 even under bfloat16 autocast.
+    output. Activations are returned as float32 even under bfloat16 autocast. A module called
+    more than once per pass (``model.layer_calls``) gives its last call's output; a model whose
+    in-place ops may overwrite an output (``model.clone_outputs``) gives a copy. A TorchScript
+    network, whose modules take no hooks, reads its layers from graph taps
+    (``model.tapped_forward``), without truncation.
     """
     wanted = set(layers) - {INPUT}
     captured = {}
+    if wanted and not getattr(model, "hookable", True):
+        def run(images):
+            _, acts = model.tapped_forward(images, sorted(wanted))
+            acts = {name: value.float() for name, value in acts.items()}
+            acts[INPUT] = images.float()
+            return acts
+
+        yield run
+        return
+    calls = {name: model.layer_calls(name) if hasattr(model, "layer_calls") else 1 for name in wanted}
+    seen = dict.fromkeys(wanted, 0)
+    copy = getattr(model, "clone_outputs", False)
 
     def hook_for(name):
         def hook(module, inputs, output):
-            captured[name] = output.float()
-            if truncate and wanted.issubset(captured):
+            seen[name] += 1
+            captured[name] = output.clone().float() if copy else output.float()
+            if truncate and all(seen[layer] >= calls[layer] for layer in wanted):
                 raise _AllLayersCaptured
 
         return hook
@@ -51,6 +68,7 @@ def capture_activations(model, layers, truncate=True):
 
     def run(images):
         captured.clear()
+        seen.update(dict.fromkeys(wanted, 0))
         if wanted:
             try:
                 model(images)
@@ -109,6 +127,13 @@ def layer_batches(model, images, layers, rows=None, batch_size=64, device=None, 
             xb = torch.from_numpy(read_rows(images, idx))
             acts = run(xb.to(device))
             yield {layer: _reduced(acts[layer], reduce).cpu().numpy() for layer in layers}
+
+
+def layer_channels(model, layer, image_size):
+    """Channels (units) of ``layer``'s output, from one blank image (any network)."""
+    device = next(model.parameters()).device
+    blank = np.zeros((1, model.in_channels, image_size, image_size), np.float32)
+    return int(layer_outputs(model, blank, [layer], device=device)[layer].shape[1])
 
 
 def layer_outputs(model, images, layers, rows=None, batch_size=64, device=None, reduce=None, progress=None):

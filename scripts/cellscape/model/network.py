@@ -111,8 +111,10 @@ def inference_model(state_dict, model_cfg, image_size, n_outputs, device="cpu", 
 
 
 def load_network(weights_path, network, device="cpu"):
-    """``load_model`` from a rule's ``network`` param: {model, image_size, n_outputs}."""
-    return load_model(weights_path, network["model"], network["image_size"], network["n_outputs"], device=device)
+    """The classifier of a rule's ``network`` param, whatever its source (``loading.load_network``):
+    for the paper's network {model, image_size, n_outputs}, ``load_model``."""
+    from .loading import load_network as load_any
+    return load_any(weights_path, network, device)
 
 
 def native_bfloat16(device):

@@ -50,6 +50,7 @@ DRIVERS = {
     "fig20_21_mda": ("fixed", "cells"), "fig22_mda_classifier": ("fixed", "cells"),
     "explorer": ("cells", "cells"),
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
+    "evaluate": ("events", "events"),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers"}
@@ -90,11 +91,13 @@ def request_mb(peak_mb, attempt=1):
 class CostModel:
     """Snakemake resource callables (``wildcards, attempt``) for one configuration.
 
-    ``config``: the validated config; ``shapes``: the network's LayerShapes.
+    ``config``: the validated config; ``shapes``: the network's LayerShapes; ``n_parameters``:
+    a network trained elsewhere's (None: the paper network's, from the config).
     """
 
     config: dict
     shapes: list
+    n_parameters: int = None
 
     def __post_init__(self):
         self.shape = {s.name: s for s in self.shapes}
@@ -102,7 +105,8 @@ class CostModel:
         synthetic = data["source"] == "synthetic"
         self.n_images = self.config["simulator"]["events"] if synthetic else DIRECTORY_EVENTS
         split = data["split"]
-        share = 1.0 if self.config["activations"]["split"] == "all" else split["test"] / sum(split.values())
+        every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
+        share = 1.0 if every else split["test"] / sum(split.values())
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
 
@@ -185,7 +189,8 @@ class CostModel:
         def mem_mb(wildcards, attempt):
             batch = batch_size * sum(self.shape[layer].size for layer in layers) * 4 * 6
             split = self.config["data"]["split"]
-            images = min(n_images, self.n_images * split["test"] / sum(split.values())) * 1.3 * MB
+            test = 0.2 if split == "none" else split["test"] / sum(split.values())
+            images = min(n_images, self.n_images * test) * 1.3 * MB
             return int(TORCH_MB + self.image_set_mb() + (batch + images) / MB) * attempt
         return mem_mb
 
@@ -199,7 +204,7 @@ class CostModel:
         layers = [s.name for s in self.shapes]
         mda = self.config["mda"]
         mda_layers = [layer for layer in (mda["layers"] or layers) if layer in self.shape] if mda["enabled"] else []
-        weights = 4 * parameter_count(self.config["model"], size, len(self.config["classes"]))
+        weights = 4 * (self.n_parameters or parameter_count(self.config["model"], size, len(self.config["classes"])))
         parts = {
             "raw images": (self.n_images * channels * self.frame_size() ** 2 * RAW_BYTES_PER_PIXEL
                            if self.config["data"]["source"] == "synthetic" else 0),

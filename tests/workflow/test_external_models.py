@@ -1,0 +1,159 @@
+"""Exploring a network trained elsewhere, end to end on the tiny configuration: a torchvision
+ResNet-18 with two input channels, trained a few steps here, saved as a state dict, as a
+torch.export program and as TorchScript; each run makes every figure, the explorer and the
+export with no training, and a single layer reruns by its alias."""
+import json
+import re
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torchvision
+import yaml
+from torch import nn
+
+from support.workflow import REPO, planned_jobs, snakemake
+
+TINY = REPO / "configs" / "tiny.yaml"
+AUTO = ["relu", "layer1", "layer2", "layer3", "layer4", "fc"]
+#: the paper's figure layers resolve to the ResNet's by kind; the cheap shallow ones keep the test fast
+FEATVIS = {"evolution_layer": "conv1", "grid_layer": "conv1", "neuron_layer": "conv2", "nmf_layer": "conv2",
+           "cluster_layers": ["conv1", "conv2"], "attribution_ig_steps": 8}
+
+
+def train_resnet(images, index, steps=40, seed=0):
+    """ResNet-18 (random init, first convolution for two channels) trained ``steps`` Adam steps."""
+    torch.manual_seed(seed)
+    model = torchvision.models.resnet18(num_classes=2)
+    model.conv1 = nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+    train = index[index["split"] == "train"]
+    x = torch.from_numpy(np.asarray(images[train["row"].to_numpy()], dtype=np.float32))
+    y = torch.from_numpy(train["label"].to_numpy())
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(steps):
+        batch = torch.randint(0, len(x), (32,), generator=generator)
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        optimiser.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A working directory with the tiny image set and the ResNet in every format."""
+    workdir = tmp_path_factory.mktemp("external")
+    r = snakemake(workdir, "results/tiny/data/images.npy", "--cores", "2", "--configfile", str(TINY))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    data = workdir / "results" / "tiny" / "data"
+    index = pd.read_csv(data / "index.csv")
+    model = train_resnet(np.load(data / "images.npy", mmap_mode="r"), index)
+    torch.save(model.state_dict(), workdir / "resnet18.pt")
+    example = torch.rand(4, 2, 78, 78)
+    program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    torch.export.save(program, workdir / "resnet18.pt2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(model), workdir / "resnet18_script.pt")
+    return workdir
+
+
+def config(workdir, name, model):
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"results": f"results/{name}", "model": model, "featvis": FEATVIS}))
+    return path
+
+
+def figures_and_explorer(results):
+    figures = {p.name for p in (results / "figures").glob("fig*.png")}
+    assert {int(name[3:5]) for name in figures} == set(range(1, 23)), sorted(figures)
+    assert (results / "explorer" / "index.html").stat().st_size > 0
+    assert (results / "export" / "cells.h5ad").exists() and (results / "export" / "cells.fcs").exists()
+
+
+RUNS = {
+    "torchvision": {"source": "torchvision", "file": "resnet18.pt", "architecture": "resnet18",
+                    "arguments": {"num_classes": 2}, "layers": "auto"},
+    "exported": {"source": "exported", "file": "resnet18.pt2",
+                 "layers": ["relu", "layer1.1.relu", "layer2", "layer4.1.relu", "fc"]},
+    "torchscript": {"source": "torchscript", "file": "resnet18_script.pt", "layers": "auto"},
+}
+ALIASES = {"torchvision": AUTO, "torchscript": AUTO, "exported": ["relu", "layer1_1_relu", "layer2", "layer4_1_relu", "fc"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(RUNS))
+def test_a_network_from_elsewhere_runs_end_to_end(models, name):
+    path = config(models, name, RUNS[name])
+    r = snakemake(models, "--cores", "2", "--configfile", str(TINY), str(path), timeout=2400)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-6000:]
+    results = models / "results" / name
+    figures_and_explorer(results)
+    assert "rule train:" not in out and "rule evaluate:" in out  # evaluated, never trained
+    metrics = json.loads((results / "model" / "metrics.json").read_text())
+    assert metrics["source"] == name and metrics["test_accuracy"] > 0.6, metrics
+    separation = pd.read_csv(results / "metrics" / "separation.csv")
+    assert list(dict.fromkeys(separation["layer"])) == ALIASES[name]
+    for layer in ALIASES[name]:
+        assert (results / "activations" / layer / "reduced.npy").exists(), layer
+    # the MDA stage's regression network stays the project's own
+    assert set(pd.read_csv(results / "mda" / "metrics.csv")["layer"]) == {"conv1", "conv3", "conv5", "dense1", "dense2"}
+    again = snakemake(models, "-n", "--configfile", str(TINY), str(path))
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_one_layer_reruns_by_its_alias(models):
+    path = config(models, "exported", RUNS["exported"])
+    assert (models / "results" / "exported" / "explorer" / "index.html").exists()  # the run above
+    r = subprocess.run([sys.executable, "tools/rebuild_layer.py", "layer1_1_relu", "-n", "--cores", "2",
+                        "--directory", str(models), "--configfile", str(TINY), str(path)],
+                       cwd=REPO, capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    jobs = planned_jobs(out)
+    assert jobs.get("dump_activations") == 1 and jobs.get("embed") == 1 and jobs.get("layer_metrics") == 1, jobs
+    assert "evaluate" not in jobs and "ingest" not in jobs, jobs
+    forced = [w for w in re.findall(r"wildcards: (.*)", out) if "layer=" in w]
+    assert forced and all("layer=layer1_1_relu" in w for w in forced), forced
+
+
+@pytest.mark.slow
+def test_a_three_channel_model_on_two_channel_data_stops_planning_naming_both(models):
+    rgb = torchvision.models.resnet18(num_classes=2)
+    torch.save(rgb.state_dict(), models / "rgb.pt")
+    path = config(models, "rgb", {"source": "torchvision", "file": "rgb.pt", "architecture": "resnet18",
+                                  "arguments": {"num_classes": 2}})
+    r = snakemake(models, "-n", "--configfile", str(TINY), str(path), timeout=60)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "takes 3 input channels and the image set gives 2" in out, out[-3000:]
+
+
+def test_a_network_from_elsewhere_plans_evaluate_instead_of_train(tmp_path):
+    model = torchvision.models.resnet18(num_classes=2)
+    model.conv1 = nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+    torch.save(model.state_dict(), tmp_path / "resnet18.pt")
+    path = tmp_path / "external.yaml"
+    path.write_text(yaml.safe_dump({"model": RUNS["torchvision"], "data": {"split": "none"}}))
+    r = snakemake(tmp_path, "-n", "--configfile", str(TINY), str(path), timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    jobs = planned_jobs(out)
+    assert jobs["evaluate"] == 1 and "train" not in jobs and jobs["mda_train"] == 1, jobs
+    assert jobs["embed"] == len(AUTO), jobs
+    # the paper network's settings still name layers: featvis.grid_layer conv4 is the ResNet's 4th spatial stage
+    assert "featvis.grid_layer: the network has no layer conv4" in out and "using layer3" in out, out[-3000:]
+
+
+def test_split_none_needs_a_network_from_elsewhere(tmp_path):
+    path = tmp_path / "none.yaml"
+    path.write_text("data: {split: none}\n")
+    r = snakemake(tmp_path, "-n", "--configfile", str(TINY), str(path), timeout=300)
+    assert r.returncode != 0 and "data.split: none needs a network trained elsewhere" in r.stdout + r.stderr
