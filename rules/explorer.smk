@@ -32,8 +32,8 @@ rule explorer:
         network=NETWORK,
         classes=config["classes"],
         layers=LAYERS,
-        layer_info=[{"name": s.name, "kind": s.kind, "shape": [s.channels, s.height, s.width] if s.kind == "conv"
-                     else [s.channels]} for s in SHAPES],
+        layer_info=[{"name": s.name, "label": LAYER_PATHS[s.name] if LAYER_PATHS else s.name, "kind": s.kind,
+                     "shape": [s.channels, s.height, s.width] if s.kind == "conv" else [s.channels]} for s in SHAPES],
         conv_layers=CONV_LAYERS,
         methods=EXPLORER_METHODS,
         mda_target=config["mda"]["target"] if EXPLORER_MDA else "",

@@ -55,10 +55,12 @@ def test_requests_grow_with_what_drives_them():
         return CostModel(cfg, layer_shapes(cfg["model"], cfg["image_size"], len(cfg["classes"])))
     default, large, huge = model(3000), model(100000), model(1000000)
     assert huge.runtime("ingest")(None, 1) > 5 * large.runtime("ingest")(None, 1)
-    assert huge.mem_mb("explorer")(None, 1) > large.mem_mb("explorer")(None, 1)
+    assert huge.mem_mb("export")(None, 1) > large.mem_mb("export")(None, 1)
+    uncapped = model(1000000, max_cells=None)
+    assert uncapped.mem_mb("explorer")(None, 1) > huge.mem_mb("explorer")(None, 1)  # it grows with the shown cells
     # after training the cap holds: the same requests at 100,000 and 1,000,000 events
     assert large.n_selected == huge.n_selected == 5625
-    for rule in ("layer_metrics", "fig07_11_embedding", "mda_embed"):
+    for rule in ("layer_metrics", "fig07_11_embedding", "mda_embed", "explorer", "neighbours"):
         assert large.runtime(rule, method_cells=5625)(None, 1) == huge.runtime(rule, method_cells=5625)(None, 1)
         assert large.mem_mb(rule)(None, 1) == huge.mem_mb(rule)(None, 1)
     assert default.n_selected < 5625

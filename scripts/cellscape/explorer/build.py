@@ -104,7 +104,8 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     split, label, predicted_label, certainty, p_<class>, cluster_<layer>, further numbers), in the
     order of the cell table; ``layers``: ``[{name, kind, shape}]``; ``maps``: ``{(layer, method):
     (embedding, grid)}`` tables (id, x, y / id, gx, gy); ``neighbours``: ``{layer: (n, k) int}``
-    in cell order; ``images``: (N, C, S, S) (memmap fine) indexed by ``cells.row``;
+    in cell order (a layer's ``label`` is the name shown, e.g. a module path; default ``name``);
+    ``images``: (N, C, S, S) (memmap fine) indexed by ``cells.row``;
     ``attribution``: ``(maps npz dict, verdicts)``; ``ifealid``: ``(store, cell positions)`` from
     :func:`cellscape.explorer.feature_store.feature_store`; ``featvis``/``top_cells``: the gallery.
     """
@@ -164,7 +165,8 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
 
     meta = {
         "title": title, "n_cells": n, "classes": classes, "class_colours": colours,
-        "layers": [{"name": l["name"], "kind": l["kind"], "shape": [int(s) for s in l["shape"]]} for l in layers],
+        "layers": [{"name": l["name"], "label": l.get("label", l["name"]), "kind": l["kind"],
+                    "shape": [int(s) for s in l["shape"]]} for l in layers],
         "methods": list(methods), "grid": True, "colour_by": colour_choices(columns),
         "k_neighbours": k, "tile": layout,
         "channels": [{"name": "cytoplasm", "colour": "#ff0000"}, {"name": "nucleus", "colour": "#00ff00"}],

@@ -61,8 +61,9 @@ window.CSX = window.CSX || {};
       `<option value="selection">the selection (first cells)</option>` +
       `<option value="stored">nearest cells with maps (this layer's map)</option></select></label></div>` +
       `<p id="ifealid-note" class="hint"></p><div id="ifealid-cells"></div><div id="ifealid-scale"></div>`;
+    const label = name => (D.meta.layers.find(l => l.name === name) || {}).label || name;
     for (const L of D.meta.ifealid.layers)
-      cs.option($("ifealid-layer"), L.name, `${L.name} (${L.height}×${L.width}, K=${L.components}${L.energy !== undefined ? `, ${Math.round(100 * L.energy)}% energy` : ""})`);
+      cs.option($("ifealid-layer"), L.name, `${label(L.name)} (${L.height}×${L.width}, K=${L.components}${L.energy !== undefined ? `, ${Math.round(100 * L.energy)}% energy` : ""})`);
     $("ifealid-layer").onchange = update;
     $("ifealid-others").onchange = update;
     update();

@@ -118,7 +118,7 @@
       const host = document.createElement("div");
       const cap = document.createElement("figcaption");
       const layer = D.meta.layers.find(l => l.name === name);
-      cap.innerHTML = `<b>${esc(name)}</b> <span class="hint">${esc(layer.kind)} ${esc((layer.shape || []).join("×"))}</span>`;
+      cap.innerHTML = `<b>${esc(layer.label || name)}</b> <span class="hint">${esc(layer.kind)} ${esc((layer.shape || []).join("×"))}</span>`;
       fig.appendChild(host); fig.appendChild(cap);
       grid.appendChild(fig);
       const v = new MapView(host, {name, small: true, width: sw, height: sh, on: handlers});
@@ -153,7 +153,7 @@
   function showLayerLabel() {
     const layer = D.meta.layers.find(l => l.name === st.layer);
     const k = D.layerNames.indexOf(st.layer);
-    $("current-layer").innerHTML = `${esc(st.layer)} <span class="hint">(${k + 1} of ${D.layerNames.length}, ${esc(layer.kind)}, ${esc(st.method)})</span>`;
+    $("current-layer").innerHTML = `${esc(layer.label || st.layer)} <span class="hint">(${k + 1} of ${D.layerNames.length}, ${esc(layer.kind)}, ${esc(st.method)})</span>`;
     for (const fig of document.querySelectorAll("#multiples figure"))
       fig.classList.toggle("current", fig.dataset.layer === st.layer);
     $("layer-prev").disabled = k <= 0;
