@@ -229,6 +229,19 @@ def zigzag(k):
     return 6 * (k % 20 if (k // 20) % 2 == 0 else 20 - k % 20) - 60
 
 
+
+def pan_and_zoom(page, cx, cy, quick):
+    """The gesture both pages are timed on: a zigzag drag from (cx, cy), then wheel zooms in and out."""
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    for k in range(25 if quick else 60):
+        page.mouse.move(cx + zigzag(k), cy + zigzag(k + 5) / 2)
+        page.wait_for_timeout(16)
+    page.mouse.up()
+    for step in range(12 if quick else 30):
+        page.mouse.wheel(0, -60 if step % 6 < 4 else 80)
+        page.wait_for_timeout(30)
+
 def spread(n, k):
     """k cell indices spread over 0..n-1 (different thumbnail tiles)."""
     return [int((j + 0.5) * n / k) for j in range(k)]
@@ -288,15 +301,7 @@ def measure_new(session, folder, n, quick, label, full_set):
         cx, cy = mb["x"] + mb["width"] / 2, mb["y"] + mb["height"] / 2
         page.wait_for_timeout(300)
         page.evaluate(f"{E}.frameTimes.length = 0")
-        page.mouse.move(cx, cy)
-        page.mouse.down()
-        for k in range(25 if quick else 60):
-            page.mouse.move(cx + zigzag(k), cy + zigzag(k + 5) / 2)
-            page.wait_for_timeout(16)
-        page.mouse.up()
-        for _ in range(12 if quick else 30):
-            page.mouse.wheel(0, -60 if _ % 6 < 4 else 80)
-            page.wait_for_timeout(30)
+        pan_and_zoom(page, cx, cy, quick)
         page.wait_for_timeout(300)
         frames = page.evaluate(f"{E}.frameTimes.slice()")
         out["frame_ms"], out["frames"] = median(frames), len(frames)
@@ -351,15 +356,7 @@ def measure_regl(session, tmp, n, sizes, quick):
     box = page.locator("#main").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.evaluate("window.bench.ftimes.length = 0")
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    for k in range(25 if quick else 60):
-        page.mouse.move(cx + zigzag(k), cy + zigzag(k + 5) / 2)
-        page.wait_for_timeout(16)
-    page.mouse.up()
-    for _ in range(12 if quick else 30):
-        page.mouse.wheel(0, -60 if _ % 6 < 4 else 80)
-        page.wait_for_timeout(30)
+    pan_and_zoom(page, cx, cy, quick)
     page.wait_for_timeout(600)
     frames = page.evaluate("window.bench.ftimes.slice()")
     out["frame_ms"], out["frames"] = median(frames), len(frames)

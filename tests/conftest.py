@@ -27,3 +27,12 @@ def shared_numba_cache(tmp_path_factory):
     os.environ["NUMBA_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "numba-cache")
     yield
     os.environ.pop("NUMBA_CACHE_DIR", None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for a module's page tests (skips, or fails under CI=true, without one)."""
+    from support.browser import chromium, require_browser
+    require_browser()
+    with chromium() as launched:
+        yield launched

@@ -14,9 +14,9 @@ from cellscape.embeddings.neighbours import kept_neighbours, same_class_share
 from cellscape.explorer import build_explorer
 from cellscape.explorer.feature_store import angular_similarity, dequantise_components
 from cellscape.figures.common import false_colour
-from support.browser import (ExplorerFiles, canvas_pixels, canvas_point, chromium, distance_to_polygon,
+from support.browser import (ExplorerFiles, canvas_pixels, canvas_point, distance_to_polygon,
                              fitted_screen, inside_polygon, isolated, lasso, open_page, polygon_around,
-                             require_browser, screen_positions, selection_shades, view_selector)
+                             screen_positions, selection_shades, view_selector)
 from support.demo import SMALL_MODEL, fabricate_inputs
 
 pytestmark = pytest.mark.slow  # a browser test: `make test-fast` leaves it out (pytest.ini)
@@ -48,13 +48,6 @@ def explorer(tmp_path_factory):
     # the fabricated cells' rows by id (the builder reorders the cells: the page's index differs)
     position = {cid: k for k, cid in enumerate(inputs["cells"]["id"])}
     return {"out": out, "inputs": inputs, "files": files, "cells": cells, "position": position}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support.browser import (ExplorerFiles, chromium, distance_to_polygon, fitted_screen, inside_polygon, isolated,
-                             lasso, open_page, polygon_around, require_browser, screenshots, selection_shades,
+from support.browser import (ExplorerFiles, distance_to_polygon, fitted_screen, inside_polygon, isolated,
+                             lasso, open_page, polygon_around, screenshots, selection_shades,
                              view_selector)
 
 pytestmark = pytest.mark.slow
@@ -18,13 +18,6 @@ def run(tiny_run):
     results = tiny_run / "results" / "tiny"
     return {"results": results, "folder": results / "explorer", "files": ExplorerFiles(results / "explorer"),
             "selection": pd.read_csv(results / "activations" / "selection.csv", dtype={"id": str})}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
