@@ -14,10 +14,18 @@ from cellscape.model.architecture import ArchitectureError, layer_shapes, resolv
 from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # torch-free (inspects in a subprocess)
 from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
-from cellscape.data.simulate import resolve_params
+from cellscape.data.simulate import check_channels, resolve_params
+from cellscape.data.channels import ChannelError, channel_roles, display, missing_channel, resolve_channels
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+try:
+    #: the image set's channels in order ({name, file, stack, band, kind, colour, threshold}): a rule param
+    CHANNELS = resolve_channels(config["data"])
+except ChannelError as err:
+    raise WorkflowError(str(err))
+#: what figures and the explorer show of each channel (name, kind, colour)
+CHANNEL_DISPLAY = display(CHANNELS)
 
 
 def canonical(settings):
@@ -156,6 +164,10 @@ if config["data"]["source"] == "synthetic":
     if set(config["classes"]) - set(SIMULATOR["class_fractions"]):
         raise WorkflowError(f"config classes {config['classes']}: the simulator makes only "
                             f"{sorted(SIMULATOR['class_fractions'])}")
+    try:
+        check_channels([c["file"] or f"(channel {c['name']} has no file suffix)" for c in CHANNELS])
+    except ValueError as err:
+        raise WorkflowError(f"config data.channels (simulated data): {err}")
     CHUNKS = [f"{k:03d}" for k in range(config["simulator"]["chunks"])]
 elif not config["data"]["directory"]:
     raise WorkflowError("config data.directory: required when data.source is 'directory'")

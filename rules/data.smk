@@ -1,8 +1,10 @@
-# Stage 1, data: raw two-channel images -> 20%-threshold filtering, quality checks, split image set.
+# Stage 1, data: raw images (1-12 channels, data.channels) -> 20%-threshold filtering, quality checks, split image set.
 
 DATA_TARGETS = figure(2, "preprocessing") + figure(2, "qc")
 #: the data settings ingestion and Fig. 2 read (the simulator's are the raw chunks' own params)
-DATA_SETTINGS = canonical({"data": {**config["data"], "split": SPLIT_FRACTIONS}, "qc": config["qc"], "classes": config["classes"],
+DATA_SETTINGS = canonical({"data": {**{k: v for k, v in config["data"].items() if k not in ("channel_files", "stack_channels")},
+                                    "rgb": {"crop": config["data"]["rgb"]["crop"]},
+                                    "split": SPLIT_FRACTIONS, "channels": CHANNELS}, "qc": config["qc"], "classes": config["classes"],
                            "image_size": config["image_size"], "seed": config["seed"]})
 
 
@@ -16,6 +18,7 @@ rule simulate_chunk:
     params:
         n_events=events_in_chunk,
         simulator=canonical(SIMULATOR) if config["data"]["source"] == "synthetic" else {},
+        channels=[c["file"] for c in CHANNELS],
         seed=config["seed"],
     threads: cpus(1)
     resources:

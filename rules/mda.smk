@@ -19,6 +19,13 @@ MDA_NETWORK = canonical({**PROJECT_NETWORK, "n_outputs": 1})
 #: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
 MDA_USER_TARGET = {"user_target": config["mda"]["target"]} if config["mda"]["target"].endswith(".csv") else {}
 
+#: which channels outline the cell and which are the nucleus and cytoplasm (the built-in targets measure them)
+MDA_CHANNEL_ROLES = channel_roles(CHANNELS)
+if config["mda"]["enabled"] and missing_channel(config["mda"]["target"], MDA_CHANNEL_ROLES):
+    raise WorkflowError(f"config mda.target {config['mda']['target']}: measures the channel named "
+                        f"{missing_channel(config['mda']['target'], MDA_CHANNEL_ROLES)}, and data.channels has none "
+                        f"({', '.join(c['name'] for c in CHANNELS)}): choose cell_area, a target file, or mda.enabled: false")
+
 MDA_TARGETS = []
 if config["mda"]["enabled"]:
     MDA_TARGETS = (figure(20, "mda_regression") + figure(20, "mda_regression_error")
@@ -52,6 +59,7 @@ rule mda_targets:
     params:
         target=config["mda"]["target"],
         min_object_px=config["qc"]["min_object_px"],
+        roles=MDA_CHANNEL_ROLES,
     priority: 50
     threads: cpus(1)
     resources:

@@ -15,7 +15,7 @@ qc = read_cell_table(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
 roots = list(snakemake.input.raw) or [s["data"]["directory"]]
 events = {e.source: e for root in roots
-          for e in discover_events(root, s["classes"], s["data"]["channel_files"])}
+          for e in discover_events(root, s["classes"], s["data"]["channels"])}
 raw, _ = read_event(events[cell["source"]], s["data"])
 fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"],
                            s["qc"]["min_object_px"])

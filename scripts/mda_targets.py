@@ -13,7 +13,8 @@ start(snakemake)
 target = snakemake.params.target
 images = np.load(snakemake.input.images, mmap_mode="r")
 index = read_cell_table(snakemake.input.index)
-measured = measure_targets(images, index["row"].to_numpy(), min_object_px=snakemake.params.min_object_px)
+measured = measure_targets(images, index["row"].to_numpy(), min_object_px=snakemake.params.min_object_px,
+                           roles=snakemake.params.roles)
 table = index[["row", "id", "split", "class", "label"]].copy()
 for column, values in measured.items():
     table[column] = values

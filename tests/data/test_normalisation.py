@@ -71,9 +71,9 @@ def test_evidence_comes_from_the_training_cells_only():
     classes = ["a"] * 4 + ["b"] * 4 + ["a", "b"]
     splits = ["train"] * 8 + ["test", "test"]
     values = [1, 2, 3, 4, 11, 12, 13, 14, 5, 5]
-    first = normalisation_evidence(table(values, classes, splits), ["a", "b"], "per_image", 0.8)
+    first = normalisation_evidence(table(values, classes, splits), ["a", "b"], "per_image", 0.8, ["cytoplasm", "nucleus"])
     # the test cells now separate the other way round, and far: nothing may change
-    second = normalisation_evidence(table(values[:8] + [100, -100], classes, splits), ["a", "b"], "per_image", 0.8)
+    second = normalisation_evidence(table(values[:8] + [100, -100], classes, splits), ["a", "b"], "per_image", 0.8, ["cytoplasm", "nucleus"])
     assert first == second
     assert first["training_cells"] == 8
     found = first["channels"]["cytoplasm"]["max"]
@@ -82,7 +82,7 @@ def test_evidence_comes_from_the_training_cells_only():
     assert [s["channel"] for s in first["separating"]] == ["cytoplasm"]
     # a training set that does not separate: the test cells cannot make it
     mixed = [1, 12, 3, 14, 11, 2, 13, 4, 5, 5]
-    none = normalisation_evidence(table(mixed, classes, splits), ["a", "b"], "per_image", 0.8)
+    none = normalisation_evidence(table(mixed, classes, splits), ["a", "b"], "per_image", 0.8, ["cytoplasm", "nucleus"])
     assert none["separating"] == [] and none["warnings"] == []
     assert none["channels"]["cytoplasm"]["max"]["best_pair"]["auc"] == 0.5
 

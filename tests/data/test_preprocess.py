@@ -159,15 +159,15 @@ def test_saturation_is_not_judged_without_a_detector_limit(default_config):
     qc = default_config["qc"]
     sized = model_event(gain=60.0)
     filtered = threshold_channels(subtract_background(sized), 0.2)
-    assert quality_checks(sized, filtered, SATURATION, qc)["qc_not_saturated"] is False
-    assert quality_checks(sized, filtered, np.inf, qc)["qc_not_saturated"] is True
+    assert quality_checks(sized, filtered, SATURATION, qc, default_config["data"]["channels"])["qc_not_saturated"] is False
+    assert quality_checks(sized, filtered, np.inf, qc, default_config["data"]["channels"])["qc_not_saturated"] is True
 
 
 def test_every_check_disabled_passes_even_an_empty_frame(default_config):
     qc = {**default_config["qc"], "one_object": False, "area": False, "compact": False,
           "not_touching_border": False, "signal_both": False, "not_saturated": False}
     empty = np.zeros((2, SIZE, SIZE), np.float32)
-    assert all(quality_checks(empty, empty, SATURATION, qc).values())
+    assert all(quality_checks(empty, empty, SATURATION, qc, default_config["data"]["channels"]).values())
 
 
 def test_keep_central_object_drops_neighbouring_cells():

@@ -8,6 +8,7 @@ from PIL import Image
 
 from support.config import validated_config
 from cellscape.data import stain
+from cellscape.data.channels import resolve_channels
 from cellscape.data.readers import InputError, discover_events, read_event
 from cellscape.data.simulate import simulate_event
 
@@ -49,7 +50,7 @@ def test_per_channel_tiff_pair_is_read_as_cytoplasm_then_nucleus(tmp_path, data_
     image = simulated_cell()
     write_per_channel(tmp_path / "lymphocyte", "e1", image)
     write_per_channel(tmp_path / "neutrophil", "e2", simulated_cell(1, "neutrophil"))
-    events = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
+    events = discover_events(tmp_path, CLASSES, data_cfg["channels"])
     assert [(e.cls, e.object, e.id, e.layout) for e in events] == [
         ("lymphocyte", "e1", "lymphocyte/e1", "per_channel"), ("neutrophil", "e2", "neutrophil/e2", "per_channel")]
     raw, saturation = read_event(events[0], data_cfg)
@@ -64,7 +65,7 @@ def test_per_channel_tokens_come_from_config(tmp_path, data_cfg):
     write_per_channel(tmp_path / "lymphocyte", "e1", image, tokens=("Ch7", "Ch3"))
     write_per_channel(tmp_path / "lymphocyte", "e1", image[:1], tokens=("Ch1",))  # ignored
     write_per_channel(tmp_path / "neutrophil", "e2", image, tokens=("Ch7", "Ch3"))
-    channels = {"cytoplasm": "Ch7", "nucleus": "Ch3"}
+    channels = resolve_channels({"channel_files": {"cytoplasm": "Ch7", "nucleus": "Ch3"}})
     events = discover_events(tmp_path, CLASSES, channels)
     assert [e.files[0].name for e in events] == ["e1_Ch7.ome.tif", "e2_Ch7.ome.tif"]
     np.testing.assert_array_equal(read_event(events[0], data_cfg)[0], image)
@@ -84,9 +85,10 @@ def test_stack_is_read_channels_first_or_last(tmp_path, data_cfg, suffix, channe
             np.save(path, stored)
         else:
             tifffile.imwrite(path, stored, photometric="minisblack")
-    events = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
+    events = discover_events(tmp_path, CLASSES, data_cfg["channels"])
     assert [e.layout for e in events] == ["stack", "stack"]
-    raw, saturation = read_event(events[0], {**data_cfg, "stack_channels": {"cytoplasm": 2, "nucleus": 0}})
+    raw, saturation = read_event(events[0], {**data_cfg, "channels": resolve_channels(
+        {"stack_channels": {"cytoplasm": 2, "nucleus": 0}})})
     np.testing.assert_array_equal(raw, cell.astype(np.float32))
     assert saturation == 65535
 
@@ -97,7 +99,7 @@ def test_float_stack_has_no_saturation_level(tmp_path, data_cfg):
     (tmp_path / "neutrophil").mkdir()
     np.save(tmp_path / "lymphocyte" / "a.npy", stack)
     np.save(tmp_path / "neutrophil" / "b.npy", stack)
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     raw, saturation = read_event(event, data_cfg)
     np.testing.assert_allclose(raw, stack)
     assert saturation == np.inf
@@ -109,7 +111,7 @@ def test_rgb_smear_gives_nucleus_and_cytoplasm_channels(tmp_path, data_cfg, suff
     for cls in CLASSES:
         (tmp_path / cls).mkdir()
         Image.fromarray(rgb).save(tmp_path / cls / f"cell{suffix}", quality=95)
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     assert event.layout == "rgb"
     crop = 100
     raw, saturation = read_event(event, {**data_cfg, "rgb": {**data_cfg["rgb"], "crop": crop}})
@@ -129,8 +131,7 @@ def test_rgb_white_point_removes_a_batch_colour_cast():
     """A bluish background (another acquisition batch) must not change the optical densities."""
     rgb, _ = smear_photo()
     cast = np.clip(rgb.astype(np.float32) * np.array([0.85, 0.9, 1.0]), 0, 255)
-    cfg = {"cytoplasm_band": "blue", "nucleus_band": "red", "crop": 100}
-    plain, tinted = stain.two_channels(rgb, cfg), stain.two_channels(cast, cfg)
+    plain, tinted = stain.band_channels(rgb, ["blue", "red"], 100), stain.band_channels(cast, ["blue", "red"], 100)
     assert np.abs(plain - tinted).max() < 0.03 * plain.max()
 
 
@@ -140,7 +141,7 @@ def test_events_are_sorted_by_class_then_id_and_hidden_files_skipped(tmp_path, d
             write_per_channel(tmp_path / cls, event_id, simulated_cell())
         (tmp_path / cls / ".DS_123.jpg").write_bytes(b"\x00" * 64)  # macOS junk, unreadable
         (tmp_path / cls / "notes.txt").write_text("not an image")
-    events = discover_events(tmp_path, list(reversed(CLASSES)), data_cfg["channel_files"])
+    events = discover_events(tmp_path, list(reversed(CLASSES)), data_cfg["channels"])
     assert [(e.cls, e.object) for e in events] == [(c, i) for c in CLASSES for i in "abc"]
 
 
@@ -172,7 +173,7 @@ def test_corrupt_file_is_an_error_naming_it(tmp_path, data_cfg, name, content, p
         if name.endswith("_Ch2.ome.tif"):
             tifffile.imwrite(folder / "bad_Ch4.ome.tif", simulated_cell()[1])
     two_class_dir(tmp_path, make)
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, tmp_path / "lymphocyte" / name, problem)
@@ -186,7 +187,7 @@ def test_corrupt_file_is_an_error_naming_it(tmp_path, data_cfg, name, content, p
 def test_stack_with_wrong_shape_is_an_error_naming_it(tmp_path, data_cfg, array, problem):
     two_class_dir(tmp_path, lambda folder: tifffile.imwrite(folder / "ev.tif", array,
                                                             photometric="minisblack"))
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, tmp_path / "lymphocyte" / "ev.tif", problem)
@@ -194,11 +195,11 @@ def test_stack_with_wrong_shape_is_an_error_naming_it(tmp_path, data_cfg, array,
 
 def test_stack_with_too_few_channels_for_the_config_names_the_key(tmp_path, data_cfg):
     two_class_dir(tmp_path, lambda folder: np.save(folder / "ev.npy", simulated_cell()))
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
-    cfg = {**data_cfg, "stack_channels": {"cytoplasm": 0, "nucleus": 3}}
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
+    cfg = {**data_cfg, "channels": resolve_channels({"stack_channels": {"cytoplasm": 0, "nucleus": 3}})}
     with pytest.raises(InputError) as err:
         read_event(event, cfg)
-    assert_names(err, "ev.npy", "has 2 channels", "data.stack_channels")
+    assert_names(err, "ev.npy", "has 2 channels", "stack index", "data.channels")
 
 
 def test_per_channel_file_holding_several_planes_is_an_error(tmp_path, data_cfg):
@@ -206,7 +207,7 @@ def test_per_channel_file_holding_several_planes_is_an_error(tmp_path, data_cfg)
         tifffile.imwrite(folder / "ev_Ch2.ome.tif", simulated_cell())  # both channels in one file
         tifffile.imwrite(folder / "ev_Ch4.ome.tif", simulated_cell()[1])
     two_class_dir(tmp_path, make)
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, "ev_Ch2.ome.tif", "expected one 2-D channel image", "(2, 78, 78)")
@@ -215,7 +216,7 @@ def test_per_channel_file_holding_several_planes_is_an_error(tmp_path, data_cfg)
 def test_grayscale_photo_is_an_error_not_two_equal_channels(tmp_path, data_cfg):
     rgb, _ = smear_photo()
     two_class_dir(tmp_path, lambda folder: Image.fromarray(rgb[..., 0]).save(folder / "ev.png"))
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, "ev.png", "expected an RGB")
@@ -226,7 +227,7 @@ def test_channels_of_different_sizes_are_an_error_naming_both(tmp_path, data_cfg
         tifffile.imwrite(folder / "ev_Ch2.ome.tif", np.ones((78, 78), np.uint16))
         tifffile.imwrite(folder / "ev_Ch4.ome.tif", np.ones((80, 78), np.uint16))
     two_class_dir(tmp_path, make)
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, "ev_Ch4.ome.tif", "ev_Ch2.ome.tif", "(80, 78)", "differs")
@@ -235,7 +236,7 @@ def test_channels_of_different_sizes_are_an_error_naming_both(tmp_path, data_cfg
 def test_missing_partner_channel_file_is_an_error_when_the_event_is_read(tmp_path, data_cfg):
     two_class_dir(tmp_path, lambda folder: write_per_channel(folder, "ok", simulated_cell()))
     tifffile.imwrite(tmp_path / "neutrophil" / "lonely_Ch2.ome.tif", simulated_cell()[0])
-    events = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])  # listed, not a stop
+    events = discover_events(tmp_path, CLASSES, data_cfg["channels"])  # listed, not a stop
     lonely = next(e for e in events if e.object == "lonely")
     assert lonely.id == "neutrophil/lonely" and lonely.source == str(tmp_path / "neutrophil" / "lonely_Ch2.ome.tif")
     with pytest.raises(InputError) as err:
@@ -248,7 +249,7 @@ def test_empty_class_folder_is_an_error(tmp_path, data_cfg):
     write_per_channel(tmp_path / "lymphocyte", "ok", simulated_cell())
     (tmp_path / "neutrophil").mkdir()
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
+        discover_events(tmp_path, CLASSES, data_cfg["channels"])
     assert_names(err, tmp_path / "neutrophil", "empty")
 
 
@@ -259,7 +260,7 @@ def test_class_folder_without_images_is_an_error(tmp_path, data_cfg):
     (tmp_path / "neutrophil" / ".DS_Store").write_bytes(b"\x00")
     (tmp_path / "neutrophil" / "notes.txt").write_text("to do")
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
+        discover_events(tmp_path, CLASSES, data_cfg["channels"])
     assert_names(err, tmp_path / "neutrophil", "no image files")
 
 
@@ -267,20 +268,20 @@ def test_missing_class_folder_lists_the_folders_present(tmp_path, data_cfg):
     write_per_channel(tmp_path / "lymphocyte", "ok", simulated_cell())
     write_per_channel(tmp_path / "Neutrophils", "ok", simulated_cell())
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path, CLASSES, data_cfg["channel_files"])
+        discover_events(tmp_path, CLASSES, data_cfg["channels"])
     assert_names(err, tmp_path / "neutrophil", "class folder missing", "Neutrophils")
 
 
 def test_fewer_than_two_classes_is_an_error(tmp_path, data_cfg):
     write_per_channel(tmp_path / "lymphocyte", "ok", simulated_cell())
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path, ["lymphocyte"], data_cfg["channel_files"])
+        discover_events(tmp_path, ["lymphocyte"], data_cfg["channels"])
     assert_names(err, "classes", "at least two")
 
 
 def test_missing_data_directory_is_an_error(tmp_path, data_cfg):
     with pytest.raises(InputError) as err:
-        discover_events(tmp_path / "nowhere", CLASSES, data_cfg["channel_files"])
+        discover_events(tmp_path / "nowhere", CLASSES, data_cfg["channels"])
     assert_names(err, tmp_path / "nowhere", "does not exist")
 
 
@@ -290,7 +291,7 @@ def test_nan_image_is_an_error_naming_it(tmp_path, data_cfg, suffix):
     image[1, 40, 40] = np.nan
     two_class_dir(tmp_path, lambda folder: np.save(folder / "ev.npy", image) if suffix == ".npy"
                   else tifffile.imwrite(folder / "ev.tif", image))
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, f"ev{suffix}", "NaN")
@@ -298,7 +299,7 @@ def test_nan_image_is_an_error_naming_it(tmp_path, data_cfg, suffix):
 
 def test_tiny_image_is_an_error(tmp_path, data_cfg):
     two_class_dir(tmp_path, lambda folder: np.save(folder / "ev.npy", np.ones((2, 5, 5))))
-    event = discover_events(tmp_path, CLASSES, data_cfg["channel_files"])[0]
+    event = discover_events(tmp_path, CLASSES, data_cfg["channels"])[0]
     with pytest.raises(InputError) as err:
         read_event(event, data_cfg)
     assert_names(err, "ev.npy", "too small")

@@ -11,4 +11,6 @@ def validated_config(cfg=None):
     from snakemake.utils import validate
     cfg = copy.deepcopy(cfg or {})
     validate(cfg, str(SCHEMA), set_default=True)
+    from cellscape.data.channels import resolve_channels
+    cfg["data"]["channels"] = resolve_channels(cfg["data"])  # as the rules' params hold them
     return cfg

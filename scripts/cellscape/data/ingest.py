@@ -14,20 +14,30 @@ from tqdm import tqdm
 
 from ..runtime.io import NpyRowWriter, write_csv, write_json
 from ..runtime.tables import join_on_id
-from .normalisation import FACTOR_COLUMNS, cell_factors, normalisation_evidence, write_evidence
+from .channels import channel_names
+from .normalisation import cell_factors, factor_columns, normalisation_evidence, write_evidence
 from .preprocess import QC_CHECKS, QC_PROBLEMS, normalise_per_image, process_event
 from .readers import InputError, check_unique_events, discover_events, read_event
 from .split import stratified_split
 
-#: integrated intensity of each channel: the sum of the cell's background-subtracted counts after
-#: the 20% rule, before any normalisation (what ``normalise: per_image`` scales away)
-INTENSITY_COLUMNS = ("intensity_cytoplasm", "intensity_nucleus")
-QC_COLUMNS = ("id", "class", "object", "source", "qc_readable", *QC_CHECKS, "kept", "reason", "problem",
-              *INTENSITY_COLUMNS, *FACTOR_COLUMNS)
+
+
+def intensity_columns(names):
+    """Integrated intensity of each channel: the sum of the cell's cleaned values (fluorescence:
+    background-subtracted counts after the 20% rule) before any normalisation (what ``normalise:
+    per_image`` scales away)."""
+    return tuple(f"intensity_{name}" for name in names)
+
+
+def qc_columns(names):
+    return ("id", "class", "object", "source", "qc_readable", *QC_CHECKS, "kept", "reason", "problem",
+            *intensity_columns(names), *factor_columns(names))
 
 
 def _process(event, data_cfg, qc_cfg, image_size):
     """Worker: one event -> (image or None, qc row). Bad input is an InputError or a rejection."""
+    names = channel_names(data_cfg["channels"])
+    measured = intensity_columns(names) + factor_columns(names)
     row = {"id": event.id, "class": event.cls, "object": event.object, "source": event.source,
            "qc_readable": True}
     try:
@@ -40,14 +50,14 @@ def _process(event, data_cfg, qc_cfg, image_size):
             raise
         row.update({"qc_readable": False, **{c: False for c in QC_CHECKS},
                     "kept": False, "reason": f"qc_readable: {err}", "problem": err.kind,
-                    **{c: np.nan for c in INTENSITY_COLUMNS + FACTOR_COLUMNS}})
+                    **{c: np.nan for c in measured}})
         return None, row
     image, checks = process_event(raw, saturation, data_cfg, qc_cfg, image_size)
     failed = [c for c in QC_CHECKS if not checks[c]]
     row.update(checks, kept=not failed, reason=failed[0] if failed else "",
                problem=QC_PROBLEMS[failed[0]] if failed else "",
-               **dict(zip(INTENSITY_COLUMNS, image.reshape(len(image), -1).sum(axis=1, dtype=np.float64))),
-               **cell_factors(image))
+               **dict(zip(intensity_columns(names), image.reshape(len(image), -1).sum(axis=1, dtype=np.float64))),
+               **cell_factors(image, names))
     if failed:
         return None, row
     if data_cfg["normalise"] == "per_image":
@@ -65,7 +75,7 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
     """
     events = []
     for root in roots:
-        events.extend(discover_events(root, classes, data_cfg["channel_files"]))
+        events.extend(discover_events(root, classes, data_cfg["channels"]))
     check_unique_events(events)  # across roots too (simulator chunks)
     if data_cfg["on_bad_event"] == "error":  # stop before reading anything
         for event in events:
@@ -73,7 +83,8 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
                 raise event.problem
     work = partial(_process, data_cfg=data_cfg, qc_cfg=qc_cfg, image_size=image_size)
     qc_rows = []
-    with NpyRowWriter(out_images, (2, image_size, image_size), np.float32) as writer:
+    names = channel_names(data_cfg["channels"])
+    with NpyRowWriter(out_images, (len(names), image_size, image_size), np.float32) as writer:
         if threads > 1:
             pool = ProcessPoolExecutor(threads)
             results = pool.map(work, events, chunksize=32)
@@ -88,11 +99,11 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        qc = pd.DataFrame(qc_rows, columns=list(QC_COLUMNS))
+        qc = pd.DataFrame(qc_rows, columns=list(qc_columns(names)))
         kept = qc[qc["kept"]].reset_index(drop=True)
         _require_classes(kept, classes, qc)
-    index = _index_table(kept, classes, data_cfg["split"], seed, properties)
-    evidence = normalisation_evidence(index, classes, data_cfg["normalise"], data_cfg["normalise_auc"])
+    index = _index_table(kept, classes, data_cfg["split"], seed, properties, names)
+    evidence = normalisation_evidence(index, classes, data_cfg["normalise"], data_cfg["normalise_auc"], names)
     if evidence["used"] == "dataset":
         _normalise_by_training_set(out_images, index)
     elif data_cfg["normalise"] == "auto":  # per_image, decided after the images were written
@@ -114,12 +125,12 @@ def _require_classes(kept, classes, qc):
                          f"(rejections per class: {reasons.to_dict()}); check the qc settings")
 
 
-def _index_table(kept, classes, split_cfg, seed, properties):
+def _index_table(kept, classes, split_cfg, seed, properties, names):
     label = {c: i for i, c in enumerate(classes)}
     index = pd.DataFrame({"row": np.arange(len(kept)), "id": kept["id"].astype(str),
                           "class": kept["class"], "label": kept["class"].map(label),
                           "source": kept["source"], "object": kept["object"].astype(str),
-                          **{c: kept[c] for c in INTENSITY_COLUMNS + FACTOR_COLUMNS}})
+                          **{c: kept[c] for c in intensity_columns(names) + factor_columns(names)}})
     index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed)
     if properties is not None and len(properties):
         props = properties.assign(id=properties["class"].astype(str) + "/" + properties["event_id"].astype(str))
@@ -142,7 +153,7 @@ def _normalise_by_training_set(path, index, batch=512):
     """Scale each channel by the 99th percentile of the training cells' channel maxima."""
     images = np.load(path, mmap_mode="r+")
     train = index.loc[index["split"] == "train", "row"].to_numpy()
-    maxima = np.stack([images[i].reshape(2, -1).max(axis=1) for i in train])
+    maxima = np.stack([images[i].reshape(images.shape[1], -1).max(axis=1) for i in train])
     scale = np.percentile(maxima, 99, axis=0)
     for start in range(0, len(images), batch):
         block = np.asarray(images[start:start + batch])

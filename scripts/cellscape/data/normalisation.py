@@ -14,19 +14,22 @@ from sklearn.metrics import roc_auc_score
 
 from ..runtime.io import write_json
 
-CHANNELS = ("cytoplasm", "nucleus")
 #: the per-cell factors, as ingestion records them per channel (qc.csv and index.csv columns)
 FACTORS = {"max": "maximum after background removal", "mean": "mean inside the cell"}
-FACTOR_COLUMNS = tuple(f"{factor}_{channel}" for factor in FACTORS for channel in CHANNELS)
 MODES = ("per_image", "dataset")
 
 log = logging.getLogger(__name__)
 
 
-def cell_factors(image):
-    """{column: value} of one filtered, unnormalised cell image (C, H, W)."""
+def factor_columns(names):
+    """The factor columns of channels ``names``: ``max_<name>``..., then ``mean_<name>``..."""
+    return tuple(f"{factor}_{channel}" for factor in FACTORS for channel in names)
+
+
+def cell_factors(image, names):
+    """{column: value} of one filtered, unnormalised cell image (C, H, W), channels ``names``."""
     values = {}
-    for channel, plane in zip(CHANNELS, image):
+    for channel, plane in zip(names, image, strict=True):
         inside = plane[plane > 0]
         values[f"max_{channel}"] = float(plane.max())
         values[f"mean_{channel}"] = float(inside.mean()) if inside.size else 0.0
@@ -60,14 +63,14 @@ def channel_evidence(train, channel, classes):
     return out
 
 
-def normalisation_evidence(index, classes, setting, threshold):
+def normalisation_evidence(index, classes, setting, threshold, names):
     """The evidence (training cells only) and the normalisation it leads to under ``setting``.
 
     A channel separates when any factor's AUC for a class pair reaches ``threshold``; ``auto``
     picks ``dataset`` when any channel separates, ``per_image`` otherwise.
     """
     train = index[index["split"] == "train"]
-    channels = {channel: channel_evidence(train, channel, classes) for channel in CHANNELS}
+    channels = {channel: channel_evidence(train, channel, classes) for channel in names}
     separating = []
     for channel, factors in channels.items():
         for factor, found in factors.items():

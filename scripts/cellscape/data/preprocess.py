@@ -1,11 +1,17 @@
-"""Turn one raw event into a clean, normalised 2-channel cell image (paper section II.B).
+"""Turn one raw event into a clean, normalised cell image (paper section II.B), channel by kind.
 
-Order: bring to ``image_size`` -> subtract the background level -> zero pixels below a fraction
-(20%) of each channel's maximum -> quality checks -> normalise each channel.
+Order: bring to ``image_size`` -> per channel, by its kind (:mod:`cellscape.data.channels`):
+fluorescence and darkfield (dark background): subtract the border's level, zero pixels below a
+fraction (20%) of the channel's maximum; brightfield (bright background, the cell darker or
+brighter than it): the absolute deviation from the border's level, relative to that level, kept
+inside the cell's outline (deviations above the border's noise floor, closed and filled) and 0
+outside -> quality checks -> normalise each channel.
 """
 import numpy as np
 from scipy import ndimage
 from skimage.transform import resize
+
+from .channels import outline_channels
 
 #: in the order an event's ``reason`` (its first failed check) is decided: a channel without signal
 #: first, because the shape checks of the other channel alone then fail too and would hide the cause
@@ -59,6 +65,12 @@ def border_median(plane):
     return float(np.median(np.concatenate([plane[0], plane[-1], plane[1:-1, 0], plane[1:-1, -1]])))
 
 
+def border_noise(plane):
+    """Robust standard deviation (MAD x 1.4826) of the frame border's pixels."""
+    border = np.concatenate([plane[0], plane[-1], plane[1:-1, 0], plane[1:-1, -1]])
+    return float(np.median(np.abs(border - np.median(border))) * 1.4826)
+
+
 def subtract_background(image):
     """Remove each channel's background offset, estimated as the median of the frame border."""
     bg = np.array([border_median(p) for p in image], dtype=np.float32)[:, None, None]
@@ -66,9 +78,42 @@ def subtract_background(image):
 
 
 def threshold_channels(image, fraction):
-    """Zero every pixel below ``fraction`` of its channel's maximum (the paper's 20% rule)."""
+    """Zero every pixel below ``fraction`` of its channel's maximum (the paper's 20% rule);
+    ``fraction`` is one number or one per channel."""
     peak = image.reshape(len(image), -1).max(axis=1)[:, None, None]
+    fraction = np.broadcast_to(np.asarray(fraction, dtype=np.float32), (len(image),))[:, None, None]
     return np.where(image >= fraction * peak, image, 0).astype(np.float32)
+
+
+def brightfield_contrast(plane, noise_floor_sd=4.0, close_px=2):
+    """A brightfield plane as the cell's deviation from the bright background, 0 outside the cell.
+
+    The background level is the border's median; the cell is where the deviation, in either
+    direction (absorbing interior darker, phase rim brighter), exceeds ``noise_floor_sd`` border
+    noise sds, closed over ``close_px`` and hole-filled so the zero crossing between a dark
+    interior and a bright rim does not split it. Inside, the deviation (at least the floor) over
+    the background level: contrast in the illumination's units, whatever the lamp's brightness.
+    """
+    level = border_median(plane)
+    deviation = np.abs(plane - level)
+    floor = max(noise_floor_sd * border_noise(plane), 1e-6 * max(abs(level), 1.0))
+    cell = ndimage.binary_closing(deviation > floor, structure=np.ones((3, 3)), iterations=close_px,
+                                  border_value=0)
+    cell = ndimage.binary_fill_holes(cell | (deviation > floor))
+    scale = abs(level) if abs(level) > 0 else 1.0
+    return np.where(cell, np.maximum(deviation, floor) / scale, 0).astype(np.float32)
+
+
+def clean_channels(sized, channels):
+    """Each channel of a sized raw image cleaned by its kind (module docstring)."""
+    out = np.empty(sized.shape, np.float32)
+    dark = [i for i, c in enumerate(channels) if c["kind"] != "brightfield"]
+    if dark:
+        out[dark] = threshold_channels(subtract_background(sized[dark]), [channels[i]["threshold"] for i in dark])
+    for i, c in enumerate(channels):
+        if c["kind"] == "brightfield":
+            out[i] = brightfield_contrast(sized[i])
+    return out
 
 
 def object_labels(mask, min_object_px):
@@ -81,13 +126,25 @@ def object_labels(mask, min_object_px):
     return labels, keep
 
 
-def keep_central_object(image, min_object_px):
-    """Zero everything but the object holding the nucleus nearest the centre (for smears,
-    where neighbouring red cells surround the white cell)."""
+def central_channel(channels, name=None):
+    """Index of the channel keep_central_object looks for (``data.central_channel``; default the
+    channel named nucleus), or None: every channel."""
+    names = [c["name"] for c in channels]
+    if name is not None:
+        if name not in names:
+            raise ValueError(f"config data.central_channel: {name!r} is not one of data.channels ({', '.join(names)})")
+        return names.index(name)
+    return names.index("nucleus") if "nucleus" in names else None
+
+
+def keep_central_object(image, min_object_px, reference=1):
+    """Zero everything but the object holding the ``reference`` channel's signal (a nucleus
+    stain; None: any channel) nearest the centre (for smears, where neighbouring red cells
+    surround the white cell)."""
     labels, keep = object_labels(image.any(axis=0), min_object_px)
     if len(keep) == 0:
         return image
-    nucleus = image[1] > 0
+    nucleus = image[reference] > 0 if reference is not None else image.any(axis=0)
     h, w = nucleus.shape
     yy, xx = np.mgrid[:h, :w]
     dist = np.hypot(yy - h / 2, xx - w / 2)
@@ -110,12 +167,17 @@ def aspect_ratio(mask):
     return float(np.sqrt(eig[1] / max(eig[0], 1e-9)))
 
 
-def signal_to_noise(raw_plane, background=None):
+def signal_to_noise(raw_plane, background=None, bright_background=False):
     """Peak above background in units of the background's robust standard deviation.
 
+    ``bright_background`` (brightfield): the peak of the deviation from the background level in
+    either direction, since a brightfield cell may be darker than its background.
     ``background``: a mask of the pixels that show background (default: every pixel, which is
     only right while the cell covers well under half the frame; a large cell in a small export
     frame would otherwise count as noise)."""
+    if bright_background:
+        level = np.median(raw_plane[background] if background is not None else raw_plane)
+        raw_plane = np.abs(raw_plane - level)
     values = raw_plane[background] if background is not None else raw_plane
     med = np.median(values)
     mad = np.median(np.abs(values - med)) * 1.4826
@@ -130,9 +192,15 @@ def background_mask(filtered, margin_px=2, min_share=0.1):
     return background if background.mean() >= min_share else None
 
 
-def quality_checks(raw, filtered, saturation, qc):
-    """Each configured check on one event: {check name: passed}. Disabled checks pass."""
-    labels, keep = object_labels(filtered.any(axis=0), qc["min_object_px"])
+def quality_checks(raw, filtered, saturation, qc, channels):
+    """Each configured check on one event: {check name: passed}. Disabled checks pass.
+
+    The shape checks (one object, area, compact, border) see the cell in the channels that outline
+    it (fluorescence and brightfield; darkfield scatter is speckled and faint in agranular cells);
+    the signal check asks the same channels for signal; saturation counts every channel.
+    """
+    outline = outline_channels(channels)
+    labels, keep = object_labels(filtered[outline].any(axis=0), qc["min_object_px"])
     results = {}
     results["qc_one_object"] = (len(keep) == 1) if qc["one_object"] else True
     area = int(np.isin(labels, keep).sum()) if len(keep) else 0
@@ -149,7 +217,8 @@ def quality_checks(raw, filtered, saturation, qc):
         results["qc_not_touching_border"] = True
     if qc["signal_both"]:
         background = background_mask(filtered)
-        results["qc_signal_both"] = all(signal_to_noise(p, background) >= qc["min_snr"] for p in raw)
+        results["qc_signal_both"] = all(signal_to_noise(raw[i], background, channels[i]["kind"] == "brightfield")
+                                        >= qc["min_snr"] for i in outline)
     else:
         results["qc_signal_both"] = True
     if qc["not_saturated"] and np.isfinite(saturation):
@@ -167,10 +236,13 @@ def normalise_per_image(image):
 
 
 def process_event(raw, saturation, data_cfg, qc_cfg, image_size):
-    """raw float32 (2, H, W) -> (filtered, unnormalised image at image_size; qc results)."""
+    """raw float32 (C, H, W) -> (filtered, unnormalised image at image_size; qc results).
+
+    ``data_cfg["channels"]``: the resolved channels (:func:`cellscape.data.channels.resolve_channels`)."""
+    channels = data_cfg["channels"]
     sized = fit_to_size(raw, image_size, data_cfg["fit"])
-    clean = subtract_background(sized)
-    filtered = threshold_channels(clean, data_cfg["threshold"])
+    filtered = clean_channels(sized, channels)
     if data_cfg["keep_central_object"]:
-        filtered = keep_central_object(filtered, qc_cfg["min_object_px"])
-    return filtered, quality_checks(sized, filtered, saturation, qc_cfg)
+        filtered = keep_central_object(filtered, qc_cfg["min_object_px"],
+                                       central_channel(channels, data_cfg.get("central_channel")))
+    return filtered, quality_checks(sized, filtered, saturation, qc_cfg, channels)

@@ -3,10 +3,11 @@
 Three layouts, detected per file:
 - per-channel TIFF: one file per channel and event, ``<id>_Ch<k>.ome.tif`` (IDEAS/ImageStream export);
 - stack: one multi-channel ``.tif``/``.tiff``/``.npy`` per event, channels first or last;
-- RGB: a stained smear photograph (``.jpg``/``.jpeg``/``.png``/``.bmp``), two channels by stain separation.
+- RGB: a stained smear photograph (``.jpg``/``.jpeg``/``.png``/``.bmp``), a channel per band's optical density.
 
-Every reader returns the event as float32 ``(2, H, W)``, channel 0 = cytoplasm, channel 1 = nucleus,
-with the value at which the detector saturates (for the saturation check).
+Every reader returns the event as float32 ``(C, H, W)`` in the order of ``data.channels``
+(:mod:`cellscape.data.channels`), with the value at which the detector saturates (for the
+saturation check).
 
 Identity: an event's ``object`` is the file's own name for it (``123`` of ``123_Ch2.ome.tif``,
 ``cell7`` of ``cell7.tif``); cytometry software numbers objects per file or acquisition, so the
@@ -48,7 +49,7 @@ class Event:
     object: str
     cls: str
     layout: str          # "per_channel", "stack" or "rgb"
-    files: tuple         # per_channel: (cytoplasm file, nucleus file), or the file present; else (file,)
+    files: tuple         # per_channel: a file per channel in the configured order, or the files present; else (file,)
     problem: InputError = None
 
     @property
@@ -86,15 +87,15 @@ def class_folders(root, classes):
     return folders
 
 
-def discover_events(root, classes, channel_files):
+def discover_events(root, classes, channels):
     """List the events under ``root/<class>/``, sorted by class then object (deterministic order).
 
-    ``channel_files`` maps ``cytoplasm``/``nucleus`` to the channel token of per-channel files
-    (e.g. ``Ch2``/``Ch4``); other channels' files are ignored. A per-channel event missing its
-    partner file is listed with that problem (reading it raises it: quality control records it or,
-    with ``data.on_bad_event: error``, stops). Two files claiming one cell are an error.
+    ``channels``: the resolved channels; their ``file`` tokens (e.g. ``Ch2``/``Ch4``) name the
+    per-channel files, other channels' files are ignored. A per-channel event missing one of its
+    files is listed with that problem (reading it raises it: quality control records it or, with
+    ``data.on_bad_event: error``, stops). Two files claiming one cell are an error.
     """
-    want = (channel_files["cytoplasm"].capitalize(), channel_files["nucleus"].capitalize())
+    want = tuple(c["file"] for c in channels)
     events = []
     for cls, folder in class_folders(root, classes).items():
         per_channel, n_before = {}, len(events)
@@ -109,11 +110,16 @@ def discover_events(root, classes, channel_files):
                 events.append(Event(object_name(f), cls, "stack", (f,)))
             elif suffix in RGB_SUFFIXES:
                 events.append(Event(object_name(f), cls, "rgb", (f,)))
+        if per_channel and None in want:
+            unnamed = [c["name"] for c in channels if c["file"] is None]
+            raise InputError(f"{folder}: per-channel files (*_Ch<k>.ome.tif), and channel(s) {', '.join(unnamed)} "
+                             "name no file suffix: set file (e.g. Ch6) for every channel in data.channels")
         for obj, chans in per_channel.items():
             events.append(_per_channel_event(folder, obj, cls, chans, want))
         if len(events) == n_before:  # only hidden files, notes, other suffixes
-            raise InputError(f"{folder}: no image files (expected *_{want[0]}.ome.tif + "
-                             f"*_{want[1]}.ome.tif, {'/'.join(sorted(STACK_SUFFIXES))} stacks "
+            tokens = " + ".join(f"*_{token}.ome.tif" for token in want if token)
+            raise InputError(f"{folder}: no image files (expected {tokens or 'per-channel files'}, "
+                             f"{'/'.join(sorted(STACK_SUFFIXES))} stacks "
                              f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
     events = sorted(events, key=lambda e: (e.cls, e.object))
     check_unique_events(events)
@@ -128,7 +134,7 @@ def _per_channel_event(folder, obj, cls, chans, want):
                              f"{' and '.join(str(f) for f in chans[token])}", kind="duplicate cell")
     missing = [token for token in want if token not in chans]
     if not missing:
-        return Event(obj, cls, "per_channel", (chans[want[0]][0], chans[want[1]][0]))
+        return Event(obj, cls, "per_channel", tuple(chans[token][0] for token in want))
     present = [chans[token][0] for token in want if token in chans] or sorted(f for fs in chans.values() for f in fs)
     found = ", ".join(sorted(f.name for fs in chans.values() for f in fs))
     problem = InputError(f"{folder / obj}: missing partner channel file(s) {', '.join(missing)} (found {found})",
@@ -180,13 +186,14 @@ def read_per_channel(event):
         if a.ndim != 2:
             raise InputError(f"{f}: expected one 2-D channel image, got shape {a.shape}", kind="wrong image shape")
         planes.append(a)
-    if planes[0].shape != planes[1].shape:
-        raise InputError(f"{event.files[1]}: channel size {planes[1].shape} differs from "
-                         f"{event.files[0].name} {planes[0].shape}", kind="channel sizes differ")
+    for f, plane in zip(event.files[1:], planes[1:]):
+        if plane.shape != planes[0].shape:
+            raise InputError(f"{f}: channel size {plane.shape} differs from "
+                             f"{event.files[0].name} {planes[0].shape}", kind="channel sizes differ")
     return np.stack(planes).astype(np.float32), saturation_level(planes[0].dtype)
 
 
-def read_stack(event, stack_channels):
+def read_stack(event, channels):
     """Multi-channel stack; channels-first or channels-last decided by which axis is short."""
     f = event.files[0]
     a = np.squeeze(_read_array(f))
@@ -198,14 +205,14 @@ def read_stack(event, stack_channels):
         raise InputError(f"{f}: cannot tell the channel axis of shape {a.shape}", kind="wrong image shape")
     if not first:
         a = np.moveaxis(a, -1, 0)
-    idx = (stack_channels["cytoplasm"], stack_channels["nucleus"])
+    idx = [c["stack"] for c in channels]
     if max(idx) >= a.shape[0]:
         raise InputError(f"{f}: has {a.shape[0]} channels, config asks for channels {idx} "
-                         f"(data.stack_channels)", kind="too few channels")
+                         f"(the stack index of each of data.channels)", kind="too few channels")
     return a[list(idx)].astype(np.float32), saturation_level(a.dtype)
 
 
-def read_rgb(event, rgb_cfg):
+def read_rgb(event, channels, crop):
     from PIL import Image
     f = event.files[0]
     try:
@@ -217,19 +224,24 @@ def read_rgb(event, rgb_cfg):
     if len(bands) < 3 and bands != ("P",):
         raise InputError(f"{f}: expected an RGB smear photograph, got a {len(bands)}-band "
                          f"image ({''.join(bands)}); stain separation needs colour", kind="not an RGB photograph")
-    return stain.two_channels(rgb, rgb_cfg), np.inf
+    unnamed = [c["name"] for c in channels if c["band"] is None]
+    if unnamed:
+        raise InputError(f"{f}: an RGB photograph, and channel(s) {', '.join(unnamed)} name no band: set band "
+                         "(red, green or blue) for every channel in data.channels", kind="channel without a band")
+    return stain.band_channels(rgb, [c["band"] for c in channels], crop), np.inf
 
 
 def read_event(event, data_cfg):
-    """Read one event as float32 (2, H, W) plus its saturation level; InputError when bad."""
+    """Read one event as float32 (C, H, W), C = len(data_cfg["channels"]) resolved channels, plus
+    its saturation level; InputError when bad."""
     if event.problem is not None:
         raise event.problem
     if event.layout == "per_channel":
         image, sat = read_per_channel(event)
     elif event.layout == "stack":
-        image, sat = read_stack(event, data_cfg["stack_channels"])
+        image, sat = read_stack(event, data_cfg["channels"])
     else:
-        image, sat = read_rgb(event, data_cfg["rgb"])
+        image, sat = read_rgb(event, data_cfg["channels"], data_cfg["rgb"]["crop"])
     if not np.all(np.isfinite(image)):
         raise InputError(f"{event.source}: image contains NaN or infinite values",
                          kind="NaN or infinite values")

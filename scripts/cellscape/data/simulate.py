@@ -39,6 +39,19 @@ Parameters (the config's `simulator` section; every key has a default in DEFAULT
 - read_noise_counts: gaussian read noise sd in counts.
 - saturation_factor: [low, high]: saturated events have their peak pushed to this multiple
   of 65535 before clipping.
+- brightfield_level: brightfield illumination in counts (the bright background).
+- brightfield_absorption: fraction of the light the cell absorbs at its centre (the nucleus a
+  little more); negative: the cell is brighter than the background (another focus).
+- brightfield_rim: brightness of the phase-like halo just outside the cell edge, as a
+  fraction of the illumination.
+- darkfield_scatter: side-scatter counts of a cell without granules.
+- darkfield_granule_scatter: extra side scatter of a typical neutrophil's granules (scaled by
+  morphology, so it grows from lymphocytes to neutrophils: granular cells scatter more).
+
+Channels: the fluorescence markers Ch2 (cytoplasm) and Ch4 (nucleus) always; on request (the
+`channels` argument, from data.channels' file suffixes) also brightfield Ch1 and Ch9 and
+darkfield Ch6 (ImageStream's usual assignment). The extra channels draw their noise from a
+random stream of their own, so asking for them leaves the fluorescence images unchanged.
 """
 import argparse
 import csv
@@ -61,6 +74,8 @@ from .simulate_cells import (debris_geometry, draw_cell_geometry,
 
 UINT16_MAX = 65535
 CHANNELS = ("Ch2", "Ch4")  # cytoplasm marker (channel 0, red), nucleus marker (channel 1, green)
+#: every channel the simulator can image, by file suffix, and what it is
+CHANNEL_KINDS = {"Ch1": "brightfield", "Ch2": "cytoplasm", "Ch4": "nucleus", "Ch6": "darkfield", "Ch9": "brightfield"}
 BAD_EVENT_TYPES = ("debris", "doublet", "empty", "saturated", "border")
 EVENT_TYPES = ("cell",) + BAD_EVENT_TYPES
 CLASSES = ("lymphocyte", "neutrophil")
@@ -100,6 +115,11 @@ DEFAULTS = {
     "gain": 2.0,
     "read_noise_counts": 6.0,
     "saturation_factor": [1.5, 4.0],
+    "brightfield_level": 20000.0,
+    "brightfield_absorption": 0.3,
+    "brightfield_rim": 0.15,
+    "darkfield_scatter": 300.0,
+    "darkfield_granule_scatter": 2500.0,
 }
 
 
@@ -154,8 +174,19 @@ def _texture(rng, shape, density, sigma):
     return ndimage.gaussian_filter(specks, sigma, mode="constant") / density
 
 
-def stain(rendering, rng, brightness_cyto, brightness_nuc, granularity, params):
-    """Expected signal (counts above background) of both channels, shape (2, H, W)."""
+def check_channels(channels):
+    """``channels`` (file suffixes) as a tuple; an error naming any the simulator cannot image."""
+    channels = tuple(str(c).capitalize() for c in channels)
+    unknown = [c for c in channels if c not in CHANNEL_KINDS]
+    if unknown or not channels:
+        raise ValueError(f"the simulator images {', '.join(f'{k} ({v})' for k, v in CHANNEL_KINDS.items())}; "
+                         f"data.channels asks for {', '.join(unknown) or 'none'}")
+    return channels
+
+
+def stain(rendering, rng, brightness_cyto, brightness_nuc, granularity, params, extra=()):
+    """Expected signal (counts above background) of both fluorescence channels, shape (2, H, W),
+    then the ``extra`` channels' expected images (:func:`label_free_planes`)."""
     shape = rendering.cell_profile.shape
     granules = 1.0 + granularity * (_texture(rng, shape, 0.15, 0.8) - 1.0)
     cyto = (rendering.cell_profile
@@ -163,7 +194,25 @@ def stain(rendering, rng, brightness_cyto, brightness_nuc, granularity, params):
             * granules)
     chromatin = 1.0 + 0.25 * (_texture(rng, shape, 0.15, 1.2) - 1.0)
     nucleus = rendering.nucleus_profile * chromatin * brightness_nuc
-    return np.stack([cyto * brightness_cyto + params["crosstalk"] * nucleus, nucleus])
+    planes = [cyto * brightness_cyto + params["crosstalk"] * nucleus, nucleus]
+    return np.stack(planes + label_free_planes(rendering, granules, granularity, params, extra))
+
+
+def label_free_planes(rendering, granules, granularity, params, extra):
+    """Expected images of the label-free channels ``extra`` (suffixes): brightfield as the
+    deviation from the illumination (absorption inside, a bright halo outside the edge), as a
+    fraction of it; darkfield as side-scatter counts, from the cell body plus its granules."""
+    planes = []
+    for token in extra:
+        if CHANNEL_KINDS[token] == "brightfield":
+            body = 0.55 * rendering.cell_profile + 0.45 * rendering.nucleus_profile
+            halo = np.clip(ndimage.gaussian_filter(rendering.cell_profile, 2.0) - rendering.cell_profile, 0, None)
+            planes.append(-params["brightfield_absorption"] * body + params["brightfield_rim"] * 4 * halo)
+        else:  # darkfield: granules scatter; a neutrophil's (granularity high) the most
+            granule_gain = granularity / max(params["granularity"], 1e-9)
+            scatter = params["darkfield_scatter"] + params["darkfield_granule_scatter"] * granule_gain * granules ** 2
+            planes.append(rendering.cell_profile * scatter)
+    return planes
 
 
 def apply_optics(expected, defocus_sigma, motion_px):
@@ -210,7 +259,7 @@ def _brightness(rng, params):
             float(params["brightness_nuc"] * np.exp(rng.normal(0, sd))))
 
 
-def _stained_cell(rng, cls, params, offset=None, at_border=False):
+def _stained_cell(rng, cls, params, offset=None, at_border=False, extra=()):
     """One cell: (expected signal, geometry, rendering, morphology, brightness).
 
     `offset` fixes the centre; `at_border` moves it so that the frame edge cuts the cell.
@@ -222,7 +271,7 @@ def _stained_cell(rng, cls, params, offset=None, at_border=False):
         geometry = dataclasses.replace(geometry, offset_x=float(x), offset_y=float(y))
     rendering = render_cell(geometry, params["frame_size"])
     b_cyto, b_nuc = _brightness(rng, params)
-    expected = stain(rendering, rng, b_cyto, b_nuc, params["granularity"] * m, params)
+    expected = stain(rendering, rng, b_cyto, b_nuc, params["granularity"] * m, params, extra)
     return expected, geometry, rendering, m, (b_cyto, b_nuc)
 
 
@@ -255,35 +304,39 @@ def _draw_class(rng, params):
     return str(rng.choice(names, p=p))
 
 
-def simulate_event(rng, cls, params=None, event_type="cell"):
-    """One raw event: (uint16 image (2, frame_size, frame_size), properties dict).
+def simulate_event(rng, cls, params=None, event_type="cell", channels=CHANNELS, extra_rng=None):
+    """One raw event: (uint16 image (len(channels), frame_size, frame_size), properties dict).
 
-    Channel 0 is the cytoplasm marker (Ch2), channel 1 the nucleus marker (Ch4). Properties
+    ``channels``: file suffixes in the order the image holds them (default the cytoplasm marker
+    Ch2, then the nucleus marker Ch4); label-free ones (Ch1, Ch6, Ch9) take their noise from
+    ``extra_rng`` (default ``rng``), so the fluorescence planes do not depend on them. Properties
     are ground truth: the geometry drawn, nucleus_area_ratio measured on the noiseless masks.
     For doublets they describe the first cell, for border events the in-frame part of the
     cell; debris has lobes 0 and ratio 0, empty events zeros and NaN.
     """
     params = resolve_params(params)
+    channels = check_channels(channels)
+    extra = tuple(c for c in channels if c not in CHANNELS)
     size = params["frame_size"]
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event_type {event_type!r}; expected one of {EVENT_TYPES}")
     if event_type in ("cell", "saturated"):
-        expected, geometry, rendering, m, brightness = _stained_cell(rng, cls, params)
-        if event_type == "saturated":
-            scale = rng.uniform(*params["saturation_factor"]) * UINT16_MAX / expected.max()
-            expected = expected * scale
+        expected, geometry, rendering, m, brightness = _stained_cell(rng, cls, params, extra=extra)
+        if event_type == "saturated":  # the fluorescence channels saturate
+            scale = rng.uniform(*params["saturation_factor"]) * UINT16_MAX / expected[:2].max()
+            expected[:2] = expected[:2] * scale
             brightness = (brightness[0] * scale, brightness[1] * scale)
         properties = _cell_properties(geometry, rendering, m, brightness)
     elif event_type == "border":
         expected, geometry, rendering, m, brightness = _stained_cell(rng, cls, params,
-                                                                     at_border=True)
+                                                                     at_border=True, extra=extra)
         properties = _cell_properties(geometry, rendering, m, brightness)
     elif event_type == "doublet":
-        first, geometry, rendering, m, brightness = _stained_cell(rng, cls, params, (0.0, 0.0))
-        second, other, _, _, _ = _stained_cell(rng, _draw_class(rng, params), params, (0.0, 0.0))
+        first, geometry, rendering, m, brightness = _stained_cell(rng, cls, params, (0.0, 0.0), extra=extra)
+        second, other, _, _, _ = _stained_cell(rng, _draw_class(rng, params), params, (0.0, 0.0), extra=extra)
         # cells stuck together are stained alike; a much dimmer partner would vanish below
         # any object threshold and the event would not be a doublet in the image
-        second *= rng.uniform(0.6, 1.2) * first[0].max() / max(second[0].max(), 1e-9)
+        second[:2] *= rng.uniform(0.6, 1.2) * first[0].max() / max(second[0].max(), 1e-9)
         distance = (geometry.diameter_px + other.diameter_px) / 2 * rng.uniform(0.8, 1.0)
         direction = rng.uniform(0, 2 * np.pi)
         step = np.array([np.cos(direction), np.sin(direction)]) * distance
@@ -300,27 +353,42 @@ def simulate_event(rng, cls, params=None, event_type="cell"):
         rendering = render_cell(geometry, size)
         b_cyto = params["brightness_cyto"] * float(rng.uniform(1.0, 4.0))
         b_nuc = params["brightness_nuc"] * float(rng.uniform(0.0, 0.05))
-        expected = np.stack([rendering.cell_profile * b_cyto, rendering.cell_profile * b_nuc])
+        expected = np.stack([rendering.cell_profile * b_cyto, rendering.cell_profile * b_nuc]
+                            + label_free_planes(rendering, np.ones_like(rendering.cell_profile),
+                                                params["granularity"], params, extra))
         properties = _cell_properties(geometry, rendering, float("nan"), (b_cyto, b_nuc))
         properties["nucleus_area_ratio"] = 0.0
     else:  # empty
-        expected = np.zeros((2, size, size))
+        expected = np.zeros((2 + len(extra), size, size))
         properties = {name: 0.0 for name in PROPERTY_COLUMNS}
         properties.update(nucleus_area_ratio=float("nan"), morphology_score=float("nan"),
                           lobes=0)
     defocus = float(rng.uniform(*params["defocus_sigma_px"]))
     motion = float(rng.uniform(*params["motion_blur_px"]))
-    image = expose(apply_optics(expected, defocus, motion), rng, params)
+    blurred = apply_optics(expected, defocus, motion)
+    image = expose(blurred[:2], rng, params)
+    if extra:
+        image = np.concatenate([image, expose_label_free(blurred[2:], extra, extra_rng or rng, params)])
     properties.update(defocus_sigma_px=defocus, motion_blur_px=motion)
-    return image, properties
+    order = CHANNELS + extra
+    return image[[order.index(c) for c in channels]], properties
+
+
+def expose_label_free(expected, extra, rng, params):
+    """The camera for the label-free channels: brightfield is the illumination times (1 +
+    deviation), so its background is bright; darkfield is exposed like fluorescence."""
+    signal = np.stack([params["brightfield_level"] * np.clip(1.0 + plane, 0.0, None)
+                       if CHANNEL_KINDS[token] == "brightfield" else plane
+                       for token, plane in zip(extra, expected)])
+    return expose(signal, rng, params)
 
 
 # ---------------------------------------------------------------- writing
 
-def write_event_tiffs(class_dir, event_id, image, pixel_size_um):
-    """`{event_id}_Ch2.ome.tif` and `{event_id}_Ch4.ome.tif` (uint16), as the instrument exports."""
+def write_event_tiffs(class_dir, event_id, image, pixel_size_um, channels=CHANNELS):
+    """`{event_id}_<suffix>.ome.tif` per channel (uint16), e.g. `_Ch2` and `_Ch4`, as the instrument exports."""
     import tifffile
-    for channel, plane in zip(CHANNELS, image):
+    for channel, plane in zip(channels, image, strict=True):
         name = f"{event_id}_{channel}.ome.tif"
         # OME needs a file UUID; derive it from name and pixels so reruns are byte-identical
         file_uuid = uuid.uuid5(uuid.NAMESPACE_URL, name + hashlib.sha1(plane.tobytes()).hexdigest())
@@ -344,7 +412,7 @@ def write_properties(path, rows):
             writer.writerow([_format(row[c]) for c in CSV_COLUMNS])
 
 
-def simulate_chunk(out_dir, chunk, n_events, seed, params=None, progress=True):
+def simulate_chunk(out_dir, chunk, n_events, seed, params=None, progress=True, channels=CHANNELS):
     """Simulate and write one chunk of raw events to `out_dir` (atomically); returns the rows.
 
     Random state is `np.random.default_rng([seed, chunk])`, so chunks are independent and
@@ -354,7 +422,9 @@ def simulate_chunk(out_dir, chunk, n_events, seed, params=None, progress=True):
     params = resolve_params(params)
     if not 0 <= n_events <= EVENTS_PER_CHUNK_LIMIT:
         raise ValueError(f"n_events must be within [0, {EVENTS_PER_CHUNK_LIMIT}]")
+    channels = check_channels(channels)
     rng = np.random.default_rng([int(seed), int(chunk)])
+    extra_rng = np.random.default_rng([int(seed), int(chunk), 1])  # label-free channels' noise
     classes, event_types = draw_event_plan(rng, n_events, params)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -366,9 +436,9 @@ def simulate_chunk(out_dir, chunk, n_events, seed, params=None, progress=True):
         events = tqdm(range(n_events), desc=f"simulate chunk {chunk}", unit="event",
                       file=sys.stderr, disable=not progress, mininterval=2.0)
         for i in events:
-            image, properties = simulate_event(rng, classes[i], params, event_types[i])
+            image, properties = simulate_event(rng, classes[i], params, event_types[i], channels, extra_rng)
             event_id = int(chunk) * EVENTS_PER_CHUNK_LIMIT + i
-            write_event_tiffs(tmp_dir / classes[i], event_id, image, params["pixel_size_um"])
+            write_event_tiffs(tmp_dir / classes[i], event_id, image, params["pixel_size_um"], channels)
             rows.append({"event_id": event_id, "class": classes[i],
                          "event_type": event_types[i], **properties})
         write_properties(tmp_dir / "properties.csv", rows)

@@ -1,9 +1,10 @@
-"""Two fluorescence-like channels from an RGB photograph of a stained smear.
+"""Fluorescence-like channels from an RGB photograph of a stained smear.
 
 Brightfield stains absorb light: optical density OD = -log10(I / I0) grows with the amount
 of dye, as fluorescence grows with the amount of marker. In May-Grunwald-Giemsa smears the
 red band's OD is dominated by the purple nucleus and the blue band's OD by the whole cell
-(cytoplasm and nucleus), so they play the paper's nucleus and cytoplasm channels. The white
+(cytoplasm and nucleus), so they play the paper's nucleus and cytoplasm channels; all three
+bands can be channels of their own (configs/pbc_three_channels.yaml). The white
 point I0 is measured per image (its 99th percentile per band), which removes the colour cast of
 an acquisition batch with a bluish background.
 """
@@ -28,9 +29,7 @@ def centre_crop(image, size):
     return image[..., top:top + size, left:left + size]
 
 
-def two_channels(rgb, rgb_cfg):
-    """float32 (2, H, W): [cytoplasm, nucleus] optical density of a centre crop."""
+def band_channels(rgb, bands, crop):
+    """float32 (len(bands), H, W): the optical density of each named band, centre-cropped."""
     od = optical_density(rgb)
-    channels = np.stack([od[..., BANDS[rgb_cfg["cytoplasm_band"]]],
-                         od[..., BANDS[rgb_cfg["nucleus_band"]]]])
-    return centre_crop(channels, int(rgb_cfg["crop"]))
+    return centre_crop(np.stack([od[..., BANDS[band]] for band in bands]), int(crop))

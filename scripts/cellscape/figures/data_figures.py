@@ -6,9 +6,8 @@ from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
-from ..data.ingest import INTENSITY_COLUMNS
-from ..data.preprocess import (QC_CHECKS, QC_PROBLEMS, fit_to_size, keep_central_object, normalise_per_image,
-                               subtract_background, threshold_channels)
+from ..data.preprocess import (QC_CHECKS, QC_PROBLEMS, central_channel, clean_channels, fit_to_size,
+                               keep_central_object, normalise_per_image, subtract_background)
 from .common import CLASS_COLOURS, false_colour, hide_axes
 
 CHANNEL_NAMES = ("cytoplasm", "nucleus")
@@ -17,11 +16,11 @@ CHANNEL_NAMES = ("cytoplasm", "nucleus")
 def preprocessing_figure(raw, data_cfg, image_size, cell_label, min_object_px=8):
     """Paper Fig. 2: both channels before/after normalisation, false colour unfiltered vs filtered."""
     sized = fit_to_size(raw, image_size, data_cfg["fit"])
-    clean = subtract_background(sized)
-    unfiltered = normalise_per_image(clean)
-    filtered = threshold_channels(clean, data_cfg["threshold"])
+    channels = data_cfg["channels"]
+    unfiltered = normalise_per_image(subtract_background(sized))
+    filtered = clean_channels(sized, channels)
     if data_cfg["keep_central_object"]:
-        filtered = keep_central_object(filtered, min_object_px)
+        filtered = keep_central_object(filtered, min_object_px, central_channel(channels, data_cfg.get("central_channel")))
     filtered = normalise_per_image(filtered)
     fig, axes = plt.subplots(2, 3, figsize=(10, 6.6), constrained_layout=True)
     cmaps = ("Reds_r", "Greens_r")
@@ -65,7 +64,7 @@ def qc_figure(qc, classes, evidence=None):
     intensity carries the classes, which ``normalise: per_image`` scales away. ``evidence``
     (normalisation.json) adds the normalisation used and its warnings as the figure's title."""
     counts = rejection_counts(qc, classes)
-    intensities = [c for c in INTENSITY_COLUMNS if c in qc]
+    intensities = [c for c in qc.columns if c.startswith("intensity_")]
     fig = plt.figure(figsize=(12, 8 if intensities else 4.5), constrained_layout=True)
     grid = fig.add_gridspec(2 if intensities else 1, 4)
     ax, ax2 = fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3])

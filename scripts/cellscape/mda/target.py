@@ -33,23 +33,25 @@ from scipy.stats import pearsonr, spearmanr
 from skimage.measure import label, regionprops
 from tqdm import tqdm
 
+from ..data.channels import PAPER_ROLES, missing_channel
 from ..runtime.tables import TableError, join_to_ids
 
 MEASUREMENTS = ("nucleus_area_ratio", "cell_area", "nucleus_area", "nucleus_intensity", "cytoplasm_intensity")
-
-
-def _cell_and_nucleus_masks(image, min_object_px=8):
-    """Boolean (H, W) masks of the cell (largest object of both channels) and its nucleus."""
+def _cell_and_nucleus_masks(image, min_object_px=8, roles=PAPER_ROLES):
+    """Boolean (H, W) masks of the cell (largest object of the outlining channels) and its nucleus
+    (empty without a nucleus channel)."""
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[0] != 2:
-        raise ValueError(f"expected a (2, H, W) image, got shape {image.shape}")
-    union = label(image.any(axis=0), connectivity=2)
+    if image.ndim != 3 or image.shape[0] != roles["n_channels"]:
+        raise ValueError(f"expected a ({roles['n_channels']}, H, W) image, got shape {image.shape}")
+    union = label(image[roles["outline"]].any(axis=0), connectivity=2)
     cells = regionprops(union)
     if not cells:
         empty = np.zeros(image.shape[1:], dtype=bool)
         return empty, empty
     inside = union == max(cells, key=lambda region: region.area).label
-    nuclei = label((image[1] > 0) & inside, connectivity=2)
+    if roles["nucleus"] is None:
+        return inside, np.zeros_like(inside)
+    nuclei = label((image[roles["nucleus"]] > 0) & inside, connectivity=2)
     nucleus = np.zeros_like(inside)
     for region in regionprops(nuclei):
         if region.area >= min_object_px:
@@ -57,16 +59,19 @@ def _cell_and_nucleus_masks(image, min_object_px=8):
     return inside, nucleus
 
 
-def cell_measurements(image, min_object_px=8):
-    """Every built-in target of one filtered (2, H, W) image: {name in MEASUREMENTS: float};
-    NaN for the ratio and the cytoplasm mean when there is no cell."""
-    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px)
+def cell_measurements(image, min_object_px=8, roles=PAPER_ROLES):
+    """Every built-in target of one filtered (C, H, W) image: {name in MEASUREMENTS: float};
+    NaN for the ratio and the cytoplasm mean when there is no cell, and for what needs a channel
+    the image set lacks (``roles``: :func:`channel_roles`)."""
+    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px, roles)
     cell_area, nucleus_area = int(cell.sum()), int(nucleus.sum())
     image = np.asarray(image, dtype=np.float64)
-    return {"nucleus_area_ratio": nucleus_area / cell_area if cell_area else float("nan"),
-            "cell_area": float(cell_area), "nucleus_area": float(nucleus_area),
-            "nucleus_intensity": float(image[1][nucleus].sum()),
-            "cytoplasm_intensity": float(image[0][cell].mean()) if cell_area else float("nan")}
+    values = {"nucleus_area_ratio": nucleus_area / cell_area if cell_area else float("nan"),
+              "cell_area": float(cell_area), "nucleus_area": float(nucleus_area),
+              "nucleus_intensity": float(image[roles["nucleus"]][nucleus].sum()) if roles["nucleus"] is not None else 0.0,
+              "cytoplasm_intensity": (float(image[roles["cytoplasm"]][cell].mean())
+                                      if cell_area and roles["cytoplasm"] is not None else float("nan"))}
+    return {name: (float("nan") if missing_channel(name, roles) else value) for name, value in values.items()}
 
 
 def cell_and_nucleus_area(image, min_object_px=8):
@@ -84,14 +89,14 @@ def nucleus_area_ratio(image, min_object_px=8):
     return nucleus_area / cell_area if cell_area else float("nan")
 
 
-def measure_targets(images, rows=None, min_object_px=8, progress=True):
+def measure_targets(images, rows=None, min_object_px=8, progress=True, roles=PAPER_ROLES):
     """Every built-in measurement of ``images[rows]`` (an (N, 2, H, W) array or memmap):
     a dict of equal-length float arrays keyed by :data:`MEASUREMENTS`."""
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)
     values = {name: np.empty(len(rows)) for name in MEASUREMENTS}
     for k, row in enumerate(tqdm(rows, desc="measure targets", unit="cell", file=sys.stderr,
                                  mininterval=5, disable=not progress)):
-        for name, value in cell_measurements(images[row], min_object_px).items():
+        for name, value in cell_measurements(images[row], min_object_px, roles).items():
             values[name][k] = value
     return values
 

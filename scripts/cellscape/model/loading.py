@@ -179,14 +179,14 @@ class ConfiguredModel(nn.Module):
 
     clone_outputs = True  # in-place ops of a foreign network may overwrite a hooked output
 
-    def __init__(self, inner, source, channels, mean, std, layers, calls, image_size, n_outputs):
+    def __init__(self, inner, source, channels, mean, std, layers, calls, image_size, n_outputs, image_channels=2):
         super().__init__()
         self.inner = inner
         self.source = source
         self.layer_paths = dict(layers)  # in forward order
         self.layer_names = list(self.layer_paths)
         self.calls = dict(calls or {})
-        self.in_channels = 2
+        self.in_channels = image_channels  # what the workflow feeds: the image set's channels
         self.image_size = image_size
         self.n_outputs = n_outputs
         self.channel_index = list(channels)
@@ -290,7 +290,8 @@ def load_configured(path, network, device="cpu"):
     inner = load_inner(network["source"], path, network.get("architecture"), network.get("arguments"),
                        len(network["channels"]))
     model = ConfiguredModel(inner, network["source"], network["channels"], network["mean"], network["std"],
-                            network["layers"], network.get("calls"), network["image_size"], network["n_outputs"])
+                            network["layers"], network.get("calls"), network["image_size"], network["n_outputs"],
+                            network.get("image_channels", 2))
     model.recipe = (network["source"], str(path), network.get("architecture"), network.get("arguments"),
                     len(network["channels"]))
     return model.to(device).eval()

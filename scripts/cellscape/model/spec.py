@@ -17,10 +17,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.channels import channel_names, resolve_channels
 from .architecture import ArchitectureError, LayerShape, layer_shapes, parameter_count
 
-#: the image set's channels, in order (ingestion writes them so)
-CHANNELS = ("cytoplasm", "nucleus")
 EXTERNAL = ("exported", "torchscript", "torchvision", "module")
 #: the paper network's settings (model.*): what its rules' ``network`` param holds
 PROJECT_KEYS = ("conv_stages", "dense", "dropout", "dense_dropout")
@@ -78,7 +77,8 @@ def project_network(config, n_outputs):
     """The rules' ``network`` param for the paper's network (unchanged since before other
     sources existed, so a default run reruns nothing)."""
     model = {key: config["model"][key] for key in PROJECT_KEYS}
-    return canonical({"model": model, "image_size": config["image_size"], "n_outputs": n_outputs})
+    return canonical({"model": model, "image_size": config["image_size"], "n_outputs": n_outputs,
+                      "in_channels": len(resolve_channels(config["data"]))})
 
 
 def model_spec(config, cache=INSPECT_CACHE):
@@ -89,7 +89,8 @@ def model_spec(config, cache=INSPECT_CACHE):
     if source == "train":
         shapes = layer_shapes(config["model"], config["image_size"], n_classes)
         return ModelSpec("train", shapes, {s.name: s.name for s in shapes},
-                         parameter_count(config["model"], config["image_size"], n_classes),
+                         parameter_count(config["model"], config["image_size"], n_classes,
+                                         len(resolve_channels(config["data"]))),
                          project_network(config, n_classes))
     request = inspect_request(config)
     answer = inspect_cached(request, cache)
@@ -103,6 +104,7 @@ def model_spec(config, cache=INSPECT_CACHE):
         calls[name], flops[name] = c["calls"], c["flops"]
     network = canonical({"source": source, "architecture": request["architecture"],
                          "arguments": request["arguments"], "channels": request["channels"],
+                         "image_channels": len(resolve_channels(config["data"])),
                          "mean": request["mean"], "std": request["std"], "calls": calls,
                          "layers": [[name, path] for name, path in named.items()],  # a list: forward order survives
                          "image_size": config["image_size"], "n_outputs": n_classes})
@@ -125,7 +127,13 @@ def inspect_request(config):
         raise ArchitectureError(f"config model.architecture: {model['architecture']!r} must name "
                                 "package.module:function (a function returning the nn.Module)")
     contract = model["input"]
-    channels = [CHANNELS.index(name) for name in contract["channels"]]
+    names = channel_names(resolve_channels(config["data"]))
+    wanted = contract["channels"] or names
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise ArchitectureError(f"config model.input.channels: {', '.join(unknown)} not among the image set's "
+                                f"channels ({', '.join(names)}; data.channels)")
+    channels = [names.index(name) for name in wanted]
     size = contract["size"] or config["image_size"]
     if size != config["image_size"]:
         raise ArchitectureError(f"config model.input.size: the model expects {size}x{size} px images and the "
@@ -134,10 +142,10 @@ def inspect_request(config):
     for key in ("mean", "std"):
         if contract[key] is not None and len(contract[key]) != len(channels):
             raise ArchitectureError(f"config model.input.{key}: {len(contract[key])} values for "
-                                    f"{len(channels)} input channels ({', '.join(contract['channels'])})")
+                                    f"{len(channels)} input channels ({', '.join(wanted)})")
     return canonical({"source": source, "file": str(path.resolve()), "architecture": model["architecture"],
                       "arguments": model["arguments"], "layers": model["layers"], "channels": channels,
-                      "channel_names": contract["channels"], "mean": contract["mean"], "std": contract["std"],
+                      "channel_names": wanted, "mean": contract["mean"], "std": contract["std"],
                       "image_size": config["image_size"], "n_classes": len(config["classes"])})
 
 

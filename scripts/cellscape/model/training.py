@@ -173,7 +173,7 @@ def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, 
 
 @torch.no_grad()
 def predict_outputs(model, images, device, batch_size=256):
-    """Raw network outputs (n, n_outputs) for an (n, 2, H, W) array or memmap, in batches
+    """Raw network outputs (n, n_outputs) for an (n, C, H, W) array or memmap, in batches
     (for a regression net: standardised predictions, see ``RegressionTask.to_original_units``)."""
     model.eval()
     out = [model(torch.from_numpy(np.array(images[start:start + batch_size], dtype=np.float32)).to(device)).cpu()
@@ -224,7 +224,7 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     task = task or ClassificationTask(len(classes), train_cfg["class_weights"])
-    model = build_model(model_cfg, image_size, task.n_outputs).to(device)
+    model = build_model(model_cfg, image_size, task.n_outputs, in_channels=images.shape[1]).to(device)
     channels_last = train_cfg.get("channels_last", False)
     precision = resolve_precision(train_cfg.get("precision", "float32"), device)
     log.info("training in %s%s", precision, ", channels-last" if channels_last else "")
