@@ -4,7 +4,8 @@
 from cellscape.featvis.jobs import FeatvisJobs
 
 try:
-    FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV, external=EXTERNAL_MODEL, flops=SPEC.flops)  # chunks, slots, resources
+    FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV, external=EXTERNAL_MODEL, flops=SPEC.flops,
+                          in_channels=len(CHANNELS))  # chunks, slots, resources
 except ArchitectureError as err:
     raise WorkflowError(str(err))
 LAYER_NOTES += FV_JOBS.notes

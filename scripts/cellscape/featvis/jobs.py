@@ -162,8 +162,9 @@ class FeatvisJobs:
     layer at its rate, three passes per step (forward, backward ~2x forward).
     """
 
-    def __init__(self, featvis_cfg, shapes, featvis_dir, external=False, flops=None):
+    def __init__(self, featvis_cfg, shapes, featvis_dir, external=False, flops=None, in_channels=2):
         self.cfg = featvis_cfg
+        self.in_channels = in_channels  # the image set's channels: the first convolution's input
         self.shapes = list(shapes)
         self.conv_layers = [s.name for s in self.shapes if s.kind == "conv"]
         self.shape = {s.name: s for s in self.shapes}
@@ -195,7 +196,7 @@ class FeatvisJobs:
     def render_gflop(self, layer, images, steps):
         """The modelled work of rendering ``images`` feature images of ``layer`` for ``steps``
         steps (GFLOP): three forward passes' worth per step (forward, backward ~2x forward)."""
-        flops = self.flops[layer] if self.flops else forward_flops(self.shapes, layer)
+        flops = self.flops[layer] if self.flops else forward_flops(self.shapes, layer, self.in_channels)
         return images * steps * 3 * flops / 1e9
 
     def job_gflop(self, rule, wildcards):

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.channels import resolve_channels
 from ..model.architecture import parameter_count
 
 SAFETY = 2          # runtime asked / modelled: a node slower than the calibration machine
@@ -109,6 +110,7 @@ class CostModel:
         share = 1.0 if every else split["test"] / sum(split.values())
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
+        self.n_channels = len(resolve_channels(data))
 
     # ---- the calibrated lines
     def value(self, driver, wildcards, job):
@@ -155,9 +157,9 @@ class CostModel:
 
     # ---- memory from what a job holds
     def image_set_mb(self):
-        """The image set (float32, 2 channels) with working room (x1.5)."""
+        """The image set (float32, every channel) with working room (x1.5)."""
         size = self.config["image_size"]
-        return self.n_images * 2 * size * size * 4 / MB * 1.5
+        return self.n_images * self.n_channels * size * size * 4 / MB * 1.5
 
     def mem_mb_train(self, wildcards, attempt):
         """A training job: the network, its optimiser and a batch's activations with gradients
@@ -199,7 +201,7 @@ class CostModel:
         """What the run writes to ``results/``, by part (bytes): the largest outputs are the
         activation dumps (float16 by default, one value per feature and selected cell); MDA's
         dumps are temporary but on disk together while its one-pass job runs."""
-        size, channels = self.config["image_size"], 2
+        size, channels = self.config["image_size"], self.n_channels
         itemsize = 2 if self.config["activations"]["dtype"] == "float16" else 4
         layers = [s.name for s in self.shapes]
         mda = self.config["mda"]
