@@ -216,3 +216,30 @@ def test_single_channel_image_set(tmp_path):
     image, _ = simulate_event(np.random.default_rng(2), "lymphocyte")
     filtered, checks = process_event(image[1:].astype(np.float32), 65535, cfg["data"], cfg["qc"], 78)
     assert filtered.shape == (1, 78, 78) and checks["qc_one_object"] and checks["qc_signal_both"]
+
+
+# ------------------------------------------------------------------ MDA targets on N channels
+
+def test_mda_targets_find_the_nucleus_by_name_among_four_channels():
+    """The nucleus channel is found by name wherever it sits; a darkfield speck outside the cell
+    does not enlarge the cell (darkfield does not outline); no nucleus channel: NaN and an error
+    for the targets that need it."""
+    from cellscape.data.channels import channel_roles, missing_channel
+    from cellscape.mda.target import cell_measurements
+    yy, xx = np.mgrid[:40, :40]
+    r = np.hypot(yy - 20, xx - 20)
+    image = np.zeros((4, 40, 40), np.float32)
+    image[0] = r <= 10                       # brightfield: the whole cell (314 px)
+    image[1, 2:5, 2:5] = 1                   # darkfield scatter outside the cell
+    image[2] = 0.5 * (r <= 10)               # cytoplasm
+    image[3] = r <= 5                        # nucleus (81 px)
+    channels = resolve_channels({"channels": FOUR[:1] + FOUR[1:2] + FOUR[2:], "threshold": 0.2})
+    roles = channel_roles(channels)
+    values = cell_measurements(image, 8, roles)
+    assert values["cell_area"] == (r <= 10).sum()
+    assert values["nucleus_area_ratio"] == pytest.approx((r <= 5).sum() / (r <= 10).sum())
+    assert values["cytoplasm_intensity"] == pytest.approx(0.5)
+    no_nucleus = channel_roles(channels[:3])
+    assert missing_channel("nucleus_area_ratio", no_nucleus) == "nucleus"
+    assert missing_channel("cell_area", no_nucleus) is None
+    assert np.isnan(cell_measurements(image[:3], 8, no_nucleus)["nucleus_area_ratio"])

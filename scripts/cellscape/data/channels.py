@@ -136,7 +136,7 @@ def rgb_colours(channels):
     return [[int(c["colour"][i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in channels]
 
 
-#: the measurements that need a channel of that name
+#: the MDA stage's built-in targets (cellscape.mda.target) that measure a channel of that name
 NEEDS = {"nucleus_area_ratio": "nucleus", "nucleus_area": "nucleus", "nucleus_intensity": "nucleus",
          "cytoplasm_intensity": "cytoplasm"}
 #: the paper's two channels: both outline the cell, channel 1 is the nucleus, channel 0 the cytoplasm

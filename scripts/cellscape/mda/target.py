@@ -74,23 +74,23 @@ def cell_measurements(image, min_object_px=8, roles=PAPER_ROLES):
     return {name: (float("nan") if missing_channel(name, roles) else value) for name, value in values.items()}
 
 
-def cell_and_nucleus_area(image, min_object_px=8):
-    """(cell area, nucleus area) in pixels of one filtered (2, H, W) image; (0, 0) if empty.
+def cell_and_nucleus_area(image, min_object_px=8, roles=PAPER_ROLES):
+    """(cell area, nucleus area) in pixels of one filtered (C, H, W) image; (0, 0) if empty.
 
-    Channel 0 is the cytoplasm marker, channel 1 the nucleus marker; background pixels are 0.
+    ``roles`` say which channels outline the cell and which is the nucleus; background pixels are 0.
     """
-    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px)
+    cell, nucleus = _cell_and_nucleus_masks(image, min_object_px, roles)
     return int(cell.sum()), int(nucleus.sum())
 
 
-def nucleus_area_ratio(image, min_object_px=8):
-    """Nucleus area / cell area of one filtered (2, H, W) image; NaN when there is no cell."""
-    cell_area, nucleus_area = cell_and_nucleus_area(image, min_object_px)
+def nucleus_area_ratio(image, min_object_px=8, roles=PAPER_ROLES):
+    """Nucleus area / cell area of one filtered (C, H, W) image; NaN when there is no cell."""
+    cell_area, nucleus_area = cell_and_nucleus_area(image, min_object_px, roles)
     return nucleus_area / cell_area if cell_area else float("nan")
 
 
 def measure_targets(images, rows=None, min_object_px=8, progress=True, roles=PAPER_ROLES):
-    """Every built-in measurement of ``images[rows]`` (an (N, 2, H, W) array or memmap):
+    """Every built-in measurement of ``images[rows]`` (an (N, C, H, W) array or memmap):
     a dict of equal-length float arrays keyed by :data:`MEASUREMENTS`."""
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)
     values = {name: np.empty(len(rows)) for name in MEASUREMENTS}

@@ -5,7 +5,7 @@ import torch
 
 @torch.no_grad()
 def predict_proba(model, images, device, batch_size=256):
-    """Class probabilities (n, n_classes) for an (n, 2, H, W) array or memmap, in batches."""
+    """Class probabilities (n, n_classes) for an (n, C, H, W) array or memmap, in batches."""
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
