@@ -331,3 +331,37 @@ def test_evolution_and_layer_figures_show_the_new_numbers():
                           "best_cell_ratio": np.array([2.5, 1.25])}}
     fig = feature_layers_figure(features, 2)
     assert any("(2.5x)" in ax.get_title() for ax in fig.axes)
+
+
+# --- the activation filter as a render view (float32 feedback, docs/featvis.md) -----------
+
+@pytest.mark.parametrize("image_channels", [1, 3])
+def test_filtered_view_multiplies_each_item_by_its_own_channel_map_scaled_to_unit_range(image_channels):
+    from cellscape.featvis.filtering import FilteredView
+    rng = np.random.default_rng(0)
+    view = torch.as_tensor(rng.uniform(size=(2, image_channels, 6, 6)), dtype=torch.float32)
+    layer = torch.as_tensor(rng.uniform(-1, 3, size=(2, 4, 6, 6)), dtype=torch.float32)  # the view's size: no resampling
+    layer[0, 2] = 0.7  # item 0's channel is flat: the filter keeps the whole view
+    filtered = FilteredView("conv2", [2, 1])(view, {"conv2": layer})
+    m = layer[1, 1].numpy()
+    expected = view[1].numpy() * (m - m.min()) / (m.max() - m.min())
+    np.testing.assert_allclose(filtered[1].numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(filtered[0].numpy(), view[0].numpy())
+
+
+def test_filtered_view_costs_one_extra_pass_on_its_steps_and_leaves_the_history_plain(small_model):
+    from cellscape.featvis.filtering import FilteredView
+    calls = []
+    handle = small_model.layer("conv2")[0].register_forward_hook(lambda *args: calls.append(1))
+    kwargs = dict(steps=12, lr=0.05, progress=False, seed=0)
+    try:
+        plain = render(small_model, obj.channels_batched("conv2", [0, 3]), FourierParam(2, 2, SIZE, seed=0),
+                       standard_transforms(SIZE), **kwargs)
+        n_plain = len(calls)
+        viewed = render(small_model, obj.channels_batched("conv2", [0, 3]), FourierParam(2, 2, SIZE, seed=0),
+                        standard_transforms(SIZE), filtered_view=FilteredView("conv2", [0, 3], every=4), **kwargs)
+    finally:
+        handle.remove()
+    assert len(calls) - n_plain == n_plain + 3  # steps 0, 4 and 8 see the filtered view too
+    assert plain.item_history[0].tolist() == viewed.item_history[0].tolist()  # same first view, plain objective
+    assert not np.allclose(plain.images, viewed.images)

@@ -177,7 +177,7 @@ class FeatvisJobs:
 
     RENDER_KEYS = ("steps", "lr", "param", "decorrelate", "channels_last", "bf16", "redirect_relu_steps",
                    "plateau_stop", "start", "fill", "objective", "cap", "tv", "blur", "range", "dark", "decay_power", "saturation_stop",
-                   "direction_cosine")
+                   "direction_cosine", "filter_every", "filter_weight")
 
     def render_settings(self, *extra):
         """The featvis settings a render depends on (plus ``extra`` keys), as a rule param: a

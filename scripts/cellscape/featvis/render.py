@@ -161,7 +161,7 @@ def _per_item(value, batch):
 
 def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots=(), seed=0,
            device=None, stop_plateau=None, progress=True, truncate=True, channels_last=False,
-           bf16=False, redirect_relu_steps=16, stop_saturation=None):
+           bf16=False, redirect_relu_steps=16, stop_saturation=None, filtered_view=None):
     """Maximise ``objective`` over the images of ``param`` with Adam; return a RenderResult.
 
     ``transforms`` is a list of transforms (or one callable) applied before every forward pass
@@ -174,8 +174,10 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
     ``bf16`` (autocast to bfloat16) are speed options; see bench/bench_featvis.py for whether
     they pay off on a given machine. For the first ``redirect_relu_steps`` steps ReLUs pass
     gradient to items whose units are all off (lucid's ``relu_gradient_override``), so channels
-    that are silent on the initial grey image still get drawn. The model and the param are
-    moved to ``device``.
+    that are silent on the initial grey image still get drawn. ``filtered_view`` (a
+    ``filtering.FilteredView``) adds, on its steps, its weight x the objective on the view
+    filtered by the channel maps; the history records the plain objective. The model and the
+    param are moved to ``device``.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     transform = transforms if callable(transforms) else compose(transforms)
@@ -235,9 +237,14 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
                 seen = transform(images, generator).contiguous(memory_format=memory_format)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     acts = run(seen, images)
+                    filtered = (run(filtered_view(seen, acts), images)
+                                if filtered_view is not None and filtered_view.due(step) else None)
                 value = objective(acts)
+                loss = -value.sum()
+                if filtered is not None:
+                    loss = loss - filtered_view.weight * objective(filtered).sum()
                 optimizer.zero_grad(set_to_none=True)
-                (-value.sum()).backward()
+                loss.backward()
                 optimizer.step()
                 item = _per_item(value, images.shape[0]).cpu().numpy()
                 if active is not None and per_item:
@@ -286,6 +293,7 @@ def render(model, objective, param, transforms=(), steps=512, lr=0.05, snapshots
                   "channels_last": channels_last, "bf16": bf16,
                   "redirect_relu_steps": redirect_relu_steps,
                   "stop_plateau": repr(plateau), "stop_saturation": repr(saturation),
+                  "filtered_view": repr(filtered_view),
                   "device": str(device)},
         item_steps=np.full(len(final_images), steps_run, dtype=np.int64) if item_steps is None else item_steps,
     )

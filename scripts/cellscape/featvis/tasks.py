@@ -7,7 +7,8 @@ docs/featvis.md): a Fourier (or pixel) parameterisation whose item i starts from
 which chunk or batch drew it, at ``featvis.start`` (grey or the data's channel means);
 lucid's standard transforms scaled to the image size, filling with ``featvis.fill``; the
 objective (``featvis.objective``) divided by the best real cell's value, minus the frequency
-penalties ``featvis.tv`` x total variation and ``featvis.blur`` x blur penalty; the config's
+penalties ``featvis.tv`` x total variation and ``featvis.blur`` x blur penalty; for channel
+images the activation filter as a view every ``featvis.filter_every`` steps; the config's
 steps, learning rate, stop rules and speed options. No file I/O here.
 """
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from ..model.hooks import layer_batches, layer_outputs
 from ..model.network import resolve_precision
-from .filtering import activation_filter
+from .filtering import FilteredView, activation_filter
 from .objectives import (IMAGE, L1, blur_penalty, capped, channels_batched, channels_relative, direction,
                          neurons_batched, range_penalty, total_variation)
 from .param import channel_covariance, decorrelation_matrix, image_param
@@ -101,12 +102,19 @@ def capped_at(objective, featvis_cfg):
     return capped(objective, featvis_cfg["cap"]) if featvis_cfg["cap"] > 0 else objective
 
 
+def filtered_view(layer, channels, featvis_cfg):
+    """``featvis.filter_every`` > 0: the activation filter of ``channels`` as a render view
+    (``filtering.FilteredView``, weight ``featvis.filter_weight``); else None."""
+    every = featvis_cfg["filter_every"]
+    return FilteredView(layer, channels, every, featvis_cfg["filter_weight"]) if every > 0 else None
+
+
 def render_batch(model, objective, keys, featvis_cfg, image_size, seed, device, steps=None,
-                 snapshots=(), stop=None, prior=None, progress=True):
+                 snapshots=(), stop=None, prior=None, progress=True, view=None):
     """One render of ``len(keys)`` images; item i starts from seed ``seed + keys[i]``.
 
     ``objective`` is penalised here (``featvis.tv``, ``featvis.blur``); ``prior`` is
-    ``data_prior``'s dict (None: grey start, no decorrelation).
+    ``data_prior``'s dict (None: grey start, no decorrelation); ``view``: ``filtered_view``'s.
     """
     steps = featvis_cfg["steps"] if steps is None else steps
     prior = prior or {}
@@ -119,7 +127,7 @@ def render_batch(model, objective, keys, featvis_cfg, image_size, seed, device, 
                   lr=featvis_cfg["lr"], snapshots=snapshots, seed=seed, device=device,
                   stop_plateau=stop, progress=progress, channels_last=featvis_cfg["channels_last"],
                   bf16=use_bf16(featvis_cfg["bf16"], device), redirect_relu_steps=featvis_cfg["redirect_relu_steps"],
-                  stop_saturation=saturation_rule(featvis_cfg, steps))
+                  stop_saturation=saturation_rule(featvis_cfg, steps), filtered_view=view)
 
 
 def use_bf16(setting, device):
@@ -152,7 +160,7 @@ def render_channels(model, layer, channels, featvis_cfg, image_size, seed, devic
     channels = [int(c) for c in channels]
     result = render_batch(model, channel_objective(layer, channels, featvis_cfg, best_cell), channels,
                           featvis_cfg, image_size, seed, device, stop=plateau_rule(featvis_cfg, featvis_cfg["steps"]),
-                          prior=prior, progress=progress)
+                          prior=prior, progress=progress, view=filtered_view(layer, channels, featvis_cfg))
     filtered, feedback = activation_filter(model, layer, channels, result.images, device=device)
     objective = channel_activation(model, layer, channels, result.images, device,
                                    centre=featvis_cfg["objective"] == "neuron")
@@ -177,7 +185,8 @@ def render_evolution(model, layer, channels, featvis_cfg, image_size, seed, devi
     steps = sorted(int(s) for s in featvis_cfg["evolution_steps"])
     channels = [int(c) for c in channels]
     result = render_batch(model, channel_objective(layer, channels, featvis_cfg, best_cell), channels, featvis_cfg,
-                          image_size, seed, device, steps=max(steps), snapshots=steps, prior=prior)
+                          image_size, seed, device, steps=max(steps), snapshots=steps, prior=prior,
+                          view=filtered_view(layer, channels, featvis_cfg))
     snapshots = np.stack([result.snapshots[s] for s in steps])
     objective = np.stack([channel_activation(model, layer, channels, shot, device) for shot in snapshots])
     return {"channels": np.asarray(channels, dtype=np.int64), "steps": np.asarray(steps, dtype=np.int64),
