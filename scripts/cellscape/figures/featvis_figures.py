@@ -4,6 +4,8 @@ Every function takes arrays and returns a matplotlib figure; the rule scripts lo
 Feature images are composites of the image set's channels in their configured colours
 (``image_channels``: dicts with name and colour); ``channels`` are a layer's channels.
 """
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import hsv_to_rgb
@@ -65,10 +67,10 @@ def feature_evolution_figure(channels, steps, snapshots, objective, layer, image
                 twin.set_ylabel("saturated pixels %", fontsize=7, color="tab:red")
         if i == n_channels - 1:
             ax.set_xlabel("optimisation steps", fontsize=7)
-    fig.suptitle(f"{layer}: feature images as the optimisation runs (under each image: the channel's mean "
-                 f"activation on it" + (", share of saturated pixels (<0.02 or >0.98)" if saturated is not None
-                                        else "") + f"; {colour_note(image_channels)}; then the last step's "
-                 "image channel by channel)", fontsize=9)
+    title = (f"{layer}: feature images as the optimisation runs (under each image: the channel's mean activation "
+             f"on it" + (", share of saturated pixels (<0.02 or >0.98)" if saturated is not None else "") +
+             f"; {colour_note(image_channels)}; then the last step's image channel by channel)")
+    fig.suptitle(textwrap.fill(title, int(14 * fig.get_figwidth())), fontsize=9)
     return fig
 
 
@@ -134,12 +136,12 @@ def feature_grid_figure(channels, images, filtered, embedding, grid, layer, imag
     for ax, tiles, title in ((ax_raw, images, "feature images"), (ax_filt, filtered, "activation-filtered")):
         ax.imshow(grid_mosaic(tiles, grid, image_channels, flip_y=True), interpolation="nearest")
         hide_axes(ax)
-        ax.set_title(f"{title} ({colour_note(image_channels)})", fontsize=9)
+        ax.set_title(title, fontsize=9)
         for c, (gx, gy) in zip(channels, grid):
             ax.text(gx * (w + 2) + 2, (rows - 1 - gy) * (h + 2) + 2, str(c), color="white", fontsize=5,
                     va="top", bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "lw": 0})
     fig.suptitle(f"All {len(channels)} {layer} feature images arranged by similarity (UMAP mapped to a grid "
-                 f"by linear assignment; grid oriented as the UMAP)", fontsize=10)
+                 f"by linear assignment; grid oriented as the UMAP)\n{colour_note(image_channels)}", fontsize=10)
     return fig
 
 
@@ -273,5 +275,5 @@ def cluster_features_figure(panels, image_channels):
             blank.text(0.02, 0.5, "no cluster with a direction to draw\n(DBSCAN found no cluster, or none "
                        "raises a channel above the set's median)", fontsize=8, va="center")
     fig.suptitle("Feature images of clusters: each maximises the channels active above the whole set "
-                 f"(w = ReLU((median_cluster - median_all) / sd_all), unit length; {colour_note(image_channels)})", fontsize=9)
+                 f"(w = ReLU((median_cluster - median_all) / sd_all), unit length)\n{colour_note(image_channels)}", fontsize=9)
     return fig

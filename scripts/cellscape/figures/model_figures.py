@@ -250,5 +250,5 @@ def combined_activations_figure(image, maps_by_layer, cell_label, channels):
         ax.set_title(f"{name}: {maps.shape[0]} ch, {maps.shape[1]}x{maps.shape[2]}")
     for ax in axes:
         hide_axes(ax)
-    fig.suptitle(f"Combined activation images of {cell_label} (one hue per channel; cell: {colour_note(channels)})")
+    fig.suptitle(f"Combined activation images of {cell_label} (one hue per channel)\ncell: {colour_note(channels)}")
     return fig
