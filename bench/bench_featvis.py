@@ -173,12 +173,15 @@ def image_correlation(a, b):
 # ----------------------------------------------------------------------------- figure
 
 def save_feature_png(path, rows, channels, title):
-    """Grid: one row per (label, images (B, 2, H, W)) pair, one column per channel."""
+    """Grid: one row per (label, images (B, 2, H, W)) pair, one column per channel (the paper's
+    two image channels: the benchmark's simulated cells)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from cellscape.data.channels import display, resolve_channels
     from cellscape.figures.featvis_figures import feature_rows_figure
-    fig = feature_rows_figure(rows, [f"{LAYER} ch {c}" for c in channels], title, tile=2.2, fontsize=9)
+    fig = feature_rows_figure(rows, [f"{LAYER} ch {c}" for c in channels], title, display(resolve_channels({})),
+                              tile=2.2, fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -74,6 +74,8 @@ rule fig19_attribution:
         f"{LOGS}/figures/fig19.log",
     benchmark:
         f"{BENCH}/figures/fig19.tsv"
+    params:
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig19_attribution"),

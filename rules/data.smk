@@ -70,6 +70,7 @@ rule fig02_preprocessing:
         f"{BENCH}/figures/fig02.tsv"
     params:
         settings=DATA_SETTINGS,
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig02_preprocessing"),

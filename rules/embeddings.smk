@@ -111,6 +111,7 @@ rule fig07_11_embedding:
         perplexity=config["embeddings"]["tsne"]["perplexity"],
         fig09=canonical({"umap": config["embeddings"]["umap"], "per_class": config["embeddings"]["fig09_per_class"],
                          "min_dist": config["embeddings"]["fig09_min_dist"]}),
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig07_11_embedding"),

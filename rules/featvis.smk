@@ -186,6 +186,7 @@ rule fig13_feature_evolution:
         f"{BENCH}/figures/fig13.tsv"
     params:
         layer=FV_LAYERS["evolution"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig13_feature_evolution"),
@@ -208,7 +209,8 @@ rule fig14_feature_layers:
         f"{BENCH}/figures/fig14.tsv"
     params:
         layers=CONV_LAYERS,
-        channels=config["featvis"]["overview_channels"],
+        overview_channels=config["featvis"]["overview_channels"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig14_feature_layers"),
@@ -235,6 +237,7 @@ rule fig15_feature_grid:
         layer=FV_LAYERS["grid"],
         umap=canonical(config["embeddings"]["umap"]),
         seed=config["seed"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig15_feature_grid"),
@@ -262,7 +265,8 @@ rule fig16_neuron_examples:
     params:
         network=NETWORK,
         layer=FV_LAYERS["neurons"],
-        channels=config["featvis"]["neuron_channels"],
+        neuron_channels=config["featvis"]["neuron_channels"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig16_neuron_examples"),
@@ -285,6 +289,7 @@ rule fig17_neuron_groups:
         f"{BENCH}/figures/fig17.tsv"
     params:
         layer=FV_LAYERS["nmf"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig17_neuron_groups"),
@@ -308,6 +313,7 @@ rule fig18_cluster_features:
         f"{BENCH}/figures/fig18.tsv"
     params:
         layers=FV_LAYERS["clusters"],
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig18_cluster_features"),

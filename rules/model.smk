@@ -98,6 +98,7 @@ rule fig01_06_model:
         f"{BENCH}/figures/model.tsv"
     params:
         network=NETWORK,
+        channels=CHANNEL_DISPLAY,
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("fig01_06_model"),

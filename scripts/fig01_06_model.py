@@ -24,7 +24,7 @@ else:
     save_figure(mf.architecture_figure(model, net["model"], net["image_size"], len(classes)), *out.fig01)
 save_figure(mf.confusion_figure(metrics), *out.fig03)
 save_figure(mf.training_curves_figure(pd.read_csv(snakemake.input.history)), *out.curves)
-save_figure(mf.kernels_figure(model), *out.fig04)
+save_figure(mf.kernels_figure(model, snakemake.params.channels), *out.fig04)
 
 # Figs. 5 and 6 show the most confidently classified test cell of the first class.
 predictions = read_cell_table(snakemake.input.predictions)
@@ -37,5 +37,6 @@ outputs = layer_outputs(model, image[None], model.layer_names)
 conv = [name for name in model.layer_names if outputs[name].ndim == 4][:4]
 maps = {mf.shown_name(net, layer): outputs[layer][0] for layer in conv}
 second = list(maps)[min(1, len(maps) - 1)]
-save_figure(mf.conv2_activations_figure(image, maps[second], label, second), *out.fig05)
-save_figure(mf.combined_activations_figure(image, maps, label), *out.fig06)
+channels = snakemake.params.channels
+save_figure(mf.conv2_activations_figure(image, maps[second], label, channels, second), *out.fig05)
+save_figure(mf.combined_activations_figure(image, maps, label, channels), *out.fig06)

@@ -17,7 +17,7 @@ roots = list(snakemake.input.raw) or [s["data"]["directory"]]
 events = {e.source: e for root in roots
           for e in discover_events(root, s["classes"], s["data"]["channels"])}
 raw, _ = read_event(events[cell["source"]], s["data"])
-fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"],
+fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"], snakemake.params.channels,
                            s["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
 evidence = json.loads(open(snakemake.input.normalisation).read())

@@ -32,7 +32,7 @@ table = sample[["id", "class", "predicted", "certainty"]].assign(x=Y[:, 0], y=Y[
 images = np.load(inp.images, mmap_mode="r")
 image_rows = sample["row"].to_numpy()
 cells = np.asarray(images[np.sort(image_rows)])[np.argsort(np.argsort(image_rows))]
-save_figure(ef.cell_image_map_figure(table, cells, p.classes, layer=layer), *out.fig09, dpi=200)
+save_figure(ef.cell_image_map_figure(table, cells, p.classes, p.channels, layer=layer), *out.fig09, dpi=200)
 
 save_figure(ef.grid_stages_figure(tsne, grid, p.classes, layer=layer), *out.fig10)
 save_figure(ef.grid_map_figure(tsne, grid, p.classes, layer=layer), *out.fig11)

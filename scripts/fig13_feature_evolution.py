@@ -9,4 +9,5 @@ from cellscape.figures.featvis_figures import feature_evolution_figure  # noqa: 
 
 evo = np.load(snakemake.input[0])
 save_figure(feature_evolution_figure(evo["channels"], evo["steps"], evo["snapshots"], evo["objective"],
-                                     snakemake.params.layer, evo["saturated"]), *snakemake.output)
+                                     snakemake.params.layer, snakemake.params.channels, evo["saturated"]),
+            *snakemake.output)

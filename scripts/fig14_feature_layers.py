@@ -9,4 +9,5 @@ from cellscape.figures.featvis_figures import feature_layers_figure  # noqa: E40
 
 # features.npz holds each layer's channels in channel-order rank: the first are the most diverse
 features = {layer: np.load(path) for layer, path in zip(snakemake.params.layers, snakemake.input.features)}
-save_figure(feature_layers_figure(features, snakemake.params.channels), *snakemake.output)
+save_figure(feature_layers_figure(features, snakemake.params.overview_channels, snakemake.params.channels),
+            *snakemake.output)

@@ -27,4 +27,5 @@ embedding = UMAPEmbedder(n_neighbors=umap_cfg["n_neighbors"], min_dist=umap_cfg[
 grid, _ = grid_positions(embedding, method="dense")
 write_csv(pd.DataFrame({"channel": channels, "x": embedding[:, 0], "y": embedding[:, 1],
                         "gx": grid[:, 0], "gy": grid[:, 1]}), snakemake.output.grid)
-save_figure(feature_grid_figure(channels, images, filtered, embedding, grid, layer), *snakemake.output.figure)
+save_figure(feature_grid_figure(channels, images, filtered, embedding, grid, layer, snakemake.params.channels),
+            *snakemake.output.figure)

@@ -13,7 +13,7 @@ from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 layer = snakemake.params.layer
-k = snakemake.params.channels
+k = snakemake.params.neuron_channels
 fv = np.load(snakemake.input.features)
 channels = fv["channels"][:k]
 profiles = np.load(snakemake.input.profiles)
@@ -39,5 +39,6 @@ top_maps = unique_maps[where, channels[:, None]]
 top_labels = [[str(by_row.loc[r, "id"]) for r in pair] for pair in top_rows]
 example_labels = examples["id"].tolist()
 save_figure(neuron_examples_figure(layer, channels, fv["images"][:k], fv["filtered"][:k], example_images,
-                                   example_labels, example_maps, top_images, top_labels, top_maps),
+                                   example_labels, example_maps, top_images, top_labels, top_maps,
+                                   snakemake.params.channels),
             *snakemake.output)

@@ -9,4 +9,5 @@ from cellscape.figures.featvis_figures import neuron_groups_figure  # noqa: E402
 
 d = np.load(snakemake.input[0])
 save_figure(neuron_groups_figure(snakemake.params.layer, d["cell_image"], f"{d['cell_class']} {d['cell_id']}",
-                                 d["spatial"], d["images"], d["weights"], float(d["error"])), *snakemake.output)
+                                 d["spatial"], d["images"], d["weights"], float(d["error"]), snakemake.params.channels),
+            *snakemake.output)

@@ -19,4 +19,4 @@ for layer, npz, emb_path, labels_path in zip(snakemake.params.layers, inp.cluste
                    "xy": embedding[["x", "y"]].to_numpy(), "labels": labels["cluster"].to_numpy(int),
                    "clusters": drawn["clusters"], "sizes": drawn["sizes"], "images": drawn["images"],
                    "objective": drawn["objective"]})
-save_figure(cluster_features_figure(panels), *snakemake.output)
+save_figure(cluster_features_figure(panels, snakemake.params.channels), *snakemake.output)

@@ -31,6 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from cellscape.data.channels import display, resolve_channels  # noqa: E402
 from cellscape.featvis.jobs import channel_order  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles, data_prior, render_channels  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
@@ -197,15 +198,15 @@ def markdown(frame):
     return "\n".join(lines)
 
 
-def save_images(drawn, picked, recipes, layer, path):
-    """One row per recipe, one column per channel, in false colour."""
+def save_images(drawn, picked, recipes, layer, path, image_channels):
+    """One row per recipe, one column per channel, composed in ``image_channels``' colours."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from cellscape.figures.featvis_figures import feature_rows_figure
     channels = picked[layer][0]
     fig = feature_rows_figure([(name, drawn[(name, layer)]) for name, _, _ in recipes],
-                              [f"{layer} ch {c}" for c in channels], f"{layer}: one row per recipe")
+                              [f"{layer} ch {c}" for c in channels], f"{layer}: one row per recipe", image_channels)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -246,7 +247,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "comparison.csv", index=False)
     for layer in args.layers:
-        save_images(drawn, picked, recipes, layer, out / f"comparison_{layer}.png")
+        save_images(drawn, picked, recipes, layer, out / f"comparison_{layer}.png",
+                    display(resolve_channels(cfg["data"])))
     frame = summary(table, recipes)
     text = markdown(frame)
     first = table[table["recipe"] == recipes[0][0]]

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 
+from cellscape.data.channels import display, resolve_channels  # noqa: E402
 from cellscape.embeddings.boundary import DecisionBoundary  # noqa: E402
 from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions, grid_shape, interpolate, scale_to_grid  # noqa: E402
@@ -35,6 +36,8 @@ def test_embedders_are_deterministic_for_a_seed(method):
     assert knn_accuracy(first, y) > 0.95  # the maps keep two well-separated blobs apart
 
 
+#: the paper's channels, red and green, as figures show them
+TWO_CHANNELS = display(resolve_channels({}))
 EMBEDDER_PARAMS = {"umap": {"n_neighbors": 10, "min_dist": 0.3, "spread": 1.5},  # spread: passed on to umap-learn
                    "tsne": {"perplexity": 20, "n_iter": 150, "learning_rate": 50},  # learning_rate: to openTSNE
                    "pca": {"n_components": 3},
@@ -213,7 +216,7 @@ def test_figures_write_png_and_pdf(tmp_path):
                             "trustworthiness": rng.random()} for layer in ("conv1", "dense1") for space in ("features", "umap")])
     figures = {"fig07": ef.tsne_snapshots_figure(snapshots, y, classes),
                "fig08": ef.boundary_figure(table, classes),
-               "fig09": ef.cell_image_map_figure(ef.sample_per_class(table, 30), images[:60], classes),
+               "fig09": ef.cell_image_map_figure(ef.sample_per_class(table, 30), images[:60], classes, TWO_CHANNELS),
                "fig10": ef.grid_stages_figure(table, G, classes),
                "fig11": ef.grid_map_figure(table, G, classes),
                "fig12": ef.layers_figure({"umap": {"conv1": table, "dense1": table}, "mda": {"conv1": table}},
@@ -231,6 +234,6 @@ def test_cutout_is_transparent_only_where_both_channels_are_zero():
     image = np.zeros((2, 4, 4))
     image[0, 0, 0] = 0.5
     image[1, 1, 1] = 0.7
-    rgba = cutout_rgba(image)
+    rgba = cutout_rgba(image, TWO_CHANNELS)
     assert rgba[0, 0, 3] == 1 and rgba[1, 1, 3] == 1 and rgba[2, 2, 3] == 0
     assert rgba[0, 0, 0] == 0.5 and rgba[1, 1, 1] == pytest.approx(0.7)

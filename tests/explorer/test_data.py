@@ -21,7 +21,8 @@ from cellscape.explorer import build_explorer, unit_square_probabilities  # noqa
 from cellscape.explorer.cells import aligned_coordinates  # noqa: E402
 from cellscape.explorer.feature_store import (angular_similarity, average_pool, dequantise_components,  # noqa: E402
                                               feature_store)
-from cellscape.figures.common import false_colour  # noqa: E402
+from cellscape.explorer.build import SHOWN_CHANNELS  # noqa: E402
+from cellscape.figures.common import compose_channels  # noqa: E402
 from cellscape.model.hooks import layer_batches, layer_outputs  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 
@@ -232,7 +233,7 @@ def test_tiles_hold_each_cells_image_at_its_position(built):
         s = tile["size"]
         cut = sheet[r * s:(r + 1) * s, c * s:(c + 1) * s].astype(int)
         row = rows[i]
-        expected = np.rint(false_colour(inputs["images"][row]) * 255)
+        expected = np.rint(compose_channels(inputs["images"][row], SHOWN_CHANNELS) * 255)
         assert keys == ["tiles", str(t)] and np.abs(cut - expected).max() <= 1
 
 

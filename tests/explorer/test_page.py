@@ -12,8 +12,9 @@ import pytest
 
 from cellscape.embeddings.neighbours import kept_neighbours, same_class_share
 from cellscape.explorer import build_explorer
+from cellscape.explorer.build import SHOWN_CHANNELS
 from cellscape.explorer.feature_store import angular_similarity, dequantise_components
-from cellscape.figures.common import false_colour
+from cellscape.figures.common import compose_channels
 from support.browser import (ExplorerFiles, canvas_pixels, canvas_point, distance_to_polygon,
                              fitted_screen, inside_polygon, isolated, lasso, open_page, polygon_around,
                              screen_positions, selection_shades, view_selector)
@@ -307,7 +308,7 @@ def test_wheel_zoom_shows_thumbnails_once_few_cells_are_in_view(page, explorer, 
     thumb = np.array(page.evaluate(
         "Array.from(document.querySelector('#tooltip canvas').getContext('2d').getImageData(0, 0, 78, 78).data)"),
         dtype=int).reshape(size, size, 4)[..., :3]
-    expected = np.rint(false_colour(inputs["images"][cells.loc[files.ids[i], "row"]]) * 255)
+    expected = np.rint(compose_channels(inputs["images"][cells.loc[files.ids[i], "row"]], SHOWN_CHANNELS) * 255)
     assert np.abs(thumb - expected).max() <= 1
     shot(page, tmp_path, "hover")
     no_errors(page)

@@ -18,6 +18,7 @@ from cellscape.featvis.jobs import (channel_order, chunk_ids, chunk_slots, figur
 from cellscape.figures.featvis_figures import grid_mosaic  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
+from cellscape.data.channels import display, resolve_channels  # noqa: E402
 
 torch.set_num_threads(1)
 TINY_MODEL = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.0}
@@ -213,11 +214,12 @@ def test_grid_mosaic_puts_each_tile_in_its_cell():
     images = np.zeros((2, 2, 3, 3), dtype=np.float32)
     images[0, 0] = 1.0  # red tile
     images[1, 1] = 1.0  # green tile
-    canvas = grid_mosaic(images, np.array([[1, 0], [0, 1]]), gap=1)
+    two = display(resolve_channels({}))  # red, green
+    canvas = grid_mosaic(images, np.array([[1, 0], [0, 1]]), two, gap=1)
     assert canvas.shape == (7, 7, 3)
     assert np.all(canvas[0:3, 4:7] == [1, 0, 0]) and np.all(canvas[4:7, 0:3] == [0, 1, 0])
     assert np.all(canvas[0:3, 0:3] == 1.0)  # unused cell stays white
-    flipped = grid_mosaic(images, np.array([[1, 0], [0, 1]]), gap=1, flip_y=True)
+    flipped = grid_mosaic(images, np.array([[1, 0], [0, 1]]), two, gap=1, flip_y=True)
     assert np.all(flipped[4:7, 4:7] == [1, 0, 0]) and np.all(flipped[0:3, 0:3] == [0, 1, 0])
 
 

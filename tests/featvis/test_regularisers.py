@@ -320,16 +320,18 @@ def test_default_recipe_renders_dark_unsaturated_images_that_beat_the_best_cell(
 def test_evolution_and_layer_figures_show_the_new_numbers():
     import matplotlib
     matplotlib.use("Agg")
+    from cellscape.data.channels import display, resolve_channels
     from cellscape.figures.featvis_figures import feature_evolution_figure, feature_layers_figure
+    two = display(resolve_channels({}))
     rng = np.random.default_rng(0)
     snapshots = rng.uniform(size=(3, 2, 2, 8, 8)).astype(np.float32)
     saturated = np.array([[0.0, 0.1], [0.02, 0.3], [0.05, 0.5]])
-    fig = feature_evolution_figure([4, 7], [0, 8, 16], snapshots, rng.uniform(size=(3, 2)), "conv4", saturated)
+    fig = feature_evolution_figure([4, 7], [0, 8, 16], snapshots, rng.uniform(size=(3, 2)), "conv4", two, saturated)
     titles = [ax.get_title() for ax in fig.axes]
     assert any("sat 30%" in t for t in titles) and any("step 16" in t for t in titles)
     features = {"conv1": {"channels": np.array([3, 1]), "images": snapshots[0], "filtered": snapshots[1],
                           "best_cell_ratio": np.array([2.5, 1.25])}}
-    fig = feature_layers_figure(features, 2)
+    fig = feature_layers_figure(features, 2, two)
     assert any("(2.5x)" in ax.get_title() for ax in fig.axes)
 
 

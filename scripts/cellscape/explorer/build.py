@@ -11,12 +11,14 @@ import os
 import shutil
 import tempfile
 import warnings
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ..figures.common import CLASS_COLOURS, false_colour
+from ..data.channels import display, resolve_channels
+from ..figures.common import CLASS_COLOURS, compose_channels
 from ..runtime.tables import check_unique_ids, join_to_ids
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .cells import aligned_coordinates
@@ -26,6 +28,8 @@ from .feature_store import store_scripts
 from .order import map_order
 from .tiles import tile_layout, tile_scripts
 
+#: the channels the thumbnails compose: the paper's two, until the explorer is given the image set's
+SHOWN_CHANNELS = display(resolve_channels({}))
 #: static files the builder copies: everything in static/
 STATIC = "static"
 #: no image file of the explorer may exceed this (Chromium decodes one image at a time)
@@ -74,8 +78,8 @@ def gallery_payloads(featvis, top_cells, tiles_for_ids, max_channels=None):
     for layer, fv in featvis.items():
         channels = np.asarray(fv["channels"]).astype(int)[:max_channels]
         n = len(channels)
-        images = rgb_uint8(false_colour(np.asarray(fv["images"])[:n]))
-        filtered = rgb_uint8(false_colour(np.asarray(fv["filtered"])[:n]))
+        images = rgb_uint8(compose_channels(np.asarray(fv["images"])[:n], SHOWN_CHANNELS))
+        filtered = rgb_uint8(compose_channels(np.asarray(fv["filtered"])[:n], SHOWN_CHANNELS))
         sheet, columns = sprite_sheet(images)
         filtered_sheet, _ = sprite_sheet(filtered, columns)
         payload = {
@@ -136,7 +140,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
 
     rows = cells["row"].to_numpy(dtype=int)
     layout = tile_layout(n, cells_per_tile, images.shape[-1])
-    files.update(tile_scripts(images, rows, layout))
+    files.update(tile_scripts(images, rows, layout, partial(compose_channels, channels=SHOWN_CHANNELS)))
 
     positions = {cid: i for i, cid in enumerate(ids)}
     meta_attribution = None
@@ -156,7 +160,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     def tiles_for_ids(wanted):
         found = join_to_ids(wanted, cells[["id", "row"]], "the gallery's top cells", "the shown cells", how="covers")
         from ..runtime.io import read_rows
-        return rgb_uint8(false_colour(read_rows(images, found["row"].to_numpy(dtype=int))))
+        return rgb_uint8(compose_channels(read_rows(images, found["row"].to_numpy(dtype=int)), SHOWN_CHANNELS))
 
     gallery_index, gallery_layers = gallery_payloads(featvis or {}, top_cells, tiles_for_ids, max_gallery_channels)
     files["data_gallery.js"] = js_assignment("gallery", gallery_index)

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 
-from ..figures.common import false_colour
 from ..runtime.io import read_rows
 from .encode import image_data_uri, js_assignment, rgb_uint8, sprite_sheet
 
@@ -20,7 +19,7 @@ def tile_layout(n_cells, cells_per_tile=256, size=78):
             "count": math.ceil(n_cells / cells_per_tile)}
 
 
-def tile_scripts(images, rows, layout, colour=false_colour):
+def tile_scripts(images, rows, layout, colour):
     """Yield ``(file name, script text)`` for each tile of the cells at ``rows`` of ``images``.
 
     ``images``: (N, C, S, S) array or memory map; ``rows``: the image row of each cell, in cell

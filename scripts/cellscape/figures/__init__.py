@@ -1,1 +1,1 @@
-"""Figure code: one module per stage, all sharing ``common`` (false colour, saving)."""
+"""Figure code: one module per stage, all sharing ``common`` (the channel composite, saving)."""

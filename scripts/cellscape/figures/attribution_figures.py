@@ -2,25 +2,25 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import COLOUR_NOTE, image_tile, value_map
+from .common import colour_note, image_tile, value_map
 
 
-def attribution_figure(images, labels, maps_by_method):
-    """Fig. 19: per cell (row) the image and each method's importance map (|attribution|
-    summed over channels), scaled to the map's 99th percentile."""
+def attribution_figure(images, labels, maps_by_method, channels):
+    """Fig. 19: per cell (row) the image (composite of ``channels``) and each method's importance
+    map (|attribution| summed over channels), scaled to the map's 99th percentile."""
     methods = list(maps_by_method)
     fig, axes = plt.subplots(len(images), len(methods) + 1, figsize=(2.2 * (len(methods) + 1) + 0.8,
                                                                      2.1 * len(images) + 0.5),
                              constrained_layout=True, squeeze=False)
     for i, (image, label) in enumerate(zip(images, labels)):
-        image_tile(axes[i, 0], image, label, fontsize=7)
+        image_tile(axes[i, 0], image, channels, label, fontsize=7)
         for j, method in enumerate(methods):
             values = maps_by_method[method][i]
             im = value_map(axes[i, j + 1], values / max(np.percentile(values, 99), 1e-12), cmap="inferno", vmax=1.0)
             if i == 0:
                 axes[i, j + 1].set_title(method.replace("_", " "), fontsize=8)
     fig.colorbar(im, ax=axes[:, -1], label="importance / 99th percentile", shrink=0.5)
-    fig.suptitle(f"Pixel attribution of the predicted class ({COLOUR_NOTE} in the cell images)", fontsize=9)
+    fig.suptitle(f"Pixel attribution of the predicted class ({colour_note(channels)} in the cell images)", fontsize=9)
     return fig
 
 

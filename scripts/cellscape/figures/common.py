@@ -1,4 +1,5 @@
-"""What every figure shares: the false-colour composite, class colours, saving as PNG + PDF."""
+"""What every figure shares: the channel composite, class colours, saving as PNG + PDF."""
+import colorsys
 from pathlib import Path
 
 import matplotlib
@@ -7,19 +8,45 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..data.channels import rgb_colours  # noqa: E402
 from ..runtime.io import atomic_path  # noqa: E402
 
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-COLOUR_NOTE = "red = cytoplasm, green = nucleus"  # the false colour, for titles and captions
 DARK_CLASS_COLOURS = ["#0b3c61", "#6e1414", "#145214", "#4b2f63", "#8a4504", "#4a2d26"]
+#: colour names for the colour note, by hue (degrees, the upper end of each name's range)
+HUE_NAMES = ((15, "red"), (45, "orange"), (75, "yellow"), (105, "lime"), (135, "green"), (165, "spring green"),
+             (195, "cyan"), (255, "blue"), (285, "violet"), (315, "magenta"), (345, "pink"), (360, "red"))
 
 
-def false_colour(image, gain=1.0):
-    """(2, H, W) or (N, 2, H, W) in [0, 1] -> RGB (..., H, W, 3): red = cytoplasm, green = nucleus."""
+def channel_mix(image, channels):
+    """Each channel's intensity times its display colour, summed: (C, H, W) or (N, C, H, W) ->
+    (..., H, W, 3), not clipped (kernel weights need the peak to scale)."""
     image = np.asarray(image, dtype=np.float32)
-    red, green = image[..., 0, :, :], image[..., 1, :, :]
-    rgb = np.stack([red, green, np.zeros_like(red)], axis=-1)
-    return np.clip(rgb * gain, 0, 1)
+    colours = np.asarray(rgb_colours(channels), dtype=np.float32)
+    if image.ndim < 3 or image.shape[-3] != len(colours):
+        raise ValueError(f"images of shape {image.shape}: expected (..., {len(colours)}, H, W), one plane per channel "
+                         f"({', '.join(c.get('name', '?') for c in channels)})")
+    return np.einsum("...chw,ck->...hwk", image, colours)
+
+
+def compose_channels(image, channels, gain=1.0):
+    """(C, H, W) or (N, C, H, W) in [0, 1] -> RGB (..., H, W, 3) in [0, 1]: the channels added in
+    their configured colours (``channels``: dicts with ``colour``), as a microscope overlays them;
+    where colours add past 1 the composite saturates."""
+    return np.clip(channel_mix(image, channels) * gain, 0, 1)
+
+
+def colour_name(colour):
+    """A "#rrggbb" colour's everyday name (grey or white when unsaturated), for titles."""
+    hue, lightness, saturation = colorsys.rgb_to_hls(*(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)))
+    if saturation < 0.25 or lightness in (0.0, 1.0):
+        return "white" if lightness > 0.95 else "black" if lightness < 0.05 else "grey"
+    return next(name for top, name in HUE_NAMES if 360 * hue < top)
+
+
+def colour_note(channels):
+    """Which colour shows which channel in a composite: "red = cytoplasm, green = nucleus"."""
+    return ", ".join(f"{colour_name(c['colour'])} = {c['name']}" for c in channels)
 
 
 def hue_image(maps, hues=None):
@@ -48,11 +75,29 @@ def hide_axes(ax):
     ax.set_yticks([])
 
 
-def image_tile(ax, image, title=None, fontsize=7):
-    ax.imshow(false_colour(image), interpolation="nearest")
+def image_tile(ax, image, channels, title=None, fontsize=7):
+    """One (C, H, W) image as the composite of its ``channels``."""
+    ax.imshow(compose_channels(image, channels), interpolation="nearest")
     hide_axes(ax)
     if title is not None:
         ax.set_title(title, fontsize=fontsize)
+
+
+def channel_tiles(axes, image, channels, fontsize=7, prefix=""):
+    """Each channel of one (C, H, W) image alone in grey (0 black, 1 white), titled by its name
+    and framed in its colour: what the composite mixes, readable whatever the colours."""
+    for ax, plane, channel in zip(axes, np.asarray(image), channels):
+        ax.imshow(plane, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        hide_axes(ax)
+        ax.set_title(prefix + channel["name"], fontsize=fontsize)
+        colour_frame(ax, channel["colour"])
+
+
+def colour_frame(ax, colour):
+    """Frame a one-channel panel in the channel's composite colour."""
+    for spine in ax.spines.values():
+        spine.set_edgecolor(colour)
+        spine.set_linewidth(2)
 
 
 def value_map(ax, values, cmap="magma", title=None, vmax=None, fontsize=7):

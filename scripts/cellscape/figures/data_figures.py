@@ -6,39 +6,59 @@ from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
-from ..data.preprocess import (QC_CHECKS, QC_PROBLEMS, central_channel, clean_channels, fit_to_size,
-                               keep_central_object, normalise_per_image, subtract_background)
-from .common import CLASS_COLOURS, false_colour, hide_axes
-
-CHANNEL_NAMES = ("cytoplasm", "nucleus")
+from ..data.preprocess import (QC_CHECKS, QC_PROBLEMS, border_median, central_channel, clean_channels,
+                               fit_to_size, keep_central_object, normalise_per_image, subtract_background)
+from .common import CLASS_COLOURS, colour_frame, colour_note, compose_channels, hide_axes
 
 
-def preprocessing_figure(raw, data_cfg, image_size, cell_label, min_object_px=8):
-    """Paper Fig. 2: both channels before/after normalisation, false colour unfiltered vs filtered."""
+def preprocessing_figure(raw, data_cfg, image_size, cell_label, channels, min_object_px=8):
+    """Paper Fig. 2 for any channels: a row per channel (raw counts; cleaned by its kind and
+    normalised), and the composite (``channels``' colours) before and after cleaning."""
     sized = fit_to_size(raw, image_size, data_cfg["fit"])
-    channels = data_cfg["channels"]
-    unfiltered = normalise_per_image(subtract_background(sized))
-    filtered = clean_channels(sized, channels)
+    kinds = data_cfg["channels"]
+    unfiltered = normalise_per_image(background_removed(sized, kinds))
+    filtered = clean_channels(sized, kinds)
     if data_cfg["keep_central_object"]:
-        filtered = keep_central_object(filtered, min_object_px, central_channel(channels, data_cfg.get("central_channel")))
+        filtered = keep_central_object(filtered, min_object_px, central_channel(kinds, data_cfg.get("central_channel")))
     filtered = normalise_per_image(filtered)
-    fig, axes = plt.subplots(2, 3, figsize=(10, 6.6), constrained_layout=True)
-    cmaps = ("Reds_r", "Greens_r")
-    for k in range(2):
-        im = axes[k, 0].imshow(sized[k], cmap="gray")
-        axes[k, 0].set_title(f"{CHANNEL_NAMES[k]}: raw counts")
-        fig.colorbar(im, ax=axes[k, 0], shrink=0.8)
-        im = axes[k, 1].imshow(filtered[k], cmap=cmaps[k][:-2], vmin=0, vmax=1)
-        axes[k, 1].set_title(f"{CHANNEL_NAMES[k]}: filtered, normalised")
-        fig.colorbar(im, ax=axes[k, 1], shrink=0.8)
-    axes[0, 2].imshow(false_colour(unfiltered))
-    axes[0, 2].set_title("false colour, unfiltered")
-    axes[1, 2].imshow(false_colour(filtered))
-    axes[1, 2].set_title(f"false colour, filtered (<{data_cfg['threshold']:.0%} of max removed)")
-    for ax in axes.ravel():
+    rows = max(len(channels), 2)
+    fig = plt.figure(figsize=(10.5, 1.2 + 2.3 * rows), constrained_layout=True)
+    grid = fig.add_gridspec(rows, 3, width_ratios=[1, 1, 1.15])
+    for k, (channel, kind) in enumerate(zip(channels, kinds)):
+        ax = fig.add_subplot(grid[k, 0])
+        fig.colorbar(ax.imshow(sized[k], cmap="gray"), ax=ax, shrink=0.8)
+        ax.set_title(f"{channel['name']}: raw counts", fontsize=9)
         hide_axes(ax)
-    fig.suptitle(f"Preprocessing of one cell ({cell_label}); red = cytoplasm, green = nucleus")
+        ax = fig.add_subplot(grid[k, 1])
+        fig.colorbar(ax.imshow(filtered[k], cmap="gray", vmin=0, vmax=1), ax=ax, shrink=0.8)
+        ax.set_title(f"{channel['name']}: {cleaning(kind)}", fontsize=9)
+        hide_axes(ax)
+        colour_frame(ax, channel["colour"])
+    for image, where, title in ((unfiltered, grid[:rows // 2, 2], "composite, background removed only"),
+                                (filtered, grid[rows // 2:, 2], "composite, cleaned and normalised")):
+        ax = fig.add_subplot(where)
+        ax.imshow(compose_channels(image, channels), interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        hide_axes(ax)
+    fig.suptitle(f"Preprocessing of one cell ({cell_label}); {colour_note(channels)}")
     return fig
+
+
+def cleaning(channel):
+    """How :func:`clean_channels` cleans a channel of this kind, as a panel title."""
+    if channel["kind"] == "brightfield":
+        return "deviation from the bright\nbackground inside the cell (no threshold), normalised"
+    return f"background removed, <{channel['threshold']:.0%}\nof max removed, normalised"
+
+
+def background_removed(sized, channels):
+    """Each channel's signal before it is cleaned: above the border's level (dark background) or
+    the absolute deviation from it (brightfield, whose cell may be darker than the background)."""
+    out = subtract_background(sized)
+    for i, c in enumerate(channels):
+        if c["kind"] == "brightfield":
+            out[i] = np.abs(sized[i] - border_median(sized[i]))
+    return out
 
 
 def rejection_counts(qc, classes):

@@ -15,7 +15,7 @@ from matplotlib.patches import Circle
 
 from ..embeddings.boundary import DecisionBoundary
 from ..embeddings.gridmap import grid_shape, interpolate
-from .common import CLASS_COLOURS, DARK_CLASS_COLOURS, false_colour
+from .common import CLASS_COLOURS, DARK_CLASS_COLOURS, colour_note, compose_channels
 
 
 def class_codes(values, classes):
@@ -162,18 +162,19 @@ def sample_per_class(table, n_per_class=450, random_state=0):
     return table.loc[np.sort(np.concatenate(keep))]
 
 
-def cutout_rgba(image):
-    """(2, H, W) cell -> false-colour RGBA, transparent where both channels are 0 (background)."""
-    rgb = false_colour(image)
+def cutout_rgba(image, channels):
+    """(C, H, W) cell -> its composite as RGBA, transparent where every channel is 0 (background)."""
+    rgb = compose_channels(image, channels)
     alpha = (np.asarray(image) > 0).any(axis=0).astype(np.float32)
     return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
-def cell_image_map_figure(table, images, classes, method="UMAP", layer="dense1", image_size=None,
+def cell_image_map_figure(table, images, classes, channels, method="UMAP", layer="dense1", image_size=None,
                           boundary=None):
-    """Fig. 9: each cell drawn as its background-free false-colour image at its map position.
+    """Fig. 9: each cell drawn as its background-free composite (``channels``' colours) at its
+    map position.
 
-    ``images``: (n, 2, S, S) in table row order. The estimated boundary is dashed;
+    ``images``: (n, C, S, S) in table row order. The estimated boundary is dashed;
     misclassified cells are circled in the colour of the class they were mistaken for.
     """
     xy = table[["x", "y"]].to_numpy(float)
@@ -184,7 +185,7 @@ def cell_image_map_figure(table, images, classes, method="UMAP", layer="dense1",
     fig, ax = plt.subplots(figsize=(11, 11), constrained_layout=True)
     ax.set_facecolor("black")
     for (x, y), image in zip(xy, images):
-        ax.imshow(cutout_rgba(image), extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2),
+        ax.imshow(cutout_rgba(image, channels), extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2),
                   interpolation="bilinear", zorder=2)
     _draw_boundary(ax, boundary, classes, fill=False, linestyle="--")
     for c in ax.collections:
@@ -208,7 +209,7 @@ def cell_image_map_figure(table, images, classes, method="UMAP", layer="dense1",
     ax.set_xlabel(f"{method} 1")
     ax.set_ylabel(f"{method} 2")
     counts = ", ".join(f"{int((true == i).sum())} {c}" for i, c in enumerate(classes))
-    ax.set_title(f"{method} of {layer} ({counts}); red = cytoplasm, green = nucleus")
+    ax.set_title(f"{method} of {layer} ({counts}); {colour_note(channels)}")
     ax.legend(handles=handles, loc="upper right", facecolor="0.2", labelcolor="white")
     return fig
 

@@ -1,12 +1,14 @@
 """Figures of the trained model: architecture (Fig. 1), confusion (Fig. 3), kernels (Fig. 4),
 activation images (Figs. 5, 6) and the training curves."""
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import FancyBboxPatch
 
 from ..model.architecture import layer_shapes
-from .common import false_colour, hide_axes, hue_image
+from .common import channel_mix, channel_tiles, colour_note, compose_channels, hide_axes, hue_image
 
 GREEN_RED = LinearSegmentedColormap.from_list("green_red", ["#00a000", "#000000", "#e00000"])
 
@@ -14,7 +16,8 @@ GREEN_RED = LinearSegmentedColormap.from_list("green_red", ["#00a000", "#000000"
 def architecture_figure(model, model_cfg, image_size, n_classes):
     """Paper Fig. 1: one block per layer, its height proportional to log(tensor size)."""
     shapes = layer_shapes(model_cfg, image_size, n_classes)
-    blocks = [("input", "input", f"2x{image_size}x{image_size}", 2 * image_size ** 2)]
+    c_in = model.in_channels
+    blocks = [("input", "input", f"{c_in}x{image_size}x{image_size}", c_in * image_size ** 2)]
     k = 0
     for stage, channels in enumerate(model_cfg["conv_stages"], start=1):
         for _ in channels:
@@ -137,18 +140,18 @@ def training_curves_figure(history):
     return fig
 
 
-def kernels_figure(model):
-    """Paper Fig. 4: conv1 kernels (3x3x2) as red/green; conv2 kernels (3x3x32) green-to-red.
-    A network from elsewhere: its first two kernels, each as the signed mosaic."""
+def kernels_figure(model, channels):
+    """Paper Fig. 4: conv1 kernels (3x3xC) as the composite of their per-channel weights in the
+    ``channels``' colours; conv2 kernels (3x3x32) green-to-red. A network from elsewhere: its
+    first two kernels, each as the signed mosaic."""
     if hasattr(model, "layer_paths"):
         return foreign_kernels_figure(_first_kernels(model))
-    w1 = model.layer("conv1")[0].weight.detach().cpu().numpy()  # (32, 2, 3, 3)
+    w1 = model.layer("conv1")[0].weight.detach().cpu().numpy()  # (32, C, 3, 3)
     w2 = model.layer("conv2")[0].weight.detach().cpu().numpy()  # (32, 32, 3, 3)
     n1 = len(w1)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 7.5), constrained_layout=True,
                                   gridspec_kw={"width_ratios": [1, 2.2]})
-    scaled = (w1 - w1.min()) / (w1.max() - w1.min() + 1e-12)
-    tiles = false_colour(scaled)  # (32, 3, 3, 3)
+    tiles = kernel_composite(w1, channels)  # (32, 3, 3, 3)
     cols = 4
     rows = -(-n1 // cols)
     mosaic1 = np.ones((rows * 4 - 1, cols * 4 - 1, 3))
@@ -158,7 +161,8 @@ def kernels_figure(model):
     ax.imshow(mosaic1, interpolation="nearest")
     ax.set_xticks(np.arange(cols) * 4 + 1, range(1, cols + 1))
     ax.set_yticks(np.arange(rows) * 4 + 1, [f"{r * cols + 1}-{r * cols + cols}" for r in range(rows)], fontsize=7)
-    ax.set_title("conv1: 32 kernels 3x3x2\n(red = cytoplasm weight, green = nucleus weight;\nmin-max scaled)")
+    note = textwrap.fill(colour_note(channels) + " weight", 48)
+    ax.set_title(f"conv1: {n1} kernels 3x3x{w1.shape[1]}\n({note};\nmin-max scaled)")
     c_in = w2.shape[1]
     mosaic = np.full((len(w2) * 4 - 1, c_in * 4 - 1), np.nan)
     for i in range(len(w2)):
@@ -173,6 +177,14 @@ def kernels_figure(model):
     ax2.set_title("conv2: 32 kernels 3x3x32")
     fig.colorbar(im, ax=ax2, label="weight", shrink=0.6)
     return fig
+
+
+def kernel_composite(weights, channels):
+    """(K, C, h, w) weights, min-max scaled to [0, 1] over all, as composites (K, h, w, 3); dimmed
+    as a whole when the colours of several channels would add past 1, so no kernel saturates."""
+    scaled = (weights - weights.min()) / (weights.max() - weights.min() + 1e-12)
+    mixed = channel_mix(scaled, channels)
+    return compose_channels(scaled, channels, gain=1 / max(1.0, float(mixed.max())))
 
 
 def foreign_kernels_figure(kernels, most=32):
@@ -198,38 +210,45 @@ def foreign_kernels_figure(kernels, most=32):
     return fig
 
 
-def conv2_activations_figure(image, maps, cell_label, layer="conv2"):
-    """Paper Fig. 5: every conv2 channel normalised, in its own hue; the combined image."""
+def conv2_activations_figure(image, maps, cell_label, channels, layer="conv2"):
+    """Paper Fig. 5: the cell (composite and each of its ``channels`` alone), then every conv2
+    channel normalised, in its own hue, and the combined image."""
     c = len(maps)
     hues = np.linspace(0, 1, c, endpoint=False)
     cols = 8
-    rows = -(-c // cols)
-    fig, axes = plt.subplots(rows + 1, cols, figsize=(cols * 1.5, (rows + 1) * 1.6), constrained_layout=True)
+    top = -(-(2 + len(channels)) // cols)
+    rows = top + -(-c // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.6), constrained_layout=True)
     for ax in axes.ravel():
         hide_axes(ax)
         ax.set_frame_on(False)
-    axes[0, 0].imshow(false_colour(image))
-    axes[0, 0].set_title("cell", fontsize=8)
-    axes[0, 1].imshow(hue_image(maps, hues))
-    axes[0, 1].set_title("all channels", fontsize=8)
+    heads = axes[:top].ravel()
+    heads[0].imshow(compose_channels(image, channels))
+    heads[0].set_title("cell", fontsize=8)
+    heads[1].imshow(hue_image(maps, hues))
+    heads[1].set_title(f"all {layer} channels", fontsize=8)
+    for ax in heads[2:2 + len(channels)]:
+        ax.set_frame_on(True)
+    channel_tiles(heads[2:], image, channels, fontsize=8)
     for k in range(c):
-        ax = axes[1 + k // cols, k % cols]
+        ax = axes[top + k // cols, k % cols]
         ax.imshow(hue_image(maps[k:k + 1], hues[k:k + 1]))
         ax.set_title(f"ch {k}", fontsize=7)
-    fig.suptitle(f"{layer} activations of {cell_label}, each channel normalised in its own hue")
+    fig.suptitle(f"{layer} activations of {cell_label}, each channel normalised in its own hue\n"
+                 f"(cell: {colour_note(channels)}; each channel alone in grey)", fontsize=10)
     return fig
 
 
-def combined_activations_figure(image, maps_by_layer, cell_label):
+def combined_activations_figure(image, maps_by_layer, cell_label, channels):
     """Paper Fig. 6: the combined activation image of one cell at each of the first conv layers."""
     n = len(maps_by_layer) + 1
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 3), constrained_layout=True)
-    axes[0].imshow(false_colour(image))
-    axes[0].set_title("cell (false colour)")
+    axes[0].imshow(compose_channels(image, channels))
+    axes[0].set_title("cell")
     for ax, (name, maps) in zip(axes[1:], maps_by_layer.items()):
         ax.imshow(hue_image(maps))
         ax.set_title(f"{name}: {maps.shape[0]} ch, {maps.shape[1]}x{maps.shape[2]}")
     for ax in axes:
         hide_axes(ax)
-    fig.suptitle(f"Combined activation images of {cell_label} (one hue per channel)")
+    fig.suptitle(f"Combined activation images of {cell_label} (one hue per channel)\ncell: {colour_note(channels)}")
     return fig
