@@ -13,6 +13,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from support.browser import packed_planes, sprite_cell  # noqa: E402
 from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
 from cellscape.activations.selection import misclassified_first  # noqa: E402
 from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
@@ -42,24 +43,6 @@ def page_ids(out):
 
 def decoded(b64, dtype):
     return np.frombuffer(base64.b64decode(b64), dtype=np.dtype(dtype).newbyteorder("<"))
-
-
-def planes_of(uris, n_channels, lossless=True):
-    """The channel planes of packed sheets (docs/explorer.md, "channel planes") decoded as the page
-    decodes them: sheet g's red, green, blue are channels 3g, 3g + 1, 3g + 2 -> (C, H, W) uint8."""
-    from PIL import Image
-    bands = [np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
-             for uri in uris]
-    stacked = np.concatenate([np.moveaxis(b, -1, 0) for b in bands])
-    assert len(uris) == -(-n_channels // 3)
-    assert not (lossless and stacked[n_channels:].any())  # unused bands are 0 (JPEG bleeds into them)
-    return stacked[:n_channels]
-
-
-def cut(sheet, k, size, columns):
-    """Image ``k`` of a (..., H, W) sprite sheet."""
-    r, c = divmod(k, columns)
-    return sheet[..., r * size:(r + 1) * size, c * size:(c + 1) * size]
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +225,7 @@ def check_tiles_hold_every_channel_of_each_cell(out, inputs):
     for i in (0, 33, len(inputs["cells"]) - 1):
         t, k = divmod(i, tile["cells"])
         keys, uris = assigned(out / f"tiles/tile_{t:05d}.js")
-        got = cut(planes_of(uris, n_channels), k, tile["size"], tile["columns"]) / 255
+        got = sprite_cell(packed_planes(uris, n_channels), k, tile["size"], tile["columns"]) / 255
         assert keys == ["tiles", str(t)] and got.shape == inputs["images"][rows[i]].shape
         assert np.abs(got - inputs["images"][rows[i]]).max() <= 0.5 / 255 + 1e-6  # each channel, uint8 rounding
     return meta
@@ -271,12 +254,12 @@ def test_tiles_and_gallery_of_any_channel_count_hold_each_channel_apart(channels
     fv = inputs["featvis"][layer]
     size, columns = gallery["size"], gallery["columns"]
     for k in (0, len(gallery["channels"]) - 1):  # feature images: JPEG planes, within a few levels
-        got = cut(planes_of(gallery["images"], len(channels), lossless=False), k, size, columns) / 255
+        got = sprite_cell(packed_planes(gallery["images"], len(channels), lossless=False), k, size, columns) / 255
         assert np.abs(got - fv["images"][k]).mean() < 3 / 255
     top = gallery["top_sprite"]  # the top-activating cells: exact planes, like the tiles
     rows = inputs["cells"].set_index("id")["row"]
     for k, cid in enumerate(gallery["top_ids"][:3]):
-        got = cut(planes_of(top["images"], len(channels)), k, top["size"], top["columns"]) / 255
+        got = sprite_cell(packed_planes(top["images"], len(channels)), k, top["size"], top["columns"]) / 255
         assert np.abs(got - inputs["images"][rows[cid]]).max() <= 0.5 / 255 + 1e-6
 
 
