@@ -49,7 +49,6 @@ window.CSX = window.CSX || {};
       `<div>predicted: ${swatch(pred)}<b>${esc(classes[pred])}</b>${S.mis[i] ? ' <span class="wrong">misclassified</span>' : ' <span class="ok">correct</span>'}</div>` +
       `<div>certainty: ${cert.toFixed(3)}</div>${extra.map(e => `<div>${e}</div>`).join("")}` +
       `<table class="probs">${probs}</table>` +
-      `<div class="hint">channels: ${D.meta.channels.map(c => `<span style="color:${c.colour}">■</span> ${esc(c.name)}`).join(", ")}</div>` +
       `</div></div>`;
     D.drawCell($("cell-image"), i);
     $("neighbour-table").innerHTML = `<tr><td class="hint">loading every layer's neighbours…</td></tr>`;
