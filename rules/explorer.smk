@@ -31,6 +31,7 @@ rule explorer:
     params:
         network=NETWORK,
         classes=config["classes"],
+        channels=CHANNEL_DISPLAY,
         layers=LAYERS,
         layer_info=[{"name": s.name, "label": LAYER_PATHS[s.name] if LAYER_PATHS else s.name, "kind": s.kind,
                      "shape": [s.channels, s.height, s.width] if s.kind == "conv" else [s.channels]} for s in SHAPES],

@@ -1,12 +1,13 @@
 # Stage 9, export: the embedded cells where cytometrists and single-cell researchers already work,
 # an FCS 3.1 file (FlowJo, FCS Express, flowCore) and an AnnData .h5ad (scanpy); docs/formats.md,
 # export/. Exports EXPORT_TARGETS for all_targets().
-from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, plan_fcs_parts
+from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, per_cell_budget, plan_fcs_parts
 
 EXPORT_DIR = f"{RESULTS}/export"
 EXPORT_METHODS = config["embeddings"]["methods"]
 # the layers of each FCS file: one file unless the layers need more than FCS_MAX_PARAMETERS channels
-FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS)
+# beside the per-cell ones (more of those with more image channels: their index.csv columns)
+FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS, per_cell_budget(len(CHANNELS)))
 FCS_FILES = fcs_part_paths(f"{EXPORT_DIR}/cells.fcs", len(FCS_PARTS))
 EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
 # the configuration the .h5ad records (uns["config"]), without the settings that change no result:
@@ -45,6 +46,7 @@ rule export:
         layers=LAYERS,
         methods=EXPORT_METHODS,
         classes=config["classes"],
+        channels=CHANNEL_DISPLAY,
         mda=EXPORT_MDA,
         selection_names=list(config["export"]["selections"]),
         mda_target=config["mda"]["target"] if EXPORT_MDA else "",

@@ -57,7 +57,8 @@ featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.
 maps = {pair: (embeddings[pair], grids[pair]) for pair in pairs}
 sizes = build_explorer(Path(snakemake.output.page).parent, cells, p.layer_info, maps, neighbours, images, p.classes,
                        p.methods, attribution=(attribution, verdicts), ifealid=(store, stored), featvis=featvis,
-                       top_cells=top, cells_per_tile=p.cells_per_tile)
+                       top_cells=top, channels=p.channels,
+                       cells_per_tile=p.cells_per_tile)
 total = sum(sizes.values())
 print(f"explorer: {len(sizes)} files, {total / 1e6:.1f} MB, {total / len(cells) / 1e3:.1f} kB per shown cell",
       flush=True)

@@ -25,7 +25,7 @@ cells = assemble_cells(
     embeddings={pair: read_cell_table(path) for pair, path in zip(pairs, inp.embeddings)},
     clusters={layer: read_cell_table(path) for layer, path in zip(p.layers, inp.clusters)},
     reduced={layer: np.load(path) for layer, path in zip(p.layers, inp.reduced)},
-    classes=p.classes, methods=p.methods,
+    classes=p.classes, methods=p.methods, channels=p.channels,
     mda_targets=read_cell_table(inp.mda_targets) if p.mda else None,
     mda_predictions=read_cell_table(inp.mda_predictions) if p.mda else None,
     mda_target=p.mda_target,

@@ -13,7 +13,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.demo import SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
+from support.browser import packed_planes, sprite_cell  # noqa: E402
+from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
 from cellscape.activations.selection import misclassified_first  # noqa: E402
 from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.embeddings.neighbours import kept_neighbours, nearest_neighbours, same_class_share  # noqa: E402
@@ -21,8 +22,6 @@ from cellscape.explorer import build_explorer, unit_square_probabilities  # noqa
 from cellscape.explorer.cells import aligned_coordinates  # noqa: E402
 from cellscape.explorer.feature_store import (angular_similarity, average_pool, dequantise_components,  # noqa: E402
                                               feature_store)
-from cellscape.explorer.build import SHOWN_CHANNELS  # noqa: E402
-from cellscape.figures.common import compose_channels  # noqa: E402
 from cellscape.model.hooks import layer_batches, layer_outputs  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 
@@ -219,22 +218,55 @@ def test_neighbours_file_holds_the_given_indices(built):
     assert (got == given[[position[c] for c in ids]]).all()  # the same neighbours, renumbered
 
 
-def test_tiles_hold_each_cells_image_at_its_position(built):
-    from PIL import Image
-    out, inputs, _, _ = built
+def check_tiles_hold_every_channel_of_each_cell(out, inputs):
     _, meta = assigned(out / "data/meta.js")
-    tile = meta["tile"]
+    tile, n_channels = meta["tile"], inputs["images"].shape[1]
     rows = inputs["cells"].set_index("id").loc[page_ids(out), "row"].to_numpy()
     for i in (0, 33, len(inputs["cells"]) - 1):
         t, k = divmod(i, tile["cells"])
-        keys, uri = assigned(out / f"tiles/tile_{t:05d}.js")
-        sheet = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
-        r, c = divmod(k, tile["columns"])
-        s = tile["size"]
-        cut = sheet[r * s:(r + 1) * s, c * s:(c + 1) * s].astype(int)
-        row = rows[i]
-        expected = np.rint(compose_channels(inputs["images"][row], SHOWN_CHANNELS) * 255)
-        assert keys == ["tiles", str(t)] and np.abs(cut - expected).max() <= 1
+        keys, uris = assigned(out / f"tiles/tile_{t:05d}.js")
+        got = sprite_cell(packed_planes(uris, n_channels), k, tile["size"], tile["columns"]) / 255
+        assert keys == ["tiles", str(t)] and got.shape == inputs["images"][rows[i]].shape
+        assert np.abs(got - inputs["images"][rows[i]]).max() <= 0.5 / 255 + 1e-6  # each channel, uint8 rounding
+    return meta
+
+
+def test_tiles_hold_every_channel_of_each_cell_at_its_position(built):
+    out, inputs, _, _ = built
+    meta = check_tiles_hold_every_channel_of_each_cell(out, inputs)
+    assert meta["channels"] == [{"name": "cytoplasm", "kind": "fluorescence", "colour": "#ff0000"},
+                                {"name": "nucleus", "kind": "fluorescence", "colour": "#00ff00"}]
+
+
+@pytest.mark.parametrize("channels", [FOUR_CHANNELS, FOUR_CHANNELS[2:3]], ids=["four", "one"])
+def test_tiles_and_gallery_of_any_channel_count_hold_each_channel_apart(channels, tmp_path):
+    inputs, _ = fabricate_inputs(n_cells=40, model_cfg=SMALL_MODEL, n_ifealid=8, n_attribution=2,
+                                 cells_per_tile=16, seed=4, channels=channels)
+    assert inputs["images"].shape[1] == len(channels)
+    out = tmp_path / "explorer"
+    build_explorer(out, **inputs)
+    meta = check_tiles_hold_every_channel_of_each_cell(out, inputs)
+    assert meta["channels"] == [{k: c[k] for k in ("name", "kind", "colour")} for c in channels]
+    _, index = assigned(out / "data_gallery.js")
+    assert index["channels"] == meta["channels"]
+    layer = index["layers"][-1]["name"]
+    _, gallery = assigned(out / f"data_gallery_{layer}.js")
+    fv = inputs["featvis"][layer]
+    size, columns = gallery["size"], gallery["columns"]
+    for k in (0, len(gallery["channels"]) - 1):  # feature images: JPEG planes, within a few levels
+        got = sprite_cell(packed_planes(gallery["images"], len(channels), lossless=False), k, size, columns) / 255
+        assert np.abs(got - fv["images"][k]).mean() < 3 / 255
+    top = gallery["top_sprite"]  # the top-activating cells: exact planes, like the tiles
+    rows = inputs["cells"].set_index("id")["row"]
+    for k, cid in enumerate(gallery["top_ids"][:3]):
+        got = sprite_cell(packed_planes(top["images"], len(channels)), k, top["size"], top["columns"]) / 255
+        assert np.abs(got - inputs["images"][rows[cid]]).max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_channel_list_that_does_not_match_the_images_is_an_error(built, tmp_path):
+    _, inputs, _, _ = built
+    with pytest.raises(ValueError, match="images have 2 channels, the channel list 4"):
+        build_explorer(tmp_path / "explorer", **{**inputs, "channels": FOUR_CHANNELS})
 
 
 def test_feature_localisation_tiles_hold_the_stored_cells_codes(built):

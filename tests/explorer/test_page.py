@@ -12,13 +12,11 @@ import pytest
 
 from cellscape.embeddings.neighbours import kept_neighbours, same_class_share
 from cellscape.explorer import build_explorer
-from cellscape.explorer.build import SHOWN_CHANNELS
 from cellscape.explorer.feature_store import angular_similarity, dequantise_components
-from cellscape.figures.common import compose_channels
-from support.browser import (ExplorerFiles, canvas_pixels, canvas_point, distance_to_polygon,
-                             fitted_screen, inside_polygon, isolated, lasso, open_page, polygon_around,
-                             screen_positions, selection_shades, view_selector)
-from support.demo import SMALL_MODEL, fabricate_inputs
+from support.browser import (ExplorerFiles, assigned, canvas_pixels, canvas_point, composed, distance_to_polygon,
+                             fitted_screen, inside_polygon, isolated, lasso, open_page, packed_planes,
+                             polygon_around, screen_positions, selection_shades, sprite_cell, view_selector)
+from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs
 
 pytestmark = pytest.mark.slow  # a browser test: `make test-fast` leaves it out (pytest.ini)
 
@@ -295,7 +293,7 @@ def test_wheel_zoom_shows_thumbnails_once_few_cells_are_in_view(page, explorer, 
     assert abs(inside.sum() - counts[-1]) <= 2  # cells right on the border may count either way
     shot(page, tmp_path, "zoomed")
 
-    # hovering a cell shows its id and its own image (the fabricated image's false colour)
+    # hovering a cell shows its id and its own image (its channels in their colours)
     margin = 40
     candidates = np.flatnonzero((now[:, 0] > box["x"] + margin) & (now[:, 0] < box["x"] + box["width"] - margin)
                                 & (now[:, 1] > box["y"] + margin) & (now[:, 1] < box["y"] + box["height"] - margin))
@@ -304,14 +302,136 @@ def test_wheel_zoom_shows_thumbnails_once_few_cells_are_in_view(page, explorer, 
     page.wait_for_function(f"document.querySelector('#tooltip').dataset.thumb === '{i}'", timeout=5000)
     assert page.evaluate("explorer.hovered()") == {"index": i, "thumbnail": True}
     assert files.ids[i] in page.locator("#tooltip").inner_text()
-    size = files.meta["tile"]["size"]
-    thumb = np.array(page.evaluate(
-        "Array.from(document.querySelector('#tooltip canvas').getContext('2d').getImageData(0, 0, 78, 78).data)"),
-        dtype=int).reshape(size, size, 4)[..., :3]
-    expected = np.rint(compose_channels(inputs["images"][cells.loc[files.ids[i], "row"]], SHOWN_CHANNELS) * 255)
-    assert np.abs(thumb - expected).max() <= 1
+    thumb = canvas_rgb(page, "#tooltip canvas")
+    planes = np.rint(inputs["images"][cells.loc[files.ids[i], "row"]] * 255)
+    assert (thumb == composed(planes, files.meta["channels"])).all()
     shot(page, tmp_path, "hover")
     no_errors(page)
+
+
+def canvas_rgb(page, selector):
+    """(H, W, 3) int RGB of a canvas."""
+    w, h, data = page.evaluate("""sel => { const c = document.querySelector(sel);
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }""", selector)
+    return np.array(data, dtype=int).reshape(h, w, 4)[..., :3]
+
+
+# ----------------------------------------------------------------------------- channels
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory):
+    """A small build of four channels (configs/four_channels.yaml's brightfield, cytoplasm,
+    nucleus, darkfield)."""
+    inputs, _ = fabricate_inputs(n_cells=120, model_cfg=SMALL_MODEL, n_images=24, n_ifealid=12, n_attribution=4,
+                                 cells_per_tile=32, seed=5, channels=FOUR_CHANNELS)
+    out = tmp_path_factory.mktemp("four") / "explorer"
+    build_explorer(out, **inputs)
+    return {"out": out, "inputs": inputs, "files": ExplorerFiles(out)}
+
+
+def switch(page, name, host="#channels"):
+    """Toggle a channel's checkbox from the keyboard (the pointer stays where it is: on a cell)."""
+    page.locator(f'{host} input[data-channel="{name}"]').focus()
+    page.keyboard.press("Space")
+
+
+def test_switching_a_channel_off_composes_every_cell_image_without_it(browser, four, tmp_path):
+    files, inputs = four["files"], four["inputs"]
+    channels = files.meta["channels"]
+    assert [c["name"] for c in channels] == [c["name"] for c in FOUR_CHANNELS]
+    page = open_page(browser, four["out"] / "index.html")
+    try:
+        boxes = page.evaluate("""Array.from(document.querySelectorAll('#channels input')).map(b =>
+            [b.dataset.channel, b.checked, getComputedStyle(b.nextElementSibling).color])""")
+        assert [(n, on) for n, on, _ in boxes] == [(c["name"], True) for c in channels]
+        assert [colour for _, _, colour in boxes] == [
+            "rgb({}, {}, {})".format(*(int(c["colour"][k:k + 2], 16) for k in (1, 3, 5))) for c in channels]
+        xy = screen_positions(page, "main", files.n)
+        i = clickable_cell(xy, range(files.n), radius=8)
+        page.evaluate(f"explorer.tap({i})")
+        page.wait_for_function("document.querySelector('#cell-image').dataset.drawn === '1'")
+        page.mouse.move(*xy[i])
+        planes = files.cell_planes(i)
+        row = inputs["cells"].set_index("id").loc[files.ids[i], "row"]
+        assert (planes == np.rint(inputs["images"][row] * 255)).all()  # the stored planes are the image's
+        on = [True] * len(channels)
+        shot(page, tmp_path, "four_channels")
+        for name in ("nucleus", "brightfield", "nucleus"):  # off, off, on again
+            k = [c["name"] for c in channels].index(name)
+            before = canvas_rgb(page, "#tooltip canvas")
+            switch(page, name)
+            on[k] = not on[k]
+            mask = "".join(str(int(v)) for v in on)
+            page.wait_for_function(f"""document.querySelector('#tooltip').dataset.thumb === '{i}' &&
+                                       document.querySelector('#tooltip').dataset.channels === '{mask}'""")
+            assert page.evaluate("explorer.channels()") == [{**{key: c[key] for key in ("name", "colour")}, "on": v}
+                                                             for c, v in zip(channels, on)]
+            expected = composed(planes, channels, on)
+            thumb = canvas_rgb(page, "#tooltip canvas")
+            assert (thumb == expected).all(), (name, mask, np.abs(thumb - expected).max())
+            assert (thumb != before).any(), name  # the cell has signal in the switched channel
+            # the tapped cell's image, twice the thumbnail's size, nearest-neighbour
+            page.wait_for_function("""(() => { const c = document.querySelector('#cell-image');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; return d[3] === 255; })()""")
+            page.wait_for_timeout(50)
+            big = canvas_rgb(page, "#cell-image")
+            assert (big[::2, ::2] == expected).all(), name
+        shot(page, tmp_path, "four_channels_toggled")
+        no_errors(page)
+    finally:
+        page.close()
+
+
+def test_zoomed_thumbnails_follow_the_channel_switches(browser, four, tmp_path):
+    files = four["files"]
+    page = open_page(browser, four["out"] / "index.html")
+    try:
+        box = page.locator("#main-view canvas.mv-overlay").bounding_box()
+        xy = screen_positions(page, "main", files.n)
+        page.mouse.move(*np.median(xy, axis=0))
+        while page.evaluate("explorer.visibleCount()") > 40:
+            page.mouse.wheel(0, -200)
+            page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        page.mouse.move(box["x"] + 2, box["y"] + 2)  # off the cells: no tooltip over the view
+        page.wait_for_function("explorer.thumbnailsShown() > 0 && explorer.thumbnailsShown() === explorer.visibleCount()",
+                               timeout=10000)
+        before = canvas_rgb(page, "#main-view canvas.mv-overlay")
+        for name in ("brightfield", "cytoplasm", "nucleus"):
+            switch(page, name)
+        page.wait_for_function("explorer.thumbnailsShown() === explorer.visibleCount()", timeout=10000)
+        page.wait_for_timeout(100)
+        after = canvas_rgb(page, "#main-view canvas.mv-overlay")
+        shot(page, tmp_path, "four_channels_zoomed_darkfield")
+        # only darkfield (magenta) is left: no thumbnail pixel has green, and some have magenta
+        changed = (after != before).any(axis=-1)
+        assert changed.sum() > 1000
+        assert (after[changed][:, 1] <= after[changed][:, [0, 2]].max(axis=1) + 2).mean() > 0.9
+        no_errors(page)
+    finally:
+        page.close()
+
+
+def test_gallery_cell_images_follow_the_channel_switches(browser, four, tmp_path):
+    files, inputs = four["files"], four["inputs"]
+    channels = files.meta["channels"]
+    page = open_page(browser, four["out"] / "gallery.html")
+    try:
+        layer = page.evaluate("document.body.dataset.layer")
+        gallery = assigned(four["out"] / f"data_gallery_{layer}.js")[1]
+        top = gallery["top_sprite"]
+        first = page.locator("#cards .card .tops canvas.cell-top").first
+        cid = first.get_attribute("title")
+        k = gallery["top_ids"].index(cid)
+        planes = sprite_cell(packed_planes(top["images"], len(channels)), k, top["size"], top["columns"])
+        selector = "#cards .card .tops canvas.cell-top"
+        assert (canvas_rgb(page, selector) == composed(planes, channels)).all()
+        switch(page, "cytoplasm")
+        page.wait_for_function("document.body.dataset.channels === '1011'")
+        assert (canvas_rgb(page, selector) == composed(planes, channels, [1, 0, 1, 1])).all()
+        page.screenshot(path=str(tmp_path / "gallery_four_channels.png"))
+        no_errors(page)
+    finally:
+        page.close()
 
 
 # ----------------------------------------------------------------------------- colours

@@ -31,11 +31,17 @@ LAYERS = ["conv1", "conv2", "dense1"]
 METHODS = ["umap", "tsne"]
 SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 FCS_LIMIT = 200  # parameters per FCS file, as docs/formats.md states
+#: the image channels as the rule passes them (data.channels' name, kind, colour); the paper's two
+PAPER_CHANNELS = [{"name": "cytoplasm", "kind": "fluorescence", "colour": "#ff0000"},
+                  {"name": "nucleus", "kind": "fluorescence", "colour": "#00ff00"}]
+FOUR_CHANNELS = [{"name": "brightfield", "kind": "brightfield", "colour": "#bbbbbb"}, *PAPER_CHANNELS,
+                 {"name": "darkfield", "kind": "darkfield", "colour": "#ff00ff"}]
 
 
 # ----------------------------------------------------------------------------- a fabricated run
 
-def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAYERS, methods=METHODS, k=6):
+def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAYERS, methods=METHODS, k=6,
+                  channels=PAPER_CHANNELS):
     """Write a small run's files under ``root`` as the workflow would; return the raw tables."""
     rng = np.random.default_rng(seed)
     root = Path(root)
@@ -54,6 +60,9 @@ def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAY
     index = pd.DataFrame({
         "row": np.arange(n_images), "id": ids, "class": predictions["class"], "label": label, "split": split,
         "source": [f"raw/{CLASSES[k]}/{o}_Ch2.ome.tif" for k, o in zip(label, objects)], "object": objects,
+        # what ingestion measures per image channel, then the simulator's properties
+        **{f"{measure}_{c['name']}": rng.uniform(1, 5000, n_images).round(3)
+           for measure in ("intensity", "max", "mean") for c in channels},
         "event_type": "cell", "cell_diameter_px": rng.uniform(18, 40, n_images).round(4),
         "offset_x": rng.normal(0, 3, n_images).round(4)})
     # the embedded cells: a shuffled subset (dump order is not row order)
@@ -109,7 +118,7 @@ CONFIG = {"results": "results/test", "classes": CLASSES, "data": {"directory": N
 
 
 def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts=None, max_parameters=FCS_LIMIT,
-                      selections=None):
+                      selections=None, channels=PAPER_CHANNELS):
     """Run scripts/export.py as Snakemake would, with a stand-in ``snakemake`` object."""
     root, out = Path(root), Path(out)
     parts = parts or [list(layers)]
@@ -123,7 +132,7 @@ def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts
         selections=[str(path) for path in (selections or {}).values()])
     if mda:
         inputs.update(mda_targets=str(root / "mda/targets.csv"), mda_predictions=str(root / "mda/predictions.csv"))
-    params = SimpleNamespace(layers=list(layers), methods=list(methods), classes=CLASSES, mda=mda,
+    params = SimpleNamespace(layers=list(layers), methods=list(methods), classes=CLASSES, channels=channels, mda=mda,
                              mda_target="nucleus_area_ratio" if mda else "", fcs_parts=parts,
                              fcs_max_parameters=max_parameters, x_layer="dense1",
                              layer_shapes={"conv1": [8, 78, 78], "conv2": [8, 78, 78], "dense1": [32, 1, 1]},
@@ -182,8 +191,9 @@ def test_fcs_channels_are_named_for_gating(exported):
     events, _, long_names = read_fcs(fcs[0])
     expected = (["cell_index", "row", "object", "class", "predicted", "p_CD4+_T_cell", P_BAND, "certainty", "split",
                  "mda_target", "mda_predicted", "mda_error", "mda_missing", "measured_nucleus_area_ratio",
-                 "measured_cell_area", "measured_nucleus_area", "measured_nucleus_intensity", "cell_diameter_px",
-                 "offset_x"]
+                 "measured_cell_area", "measured_nucleus_area", "measured_nucleus_intensity",
+                 "intensity_cytoplasm", "intensity_nucleus", "max_cytoplasm", "max_nucleus", "mean_cytoplasm",
+                 "mean_nucleus", "cell_diameter_px", "offset_x"]
                 + [name for layer in LAYERS for name in
                    (f"cluster_{layer}", f"{layer}_umap_1", f"{layer}_umap_2", f"{layer}_tsne_1", f"{layer}_tsne_2")])
     assert list(events.columns) == expected
@@ -195,6 +205,8 @@ def test_fcs_channels_are_named_for_gating(exported):
     assert long_names["dense1_umap_2"] == "dense1 UMAP 2"
     assert long_names["mda_target"] == "regression target nucleus_area_ratio, measured"
     assert long_names["measured_cell_area"] == "cell_area measured on the image (mda/targets.csv)"
+    assert long_names["intensity_nucleus"] == "nucleus (fluorescence image channel) integrated intensity (data/index.csv)"
+    assert long_names["offset_x"] == "offset_x (data/index.csv)"
 
 
 def test_fcs_values_equal_the_tables_they_came_from(exported):
@@ -487,3 +499,44 @@ def test_a_selection_naming_cells_this_run_lacks_is_an_error_naming_the_file(tmp
     with pytest.raises(TableError, match=r"other_run\.csv: 1 ids are not cells.*does-not-exist"):
         run_export_script(tmp_path, tmp_path / "export", selections={"x": saved})
     assert not (tmp_path / "export" / "cells.fcs").exists()
+
+
+# ----------------------------------------------------------------------------- image channels
+
+def test_every_image_channels_measurements_and_description_reach_both_files(tmp_path):
+    """Four channels (configs/four_channels.yaml): each one's intensity, maximum and mean are FCS
+    parameters and obs columns with the index's values, and both files say which channels there are."""
+    tables = fabricate_run(tmp_path, n_images=20, n_selected=9, seed=3, channels=FOUR_CHANNELS)
+    fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", channels=FOUR_CHANNELS)
+    events, text, long_names = read_fcs(fcs[0])
+    adata = anndata.read_h5ad(h5ad)
+    ids = tables["selection"]["id"].tolist()
+    index = tables["index"].set_index("id").loc[ids]
+    names = [c["name"] for c in FOUR_CHANNELS]
+    columns = [f"{m}_{n}" for m in ("intensity", "max", "mean") for n in names]
+    assert [c for c in events if c.startswith(("intensity_", "max_", "mean_"))] == columns
+    for column in columns:
+        np.testing.assert_array_equal(events[column].to_numpy(), f32(index[column]), err_msg=column)
+        np.testing.assert_array_equal(adata.obs[column].to_numpy(), index[column].to_numpy(), err_msg=column)
+    assert long_names["mean_darkfield"] == "darkfield (darkfield image channel) mean inside the cell (data/index.csv)"
+    assert long_names["max_brightfield"] == \
+        "brightfield (brightfield image channel) maximum after background removal (data/index.csv)"
+    assert json.loads(text["cellscape_image_channels"]) == FOUR_CHANNELS
+    recorded = adata.uns["image_channels"]
+    assert [dict(zip(("name", "kind", "colour"), row)) for row in
+            zip(*(list(recorded[k]) for k in ("name", "kind", "colour")))] == FOUR_CHANNELS
+
+
+def test_an_index_without_a_channels_measurements_is_an_error_naming_them(tmp_path):
+    fabricate_run(tmp_path, n_images=20, n_selected=9, seed=3)  # measures cytoplasm and nucleus only
+    with pytest.raises(TableError, match=r"lacks \['intensity_brightfield', 'intensity_darkfield'"):
+        run_export_script(tmp_path, tmp_path / "export", channels=FOUR_CHANNELS)
+
+
+def test_the_per_cell_budget_grows_with_the_image_channels_so_twelve_fit():
+    from cellscape.export.parts import FCS_PER_CELL_BUDGET, per_cell_budget
+    assert per_cell_budget(1) == per_cell_budget(2) == FCS_PER_CELL_BUDGET
+    assert per_cell_budget(12) == FCS_PER_CELL_BUDGET + 3 * 10
+    layers = [f"conv{i}" for i in range(1, 13)]
+    for part in plan_fcs_parts(layers, ["umap", "tsne", "pca", "mda"], FCS_LIMIT, per_cell_budget(12)):
+        assert per_cell_budget(12) + 9 * len(part) <= FCS_LIMIT

@@ -252,6 +252,34 @@ def decoded(b64, dtype):
     return np.frombuffer(base64.b64decode(b64), dtype=np.dtype(dtype).newbyteorder("<"))
 
 
+def packed_planes(uris, n_channels, lossless=True):
+    """The channel planes of packed sheets (docs/explorer.md, "channel planes") as the page decodes
+    them: sheet g's red, green, blue are channels 3g, 3g + 1, 3g + 2 -> (C, H, W) uint8."""
+    import io
+    from PIL import Image
+    bands = [np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+             for uri in uris]
+    stacked = np.concatenate([np.moveaxis(b, -1, 0) for b in bands])
+    assert len(uris) == -(-n_channels // 3)
+    assert not (lossless and stacked[n_channels:].any())  # unused bands are 0 (JPEG bleeds into them)
+    return stacked[:n_channels]
+
+
+def sprite_cell(sheet, k, size, columns):
+    """Image ``k`` of a (..., H, W) sprite sheet of ``size`` px images, ``columns`` to a row."""
+    r, c = divmod(k, columns)
+    return sheet[..., r * size:(r + 1) * size, c * size:(c + 1) * size]
+
+
+def composed(planes, channels, on=None):
+    """What the page shows of (C, H, W) uint8 planes (channels.js, in numpy): the channels that are
+    ``on`` (default all) added in their ``colour``, ``floor((sum + 127) / 255)``, clipped -> (H, W, 3)."""
+    on = np.ones(len(channels), dtype=bool) if on is None else np.asarray(on, dtype=bool)
+    colours = np.array([[int(c["colour"][i:i + 2], 16) for i in (1, 3, 5)] for c in channels]) * on[:, None]
+    total = np.einsum("chw,ck->hwk", np.asarray(planes, dtype=np.int64), colours)
+    return np.minimum(255, (total + 127) // 255)
+
+
 class ExplorerFiles:
     """The data files of a built explorer (docs/explorer.md), decoded with numpy, independently of
     the page's JavaScript: what the page tests compare the page's state with."""
@@ -282,6 +310,13 @@ class ExplorerFiles:
         """(n, k) neighbour indices of one layer."""
         payload = assigned(self.folder / f"data/neighbours_{layer}.js")[1]
         return decoded(payload, "uint32").reshape(self.n, -1).astype(int)
+
+    def cell_planes(self, i):
+        """(C, S, S) uint8 channel planes of cell ``i``, cut from its tile."""
+        tile = self.meta["tile"]
+        t, k = divmod(i, tile["cells"])
+        uris = assigned(self.folder / f"tiles/tile_{t:05d}.js")[1]
+        return sprite_cell(packed_planes(uris, len(self.meta["channels"])), k, tile["size"], tile["columns"])
 
     def attribution(self):
         path = self.folder / "data/attribution.js"

@@ -19,19 +19,36 @@ DEFAULT_MODEL = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256,
 CLASSES = ["lymphocyte", "neutrophil"]
 
 
-def simulated_cells(n, image_size, seed):
-    """(n, 2, S, S) float32 images in [0, 1], normalised as the data rule does, and labels."""
+def simulated_cells(n, image_size, seed, channels=None):
+    """(n, C, S, S) float32 images in [0, 1], normalised as the data rule does, and labels.
+
+    ``channels``: resolved channels (:func:`cellscape.data.channels.resolve_channels`, with file
+    suffixes the simulator images); default the paper's two, cytoplasm and nucleus.
+    """
+    from cellscape.data.preprocess import clean_channels
     from cellscape.data.simulate import simulate_event
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for i in range(n):
         label = i % len(CLASSES)
-        raw, _ = simulate_event(rng, CLASSES[label])
-        x = raw.astype(np.float32)[:, :image_size, :image_size]
-        peak = x.max(axis=(1, 2), keepdims=True) + 1e-6
-        images.append(np.where(x < 0.2 * peak, 0.0, x / peak))
+        if channels is None:
+            raw, _ = simulate_event(rng, CLASSES[label])
+            x = raw.astype(np.float32)[:, :image_size, :image_size]
+            peak = x.max(axis=(1, 2), keepdims=True) + 1e-6
+            images.append(np.where(x < 0.2 * peak, 0.0, x / peak))
+        else:
+            raw, _ = simulate_event(rng, CLASSES[label], channels=[c["file"] for c in channels])
+            x = clean_channels(raw.astype(np.float32)[:, :image_size, :image_size], channels)
+            images.append(x / (x.max(axis=(1, 2), keepdims=True) + 1e-6))
         labels.append(label)
     return np.stack(images).astype(np.float32), np.array(labels)
+
+
+#: the channels of configs/four_channels.yaml, resolved
+FOUR_CHANNELS = [{"name": "brightfield", "file": "Ch1", "kind": "brightfield", "colour": "#bbbbbb"},
+                 {"name": "cytoplasm", "file": "Ch2", "kind": "fluorescence", "colour": "#ff0000"},
+                 {"name": "nucleus", "file": "Ch4", "kind": "fluorescence", "colour": "#00ff00"},
+                 {"name": "darkfield", "file": "Ch6", "kind": "darkfield", "colour": "#ff00ff"}]
 
 
 def grid_positions(xy):
@@ -48,13 +65,17 @@ def grid_positions(xy):
 
 
 def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap", "tsne"), n_images=None,
-                     n_ifealid=None, n_attribution=8, n_top=4, with_top_cells=True, cells_per_tile=256, seed=0):
+                     n_ifealid=None, n_attribution=8, n_top=4, with_top_cells=True, cells_per_tile=256, seed=0,
+                     channels=None):
     """Keyword arguments for ``build_explorer`` plus ``model`` for reference.
 
+    ``channels``: the image channels as ``data.channels`` lists them (name, file, kind, colour;
+    e.g. :data:`FOUR_CHANNELS`); default the paper's two.
     ``n_images``: distinct simulated images, reused cyclically (a 100,000-cell benchmark needs
     the cells, not 100,000 simulations); ``n_ifealid``: cells with stored feature maps (all).
     """
     from cellscape.activations.selection import misclassified_first
+    from cellscape.data.channels import display, resolve_channels
     from cellscape.embeddings.neighbours import nearest_neighbours
     from cellscape.explorer.feature_store import feature_store
     from cellscape.model.hooks import layer_batches
@@ -62,7 +83,9 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     n_images = min(n_images or n_cells, n_cells)
-    images, image_labels = simulated_cells(n_images, image_size, seed)
+    resolved = resolve_channels({"channels": channels} if channels else {})
+    images, image_labels = simulated_cells(n_images, image_size, seed, resolved if channels else None)
+    n_channels = images.shape[1]
     rows = np.arange(n_cells) % n_images
     labels = image_labels[rows]
     ids = [f"cell{i:06d}" for i in range(n_cells)]
@@ -87,12 +110,12 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
             maps[(shape.name, method)] = (pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}),
                                           pd.DataFrame({"id": ids, "gx": gx, "gy": gy}))
     cells["mda_target"] = rng.normal(0.5, 0.1, n_cells)
-    model = build_model(model_cfg, image_size, len(CLASSES)).eval()
+    model = build_model(model_cfg, image_size, len(CLASSES), in_channels=n_channels).eval()
     conv = [s for s in shapes if s.kind == "conv"]
     conv_names = [s.name for s in conv]
     featvis = {}
     for s in conv:
-        noise = gaussian_filter(rng.random((s.channels, 2, image_size, image_size)), (0, 0, 3, 3))
+        noise = gaussian_filter(rng.random((s.channels, n_channels, image_size, image_size)), (0, 0, 3, 3))
         low, high = noise.min(axis=(2, 3), keepdims=True), noise.max(axis=(2, 3), keepdims=True)
         fv_images = ((noise - low) / (high - low)).astype(np.float32)
         mask = gaussian_filter(rng.random((s.channels, 1, image_size, image_size)), (0, 0, 6, 6))
@@ -118,4 +141,5 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
                else [s.channels]} for s in shapes]
     return {"cells": cells, "layers": layers, "maps": maps, "neighbours": neighbours, "images": images,
             "classes": CLASSES, "methods": list(methods), "attribution": attribution, "ifealid": (store, stored),
-            "featvis": featvis, "top_cells": top_cells, "cells_per_tile": cells_per_tile}, model
+            "featvis": featvis, "top_cells": top_cells, "channels": display(resolved),
+            "cells_per_tile": cells_per_tile}, model

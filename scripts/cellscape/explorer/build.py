@@ -11,25 +11,23 @@ import os
 import shutil
 import tempfile
 import warnings
-from functools import partial
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..data.channels import display, resolve_channels
-from ..figures.common import CLASS_COLOURS, compose_channels
+from ..figures.common import CLASS_COLOURS
 from ..runtime.tables import check_unique_ids, join_to_ids
 from .boundary_overlay import boundary_rgba, unit_square_probabilities
 from .cells import aligned_coordinates
 from .columns import cell_columns, colour_choices
-from .encode import b64_array, image_data_uri, js_assignment, rgb_uint8, rounded, sprite_sheet, unit_uint16
+from .encode import b64_array, image_data_uri, js_assignment, rgb_uint8, rounded, unit_uint16
 from .feature_store import store_scripts
 from .order import map_order
+from .planes import packed_sheets
 from .tiles import tile_layout, tile_scripts
 
-#: the channels the thumbnails compose: the paper's two, until the explorer is given the image set's
-SHOWN_CHANNELS = display(resolve_channels({}))
 #: static files the builder copies: everything in static/
 STATIC = "static"
 #: no image file of the explorer may exceed this (Chromium decodes one image at a time)
@@ -71,37 +69,39 @@ def attribution_payload(maps, sanity_verdicts, positions, classes):
             "target_note": "maps of the predicted class's logit; brighter = more important (99.5th percentile = white)"}
 
 
-def gallery_payloads(featvis, top_cells, tiles_for_ids, max_channels=None):
-    """Per conv layer: JPEG sprite sheets of feature and filtered images, scores, and a sprite of
-    the cells that activate each channel most (``tiles_for_ids``: ids -> (n, S, S, 3) uint8)."""
-    index, per_layer = {"layers": []}, {}
+def gallery_payloads(featvis, top_cells, images_for_ids, image_channels, max_channels=None):
+    """Per conv layer: the feature and filtered images and the cells that activate each channel
+    most (``images_for_ids``: ids -> (n, C, S, S) in [0, 1]), as packed channel planes
+    (:mod:`.planes`; feature images as JPEG), and their scores; the index names the image channels."""
+    index, per_layer = {"layers": [], "channels": image_channels}, {}
     for layer, fv in featvis.items():
         channels = np.asarray(fv["channels"]).astype(int)[:max_channels]
         n = len(channels)
-        images = rgb_uint8(compose_channels(np.asarray(fv["images"])[:n], SHOWN_CHANNELS))
-        filtered = rgb_uint8(compose_channels(np.asarray(fv["filtered"])[:n], SHOWN_CHANNELS))
-        sheet, columns = sprite_sheet(images)
-        filtered_sheet, _ = sprite_sheet(filtered, columns)
+        images = np.asarray(fv["images"])[:n]
+        if images.shape[1] != len(image_channels):
+            raise ValueError(f"feature images of {layer}: {images.shape[1]} channels, the image set "
+                             f"{len(image_channels)} ({', '.join(c['name'] for c in image_channels)})")
+        sheets, columns = packed_sheets(images, fmt="jpeg")
+        filtered, _ = packed_sheets(np.asarray(fv["filtered"])[:n], columns, fmt="jpeg")
         payload = {
             "channels": channels.tolist(), "objective": rounded(np.asarray(fv["objective"])[:n], 4),
             "feedback": rounded(np.asarray(fv["feedback"])[:n], 4), "top": [], "top_ids": [],
-            "size": int(images.shape[1]), "columns": columns,
-            "images": image_data_uri(sheet, "jpeg"), "filtered": image_data_uri(filtered_sheet, "jpeg"),
+            "size": int(images.shape[-1]), "columns": columns, "images": sheets, "filtered": filtered,
         }
         if top_cells is not None and layer in top_cells:
             by_channel = [[str(c) for c in np.asarray(top_cells[layer])[ch]] for ch in channels]
             unique = list(dict.fromkeys(c for row in by_channel for c in row))
             position = {c: i for i, c in enumerate(unique)}
-            top_sheet, top_columns = sprite_sheet(tiles_for_ids(unique))
+            top_sheets, top_columns = packed_sheets(images_for_ids(unique))
             payload.update(top=[[position[c] for c in row] for row in by_channel], top_ids=unique,
-                           top_sprite={"uri": image_data_uri(top_sheet), "columns": top_columns})
+                           top_sprite={"images": top_sheets, "columns": top_columns, "size": int(images.shape[-1])})
         index["layers"].append({"name": layer, "channels": n})
         per_layer[layer] = payload
     return index, per_layer
 
 
 def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, methods, *, boundaries=None, attribution=None, ifealid=None, featvis=None, top_cells=None,
-                   cells_per_tile=128, title="cellscape explorer", max_gallery_channels=None):
+                   channels=None, cells_per_tile=128, title="cellscape explorer", max_gallery_channels=None):
     """Write the explorer to ``out_dir`` (replaced atomically); return ``{relative file: bytes}``.
 
     ``cells``: the export's cell table (``cellscape.export.cells.assemble_cells(...).obs``: id, row,
@@ -110,11 +110,17 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     (embedding, grid)}`` tables (id, x, y / id, gx, gy); ``neighbours``: ``{layer: (n, k) int}``
     in cell order (a layer's ``label`` is the name shown, e.g. a module path; default ``name``);
     ``images``: (N, C, S, S) (memmap fine) indexed by ``cells.row``;
+    ``channels``: ``[{name, kind, colour}]`` of the images' channels
+    (:func:`cellscape.data.channels.display`; default the paper's cytoplasm red, nucleus green);
     ``attribution``: ``(maps npz dict, verdicts)``; ``ifealid``: ``(store, cell positions)`` from
     :func:`cellscape.explorer.feature_store.feature_store`; ``featvis``/``top_cells``: the gallery.
     """
     out_dir = Path(out_dir)
     classes = list(classes)
+    channels = display(channels or resolve_channels({}))
+    if images.shape[1] != len(channels):
+        raise ValueError(f"images have {images.shape[1]} channels, the channel list {len(channels)} "
+                         f"({', '.join(c['name'] for c in channels)})")
     check_unique_ids(cells, "the shown cells")
     cells, neighbours, ifealid = in_tile_order(cells.reset_index(drop=True), layers, methods, maps, neighbours,
                                                ifealid)
@@ -140,7 +146,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
 
     rows = cells["row"].to_numpy(dtype=int)
     layout = tile_layout(n, cells_per_tile, images.shape[-1])
-    files.update(tile_scripts(images, rows, layout, partial(compose_channels, channels=SHOWN_CHANNELS)))
+    files.update(tile_scripts(images, rows, layout))
 
     positions = {cid: i for i, cid in enumerate(ids)}
     meta_attribution = None
@@ -157,12 +163,13 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
         meta_ifealid, store_files = store_scripts(store, stored_positions)
         files.update(store_files)
 
-    def tiles_for_ids(wanted):
+    def images_for_ids(wanted):
         found = join_to_ids(wanted, cells[["id", "row"]], "the gallery's top cells", "the shown cells", how="covers")
         from ..runtime.io import read_rows
-        return rgb_uint8(compose_channels(read_rows(images, found["row"].to_numpy(dtype=int)), SHOWN_CHANNELS))
+        return read_rows(images, found["row"].to_numpy(dtype=int))
 
-    gallery_index, gallery_layers = gallery_payloads(featvis or {}, top_cells, tiles_for_ids, max_gallery_channels)
+    gallery_index, gallery_layers = gallery_payloads(featvis or {}, top_cells, images_for_ids, channels,
+                                                     max_gallery_channels)
     files["data_gallery.js"] = js_assignment("gallery", gallery_index)
     for layer, payload in gallery_layers.items():
         files[f"data_gallery_{layer}.js"] = js_assignment(("galleryLayers", layer), payload)
@@ -173,7 +180,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
                     "shape": [int(s) for s in l["shape"]]} for l in layers],
         "methods": list(methods), "grid": True, "colour_by": colour_choices(columns),
         "k_neighbours": k, "tile": layout,
-        "channels": [{"name": "cytoplasm", "colour": "#ff0000"}, {"name": "nucleus", "colour": "#00ff00"}],
+        "channels": channels,
         "attribution": meta_attribution, "ifealid": meta_ifealid,
     }
     files["data/meta.js"] = js_assignment("meta", meta)

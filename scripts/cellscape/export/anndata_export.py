@@ -8,6 +8,8 @@
 - ``obsm["X_<layer>_<method>"]``: every 2-D map (the ``pca`` method's as ``X_<layer>_pca_2d``);
   ``obsm["X_<layer>_pca"]``: the layer's reduced features (activations/{layer}/reduced.npy);
 - ``uns``: ``classes``, ``layers``, ``methods``, ``x_layer``, ``mda_target``, ``layer_shapes`` ({layer: [C, H, W]}),
+  ``image_channels`` ({name, kind, colour}: one array each, in the images' channel order; ``obs`` holds
+  ``intensity_<name>``, ``max_<name>``, ``mean_<name>`` of each),
   ``config`` (the run's configuration as JSON text: h5ad cannot store null or ragged lists).
 
 Text is written as plain HDF5 string arrays (numpy object dtype), readable by anndata >= 0.7 and
@@ -61,6 +63,8 @@ def build_anndata(cells, x_layer, layer_shapes, config):
         "x_layer": x_layer,
         "mda_target": cells.mda_target,  # "" when the regression stage is off
         "layer_shapes": {layer: np.asarray(shape, dtype=np.int64) for layer, shape in layer_shapes.items()},
+        "image_channels": {key: np.array([c[key] for c in cells.channels], dtype=object)
+                           for key in ("name", "kind", "colour")},
         "config": json.dumps(config, sort_keys=True),
     }
     return anndata.AnnData(X=x, obs=_obs_frame(cells), var=var, obsm=obsm, uns=uns)

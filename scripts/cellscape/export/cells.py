@@ -18,6 +18,9 @@ SPLITS = ("train", "val", "test")
 INDEX_KEYS = ("id", "row", "class", "label", "split")
 #: mda/targets.csv columns that are not measurements (``truth`` repeats index.csv's simulator value)
 TARGET_KEYS = ("row", "id", "split", "class", "label", "target", "truth")
+#: what ingestion measures per image channel (index.csv ``<measure>_<channel name>``), in words
+CHANNEL_MEASURES = {"intensity": "integrated intensity", "max": "maximum after background removal",
+                    "mean": "mean inside the cell"}
 
 
 @dataclass
@@ -33,6 +36,7 @@ class CellTable:
     mda: bool = False
     mda_target: str = ""  # what the regression net learns (config mda.target)
     index_columns: list = field(default_factory=list)  # the extra columns taken from index.csv
+    channels: list = field(default_factory=list)  # the image channels [{name, kind, colour}]
     measured_columns: list = field(default_factory=list)  # measured_<m> columns from mda/targets.csv
     selection_columns: dict = field(default_factory=dict)  # selection_<name> -> the explorer's saved CSV
 
@@ -72,8 +76,13 @@ def _check_classes(table, name, classes, name_column, code_column):
     return expected
 
 
+def channel_columns(channels):
+    """{index.csv column: (channel, what it measures)} of every image channel, in channel order."""
+    return {f"{measure}_{c['name']}": (c, words) for measure, words in CHANNEL_MEASURES.items() for c in channels}
+
+
 def assemble_cells(selection, predictions, index, embeddings, clusters, reduced, classes, methods,
-                   mda_targets=None, mda_predictions=None, mda_target="target", selections=None):
+                   mda_targets=None, mda_predictions=None, mda_target="target", selections=None, channels=None):
     """The :class:`CellTable` of the embedded cells.
 
     ``embeddings``: {(layer, method): table with id, x, y}; ``clusters``: {layer: table with id,
@@ -82,6 +91,8 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     ``mda_target`` naming its target; the other measurements of targets.csv become ``measured_<name>``.
     ``selections``: ``{name: (path, table with id)}``, selections saved from the explorer; each
     becomes a boolean ``selection_<name>`` column (a gate in FCS, an ``obs`` column in AnnData).
+    ``channels``: the image channels (``[{name, kind, colour}]``); index.csv must hold each one's
+    ``intensity_``, ``max_`` and ``mean_<name>`` (ingestion writes them), so none is lost silently.
     A table that misses, repeats or adds cells is a :class:`TableError` naming it and the ids.
     """
     classes = [str(c) for c in classes]
@@ -136,6 +147,10 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     else:
         measured = []
 
+    missing = [c for c in channel_columns(channels or []) if c not in index.columns]
+    if missing:
+        raise TableError(f"data/index.csv lacks {missing}, the measurements of the image channels "
+                         f"{[c['name'] for c in channels]} (data.channels): was it written by an older ingestion?")
     extra = [c for c in index.columns if c not in INDEX_KEYS]
     clash = sorted(set(extra) & set(obs.columns))
     if clash:
@@ -163,6 +178,7 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
         chosen[column] = str(path)
     return CellTable(obs=obs, embeddings=maps, features=features, classes=classes, layers=layers,
                      methods=list(methods), mda=mda, mda_target=mda_target if mda else "", index_columns=extra,
+                     channels=[{k: c[k] for k in ("name", "kind", "colour")} for c in channels or []],
                      measured_columns=[f"measured_{c}" for c in measured], selection_columns=chosen)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.io import atomic_path
-from .cells import SPLITS
+from .cells import SPLITS, channel_columns
 from .parts import FCS_MAX_PARAMETERS
 
 #: what a missing value is written as (the ``*_missing`` channel marks the cell)
@@ -108,12 +108,17 @@ def cell_channels(cells):
                              obs[c].to_numpy(dtype=float), missing_ok=True) for c in cells.measured_columns]
     channels += [Channel(fcs_name(column), f"1 = in the selection saved as {path}", obs[column].to_numpy(dtype=float))
                  for column, path in cells.selection_columns.items()]
+    measured = channel_columns(cells.channels)
     for column in cells.index_columns:
         values = obs[column]
         if not pd.api.types.is_numeric_dtype(values):  # bool counts as numeric (0/1)
             continue  # text (source path, event type): in the .h5ad only
-        channels.append(Channel(fcs_name(column), f"{column} (data/index.csv)", values.to_numpy(dtype=float),
-                                missing_ok=True))
+        if column in measured:
+            channel, words = measured[column]
+            long_name = f"{channel['name']} ({channel['kind']} image channel) {words} (data/index.csv)"
+        else:
+            long_name = f"{column} (data/index.csv)"
+        channels.append(Channel(fcs_name(column), long_name, values.to_numpy(dtype=float), missing_ok=True))
     return channels
 
 
@@ -201,6 +206,8 @@ def write_fcs_parts(cells, paths, parts, max_parameters=FCS_MAX_PARAMETERS):
             "CELLSCAPE_SPLITS": json.dumps(list(SPLITS)),
             "CELLSCAPE_LAYERS": json.dumps(list(layers)),
             "CELLSCAPE_METHODS": json.dumps(cells.methods),
+            # the image channels in the images' order: [{name, kind, colour}] (columns <measure>_<name>)
+            "CELLSCAPE_IMAGE_CHANNELS": json.dumps(cells.channels),
             "CELLSCAPE_PART": f"{number} of {len(parts)}",
             "CELLSCAPE_PART_FILES": json.dumps(names),
             "CELLSCAPE_MISSING_VALUE": f"{MISSING_VALUE:g}",

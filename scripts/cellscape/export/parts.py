@@ -10,7 +10,15 @@ from pathlib import Path
 #: parameters per FCS file (a conservative limit: FCS 3.1 and flowio have none)
 FCS_MAX_PARAMETERS = 200
 #: channels kept free in every file for the per-cell channels (class, probabilities, index columns...)
+#: of an image set of the paper's two channels; each further image channel adds its index columns
 FCS_PER_CELL_BUDGET = 64
+#: index.csv columns per image channel: intensity_<name>, max_<name>, mean_<name>
+INDEX_COLUMNS_PER_CHANNEL = 3
+
+
+def per_cell_budget(n_image_channels):
+    """Channels kept for the per-cell channels of an image set of ``n_image_channels`` channels."""
+    return FCS_PER_CELL_BUDGET + INDEX_COLUMNS_PER_CHANNEL * max(0, n_image_channels - 2)
 
 
 def layer_channel_count(n_methods):

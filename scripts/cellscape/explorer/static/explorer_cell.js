@@ -12,14 +12,12 @@ window.CSX = window.CSX || {};
     return `<span class="swatch" style="background:${c}"></span>`;
   }
 
-  function drawImage(canvas, i) {
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-    return D.thumbnail(i, true).then(c => {
-      if (!c || canvas.dataset.index !== String(i)) return;
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(c, 0, 0, canvas.width, canvas.height);
-    });
+  // The tapped cell's images (#cell-image, #attr-cell) again, e.g. after a channel was switched.
+  function redrawImages() {
+    for (const id of ["cell-image", "attr-cell"]) {
+      const canvas = $(id);
+      if (canvas) D.drawCell(canvas, +canvas.dataset.index);
+    }
   }
 
   function show(i) {
@@ -51,9 +49,8 @@ window.CSX = window.CSX || {};
       `<div>predicted: ${swatch(pred)}<b>${esc(classes[pred])}</b>${S.mis[i] ? ' <span class="wrong">misclassified</span>' : ' <span class="ok">correct</span>'}</div>` +
       `<div>certainty: ${cert.toFixed(3)}</div>${extra.map(e => `<div>${e}</div>`).join("")}` +
       `<table class="probs">${probs}</table>` +
-      `<div class="hint">channels: ${(D.meta.channels || []).map(c => `<span style="color:${c.colour}">■</span> ${esc(c.name)}`).join(", ")}</div>` +
       `</div></div>`;
-    drawImage($("cell-image"), i);
+    D.drawCell($("cell-image"), i);
     $("neighbour-table").innerHTML = `<tr><td class="hint">loading every layer's neighbours…</td></tr>`;
     attribution(i);
   }
@@ -134,7 +131,7 @@ window.CSX = window.CSX || {};
           (v.spearman !== undefined ? ` (Spearman ${(+v.spearman).toFixed(2)})` : "")) + "</p>";
     }
     box.innerHTML = html;
-    drawImage($("attr-cell"), i);
+    D.drawCell($("attr-cell"), i);
   }
 
   function jumpButton(A) {
@@ -157,6 +154,6 @@ window.CSX = window.CSX || {};
 
   window.CSX.cell = {
     init(a) { app = a; show(-1); },
-    show, neighbourTable, layerChanged,
+    show, neighbourTable, layerChanged, redrawImages,
   };
 })();

@@ -1,6 +1,7 @@
 // Explorer data access: loads the data scripts of docs/explorer.md on demand (a <script> tag per
 // file, since fetch() of file:// URLs is blocked), decodes base64 once into typed arrays, and
-// serves cell thumbnails cut from the tiles (a few tiles at a time, never all of them).
+// serves cell thumbnails composed from the tiles' channel planes with the channels that are on
+// (a few tiles decoded at a time, never all of them).
 "use strict";
 window.CELLSCAPE = window.CELLSCAPE || {};
 window.CSX = window.CSX || {};
@@ -49,6 +50,7 @@ window.CSX = window.CSX || {};
       D.n = C.meta.n_cells;
       D.ids = C.cells.ids;
       D.layerNames = C.meta.layers.map(l => l.name);
+      D.channelsOn = C.meta.channels.map(() => true);
       for (const [name, col] of Object.entries(C.cells.columns)) {
         const Type = TYPES[col.dtype] || (col.kind === "number" ? Float32Array : Uint8Array);
         D.columns[name] = Object.assign({}, col, {name, data: typed(col.data, Type)});
@@ -119,31 +121,44 @@ window.CSX = window.CSX || {};
     // thumbnail(i, urgent) -> Promise<canvas|null>; thumbSync(i) -> canvas or undefined.
     // Tiles load through a small queue (3 at a time); urgent requests (hover, tap) go first and
     // queued non-urgent requests of an older generation (see newThumbGeneration) are dropped.
+    // A thumbnail shows the channels whose channelsOn is true; setChannels drops every composed one.
+    channelsOn: [],
     thumbSync(i) { return thumbs.get(i); },
     thumbnail(i, urgent) {
       const have = thumbs.get(i);
       if (have) return Promise.resolve(have);
       const tile = D.meta.tile, t = Math.floor(i / tile.cells);
-      return tileImage(t, urgent).then(img => img ? cut(img, i) : null);
+      return tileImage(t, urgent).then(set => set ? cut(set, i) : null);
     },
     newThumbGeneration() { return ++thumbGen; },
+    setChannels(on) { D.channelsOn = on.slice(); thumbs.clear(); },
+    // Draw cell i's thumbnail scaled into a canvas whose data-index is i (black until it loads).
+    drawCell(canvas, i) {
+      const ctx = canvas.getContext("2d");
+      if (!canvas.dataset.drawn) { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height); }
+      return D.thumbnail(i, true).then(c => {
+        if (!c || canvas.dataset.index !== String(i)) return;
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(c, 0, 0, canvas.width, canvas.height);
+        canvas.dataset.drawn = "1";
+      });
+    },
   };
 
-  const thumbs = new Map();          // cell index -> 78x78 canvas (capped, oldest dropped)
+  const thumbs = new Map();          // cell index -> composed size x size canvas (capped, oldest dropped)
   const THUMB_CAP = 4000;
-  const images = new Map();          // tile -> decoded Image (LRU, capped)
-  const IMAGE_CAP = 6;
+  const images = new Map();          // tile -> decoded channel planes (LRU, capped by their bytes)
+  const PLANE_BYTES = 48e6;
+  let imageCap = 6;
   const pending = new Map();         // tile -> {promise, resolve, gen, urgent, started}
   const queue = [];
   let active = 0, thumbGen = 0;
 
-  function cut(img, i) {
+  function cut(set, i) {
     const have = thumbs.get(i);
     if (have) return have;
-    const tile = D.meta.tile, s = tile.size, p = i % tile.cells;
-    const c = document.createElement("canvas");
-    c.width = c.height = s;
-    c.getContext("2d").drawImage(img, (p % tile.columns) * s, Math.floor(p / tile.columns) * s, s, s, 0, 0, s, s);
+    const tile = D.meta.tile;
+    const c = window.CSC.canvas(set, i % tile.cells, tile.size, tile.columns, D.meta.channels, D.channelsOn);
     thumbs.set(i, c);
     if (thumbs.size > THUMB_CAP) thumbs.delete(thumbs.keys().next().value);
     return c;
@@ -173,15 +188,14 @@ window.CSX = window.CSX || {};
       p.started = true;
       active++;
       load(`tiles/tile_${pad5(p.t)}.js`).then(() => {
-        const uri = (C.tiles || {})[p.t];
-        if (!uri) throw new Error(`tiles/tile_${pad5(p.t)}.js did not define tile ${p.t}`);
-        const img = new Image();
-        img.src = uri;
-        return img.decode().then(() => img);
-      }).then(img => {
-        images.set(p.t, img);
-        if (images.size > IMAGE_CAP) images.delete(images.keys().next().value);
-        return img;
+        const uris = (C.tiles || {})[p.t];
+        if (!uris) throw new Error(`tiles/tile_${pad5(p.t)}.js did not define tile ${p.t}`);
+        return window.CSC.decode(uris, D.meta.channels.length);
+      }).then(set => {
+        images.set(p.t, set);
+        imageCap = Math.max(2, Math.min(8, Math.floor(PLANE_BYTES / set.planes.length)));
+        while (images.size > imageCap) images.delete(images.keys().next().value);
+        return set;
       }, err => { console.error(err); return null; }).then(img => {
         active--; pending.delete(p.t); p.resolve(img); pump();
       });

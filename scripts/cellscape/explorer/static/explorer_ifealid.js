@@ -192,8 +192,17 @@ window.CSX = window.CSX || {};
     ctx.drawImage(heat, 0, 0, SIZE, SIZE);
   }
 
+  // The shown cells' images again (a channel was switched), under the last similarity maps.
+  async function redrawImages() {
+    const my = version, images = await Promise.all(shown.map(s => D.thumbnail(s.i, true)));
+    if (my !== version) return;
+    shown.forEach((s, k) => { s.img = images[k]; });
+    if (last) similarity(last.position[0], last.position[1]);
+    else for (const s of shown) paint(s, null, 0, 1);
+  }
+
   window.CSX.ifealid = {
-    init, update,
+    init, update, redrawImages,
     selectionChanged() { if ($("ifealid-others") && $("ifealid-others").value === "selection") update(); },
     last: () => last,
   };

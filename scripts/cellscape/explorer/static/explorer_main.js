@@ -25,7 +25,9 @@
 //                                animation frame)
 //     heapBytes()                performance.memory.usedJSHeapSize or null
 //     hovered()                  {index, thumbnail: bool} of the tooltip (also
-//                                #tooltip[data-thumb] = index once its thumbnail is drawn)
+//                                #tooltip[data-thumb] = index once its thumbnail is drawn, and
+//                                #tooltip[data-channels] = the on/off mask it shows, e.g. "1011")
+//     channels()                 [{name, colour, on}] of the image channels (#channels checkboxes)
 //     lastInputLatency()         ms from the last lasso/click/select() to the end of the frame
 //                                that showed it (includes the selection's computation)
 //   }
@@ -74,6 +76,7 @@
     st.method = meta.methods[0];
     st.colourBy = meta.colour_by[0];
     st.layer = D.layerNames[D.layerNames.length - 1];
+    window.CSC.toggles($("channels"), meta.channels, D.channelsOn.slice(), setChannels);
     buildViews();
     setStatus(`loading ${D.layerNames.length} ${st.method} maps…`);
     await loadMethod(st.method);
@@ -337,19 +340,33 @@
       tip.dataset.index = i;
       delete tip.dataset.thumb;
       tip.hidden = false;
-      D.thumbnail(i, true).then(c => {
-        if (st.hovered !== i || !c) return;
-        const canvas = tip.querySelector("canvas");
-        canvas.getContext("2d").drawImage(c, 0, 0);
-        st.hoverThumb = true;
-        tip.dataset.thumb = i;
-      });
+      hoverThumbnail(i);
     }
     if (e) {
       const x = e.clientX + 16, y = e.clientY + 16, r = tip.getBoundingClientRect();
       tip.style.left = Math.min(x, window.innerWidth - r.width - 8) + "px";
       tip.style.top = (y + r.height > window.innerHeight - 8 ? e.clientY - r.height - 12 : y) + "px";
     }
+  }
+
+  function hoverThumbnail(i) {
+    const tip = $("tooltip"), mask = D.channelsOn.map(Number).join("");
+    D.thumbnail(i, true).then(c => {
+      if (st.hovered !== i || !c) return;
+      tip.querySelector("canvas").getContext("2d").drawImage(c, 0, 0);
+      st.hoverThumb = true;
+      tip.dataset.thumb = i;
+      tip.dataset.channels = mask;
+    });
+  }
+
+  // A channel switched on or off: every cell image shown is composed again.
+  function setChannels(on) {
+    D.setChannels(on);
+    updateThumbs();
+    if (st.hovered >= 0) hoverThumbnail(st.hovered);
+    CSX.cell.redrawImages();
+    CSX.ifealid.redrawImages();
   }
 
   function catLabel(col, i) {
@@ -468,6 +485,7 @@
     frameTimes: S.frameTimes,
     heapBytes: () => (performance.memory ? performance.memory.usedJSHeapSize : null),
     hovered: () => ({index: st.hovered >= 0 ? st.hovered : null, thumbnail: st.hoverThumb}),
+    channels: () => D.meta.channels.map((c, k) => ({name: c.name, colour: c.colour, on: D.channelsOn[k]})),
     lastInputLatency: () => S.lastLatency,
   };
 

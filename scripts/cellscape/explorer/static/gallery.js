@@ -1,31 +1,37 @@
-// Feature-image gallery: cards cut from per-layer sprite sheets with CSS background offsets.
+// Feature-image gallery: cards of feature images and top-activating cells, composed (channels.js)
+// from per-layer packed channel planes with the image channels that are switched on.
 "use strict";
 (function () {
   const G = CELLSCAPE.gallery;
   CELLSCAPE.galleryLayers = CELLSCAPE.galleryLayers || {};
   const $ = id => document.getElementById(id);
-  const style = document.createElement("style");
-  document.head.appendChild(style);
   const IMG = 80, TOP = 39;
+  const channels = G.channels, on = channels.map(() => true);
+  let planes = null;   // {layer, images, filtered, top}: the shown layer's decoded planes
+  let rendering = 0;
 
-  function spriteDiv(cls, index, columns, display, title) {
-    const d = document.createElement("div");
-    const col = index % columns, row = Math.floor(index / columns);
-    d.className = "sprite " + cls;
-    d.style.width = d.style.height = display + "px";
-    d.style.backgroundSize = `${columns * display}px auto`;
-    d.style.backgroundPosition = `${-col * display}px ${-row * display}px`;
-    if (title) d.title = title;
-    return d;
+  async function decoded(layer) {
+    if (planes && planes.layer === layer) return planes;
+    const L = CELLSCAPE.galleryLayers[layer], n = channels.length;
+    const [images, filtered, top] = await Promise.all([window.CSC.decode(L.images, n), window.CSC.decode(L.filtered, n),
+      L.top_sprite ? window.CSC.decode(L.top_sprite.images, n) : null]);
+    planes = {layer, images, filtered, top};
+    return planes;
+  }
+
+  function composed(cls, set, index, size, columns, display, title) {
+    const c = window.CSC.canvas(set, index, size, columns, channels, on);
+    c.className = "sprite " + cls;
+    c.style.width = c.style.height = display + "px";
+    if (title) c.title = title;
+    return c;
   }
 
   function feedbackColour(f) { return f < 0.5 ? "#d62728" : "#2ca02c"; }
 
-  function render(layer) {
-    const L = CELLSCAPE.galleryLayers[layer];
-    style.textContent =
-      `.fv-image { background-image: url(${L.images}); }\n.fv-filtered { background-image: url(${L.filtered}); }\n` +
-      (L.top_sprite ? `.cell-top { background-image: url(${L.top_sprite.uri}); }` : "");
+  async function render(layer) {
+    const my = ++rendering, L = CELLSCAPE.galleryLayers[layer], P = await decoded(layer);
+    if (my !== rendering) return;
     const order = L.channels.map((_, i) => i);
     const key = $("sort").value;
     if (key !== "channel") order.sort((a, b) => L[key][b] - L[key][a]);
@@ -37,8 +43,8 @@
       card.dataset.channel = L.channels[i];
       const pair = document.createElement("div");
       pair.className = "pair";
-      pair.appendChild(spriteDiv("fv-image", i, L.columns, IMG, `channel ${L.channels[i]}: feature image`));
-      pair.appendChild(spriteDiv("fv-filtered", i, L.columns, IMG, `channel ${L.channels[i]}: filtered`));
+      pair.appendChild(composed("fv-image", P.images, i, L.size, L.columns, IMG, `channel ${L.channels[i]}: feature image`));
+      pair.appendChild(composed("fv-filtered", P.filtered, i, L.size, L.columns, IMG, `channel ${L.channels[i]}: filtered`));
       card.appendChild(pair);
       const text = document.createElement("div");
       text.innerHTML = `<b>${layer} ch ${L.channels[i]}</b> objective ${L.objective[i].toFixed(2)}<br>` +
@@ -48,7 +54,7 @@
         const tops = document.createElement("div");
         tops.className = "tops";
         for (const c of L.top[i]) {
-          tops.appendChild(spriteDiv("cell-top", c, L.top_sprite.columns, TOP, L.top_ids[c]));
+          tops.appendChild(composed("cell-top", P.top, c, L.top_sprite.size, L.top_sprite.columns, TOP, L.top_ids[c]));
         }
         card.appendChild(tops);
       }
@@ -61,12 +67,16 @@
 
   async function select(layer) {
     if (!CELLSCAPE.galleryLayers[layer]) await cs.loadScript(`data_gallery_${layer}.js`);
-    render(layer);
+    await render(layer);
   }
 
   async function init() {
     if (!G.layers.length) { $("gallery-info").textContent = "No feature images in this build."; document.body.dataset.ready = "1"; return; }
     G.layers.forEach(l => cs.option($("layer"), l.name, `${l.name} (${l.channels})`));
+    window.CSC.toggles($("channels"), channels, on.slice(), now => {
+      now.forEach((v, k) => { on[k] = v; });
+      render($("layer").value).then(() => { document.body.dataset.channels = on.map(Number).join(""); });
+    });
     $("layer").addEventListener("change", ev => select(ev.target.value));
     $("sort").addEventListener("change", () => select($("layer").value));
     await select(G.layers[0].name);
