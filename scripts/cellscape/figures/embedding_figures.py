@@ -306,8 +306,9 @@ SEPARATION_METRICS = {"knn_accuracy": "k-NN accuracy (5-fold CV, k=5)", "silhoue
                       "trustworthiness": "trustworthiness (k=15)"}
 
 
-def separation_figure(scores, layers=None):
-    """Metrics vs layer: ``scores`` has columns layer, space (features / umap / tsne ...) and the metrics."""
+def separation_figure(scores, layers=None, title="Class separation by layer", legend_title="space"):
+    """Metrics vs layer: ``scores`` has columns layer, space (features / umap / tsne ..., or any
+    label of the lines) and the metrics."""
     layers = layers or list(dict.fromkeys(scores["layer"]))
     metrics = [m for m in SEPARATION_METRICS if m in scores.columns]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), constrained_layout=True, squeeze=False)
@@ -324,6 +325,6 @@ def separation_figure(scores, layers=None):
         ax.set_xlabel("layer")
         ax.set_ylabel(SEPARATION_METRICS[metric])
         ax.grid(alpha=0.3)
-        ax.legend(title="space")
-    fig.suptitle("Class separation by layer")
+        ax.legend(title=legend_title)
+    fig.suptitle(title)
     return fig
