@@ -121,6 +121,10 @@ TOGETHER = {
     "model.input.channels": {"model": {**EXTERNAL, "input": {"channels": ["nucleus", "cytoplasm"]}}},
     "model.input.mean": {"model": {**EXTERNAL, "input": {"mean": [0.1, 0.1], "std": [0.5, 0.5]}}},
     "model.input.std": {"model": {**EXTERNAL, "input": {"std": [0.5, 0.5]}}},
+    # the tiny run's two stains have no label-free channel: the setting is about a darkfield channel too
+    "channel_use.label_free": {"channel_use": {"label_free": True},
+                               "data": {"channels": [{"name": "cytoplasm", "file": "Ch2"}, {"name": "nucleus", "file": "Ch4"},
+                                                     {"name": "darkfield", "file": "Ch6", "kind": "darkfield"}]}},
 }
 
 
