@@ -32,8 +32,8 @@ write_csv(separation, snakemake.output.separation)
 print(accuracy.to_string(index=False))
 
 shown = {name: f"{name.replace('_', ' ')} ({', '.join(channels)}): accuracy {metrics['test_accuracy']:.2f}, "
-               f"balanced {metrics['balanced_accuracy']:.2f}" for name, (metrics, channels) in networks.items()}
+               f"balanced accuracy {metrics['balanced_accuracy']:.2f}" for name, (metrics, channels) in networks.items()}
 figure = separation_figure(separation.assign(space=separation["network"].map(shown)), p.layers,
                            title="Class separation by layer: all channels vs label-free channels only",
-                           legend_title="network (test cells)")
+                           legend_title="network (its test accuracy)", shared_legend=True)
 save_figure(figure, *snakemake.output.figure)

@@ -5,8 +5,10 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
+from cellscape.model.architecture import layer_names
 from support.workflow import REPO, planned_jobs, snakemake
 
 FOUR = yaml.safe_load((REPO / "configs" / "four_channels.yaml").read_text())["data"]["channels"]
@@ -68,10 +70,11 @@ def test_tiny_four_channel_run_says_which_channels_the_network_uses(tmp_path):
     assert label_free.loc["label_free", "channels"] == "brightfield darkfield"
     free_metrics = json.loads((results / "label_free" / "model" / "metrics.json").read_text())
     assert label_free.loc["label_free", "accuracy"] == pytest.approx(free_metrics["test_accuracy"])
-    weights = __import__("torch").load(results / "label_free" / "model" / "weights.pt", weights_only=True)
+    weights = torch.load(results / "label_free" / "model" / "weights.pt", weights_only=True)
     assert next(v for v in weights.values() if v.ndim == 4).shape[1] == 2  # two input channels
     separation = pd.read_csv(results / "metrics" / "label_free_separation.csv")
-    layers = list(dict.fromkeys(pd.read_csv(results / "metrics" / "separation.csv")["layer"]))
+    tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    layers = layer_names(tiny["model"], 78, len(classes))
     assert set(separation["network"]) == {"all_channels", "label_free"}
     for network, rows in separation.groupby("network"):
         assert list(rows["layer"]) == layers, network
