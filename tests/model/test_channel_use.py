@@ -138,3 +138,11 @@ def test_auto_trains_the_label_free_network_only_when_stains_and_label_free_chan
     for channels in (two, free_only):
         with pytest.raises(ChannelError, match="channel_use.label_free"):
             label_free_plan(True, channels)
+
+
+def test_the_schema_defaults_label_free_to_auto_and_rejects_other_words():
+    from support.config import validated_config
+    assert validated_config()["channel_use"] == {"label_free": "auto"}
+    assert validated_config({"channel_use": {"label_free": False}})["channel_use"]["label_free"] is False
+    with pytest.raises(Exception, match="yes"):
+        validated_config({"channel_use": {"label_free": "yes"}})
