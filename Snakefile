@@ -24,6 +24,7 @@ include: "rules/attribution.smk"
 include: "rules/mda.smk"
 include: "rules/explorer.smk"
 include: "rules/export.smk"
+include: "rules/channel_use.smk"
 
 
 for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # once, at planning

@@ -160,6 +160,7 @@ def merged(base, extra):
 def driver_value(row, model, featvis, config):
     """A job's value of its rule's time driver (cellscape.runtime.resources.DRIVERS), as the rule
     passes it."""
+    from cellscape.data.channels import resolve_channels
     from cellscape.runtime.resources import DRIVERS
     rule, wildcards = row["calibrated"], dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
     driver = DRIVERS[rule][0]
@@ -173,6 +174,7 @@ def driver_value(row, model, featvis, config):
             "method_cells": model.n_selected * {"embed": len(config["embeddings"]["methods"]),
                                                 "mda_embed": len(config["mda"]["methods"])}.get(rule, 1),
             "values": model.layer_values(mda_layers if rule == "mda_layers" else list(model.shape)),
+            "channel_passes": model.channel_passes(len(resolve_channels(config["data"]))),
             }[driver]
 
 

@@ -15,7 +15,8 @@ from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # to
 from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import check_channels, resolve_params
-from cellscape.data.channels import ChannelError, channel_roles, display, missing_channel, resolve_channels
+from cellscape.data.channels import (ChannelError, channel_roles, display, label_free_channels, label_free_plan,
+                                     missing_channel, resolve_channels)
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -211,6 +212,7 @@ def all_targets():
     targets += MDA_TARGETS
     targets += EXPLORER_TARGETS
     targets += EXPORT_TARGETS
+    targets += CHANNEL_USE_TARGETS
     return targets
 
 

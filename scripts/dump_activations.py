@@ -1,7 +1,8 @@
 """Rules dump_activations / dump_layers and their MDA twins (``use rule``): the features of the
 selected images and their reductions, for one layer (``{layer}`` wildcard) or, from one forward
 pass, every layer named by the outputs (``features_<layer>``, ``reduced_<layer>``);
-``params.network`` says which head the weights have (classes, or the regression's one output).
+``params.network`` says which head the weights have (classes, or the regression's one output);
+``params.channels`` (rule label_free_layers): the image set's channels the network sees, by index.
 
 Both rules run this script with the same params and inputs, so Snakemake takes the files one
 wrote as the other's (``make layer`` rebuilds one layer's dump alone)."""
@@ -11,6 +12,7 @@ from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
 from cellscape.activations.dump import dump_and_reduce_layers  # noqa: E402
+from cellscape.data.channel_view import ChannelSubset  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.io import save_npy  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
@@ -25,6 +27,8 @@ device = job_device(snakemake)
 selection = read_cell_table(snakemake.input.selection)
 model = load_network(snakemake.input.weights, snakemake.params.network, device)
 images = np.load(snakemake.input.images, mmap_mode="r")
+if getattr(snakemake.params, "channels", None) is not None:
+    images = ChannelSubset(images, snakemake.params.channels)
 reduced = dump_and_reduce_layers(model, images, selection["row"].to_numpy(), features, s["reduction"],
                                  s["reduced_dim"], snakemake.params.seed, dtype=s["dtype"],
                                  batch_size=s["batch_size"], device=device)

@@ -1,4 +1,5 @@
-"""Rule train: fit the classifier (resuming from the last checkpoint), then evaluate it."""
+"""Rules train and label_free_train: fit the classifier (resuming from the last checkpoint), then
+evaluate it; ``params.channels`` (label_free_train): the image set's channels it sees, by index."""
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
+from cellscape.data.channel_view import ChannelSubset  # noqa: E402
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics  # noqa: E402
 from cellscape.model.network import inference_model, resolve_precision  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
@@ -18,6 +20,8 @@ p = snakemake.params
 net, training = p.network, p.training
 device = job_device(snakemake)
 images = np.load(snakemake.input.images, mmap_mode="r")
+if getattr(p, "channels", None) is not None:
+    images = ChannelSubset(images, p.channels)
 index = read_cell_table(snakemake.input.index)
 classes = json.loads(open(snakemake.input.classes).read())
 best, history, n_params = fit(images, index, classes, net["model"], training, net["image_size"], p.seed, device,

@@ -65,3 +65,11 @@ def test_requests_grow_with_what_drives_them():
         assert large.mem_mb(rule)(None, 1) == huge.mem_mb(rule)(None, 1)
     assert default.n_selected < 5625
     assert default.runtime_training("train", 10)(None, 1) < large.runtime_training("train", 10)(None, 1)
+
+
+def test_the_channel_ablation_asks_for_more_time_with_more_channels_and_cells():
+    cfg = validated_config({"simulator": {"events": 100000}})
+    model = CostModel(cfg, layer_shapes(cfg["model"], cfg["image_size"], len(cfg["classes"])))
+    assert model.channel_passes(1) == 3 * model.n_evaluated and model.n_evaluated == 20001  # the test fifth
+    one, twelve = (model.runtime("channel_use", channel_passes=model.channel_passes(n))(None, 1) for n in (1, 12))
+    assert twelve > 5 * one

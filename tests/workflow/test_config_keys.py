@@ -32,6 +32,9 @@ EXPLICIT = {
     "activations.max_cells": 40,  # below the tiny run's test split: the cap binds
     "classes": ["neutrophil", "lymphocyte"],
     "data.directory": "results/tiny/raw/000",
+    "data.channels": [{"name": "cytoplasm", "file": "Ch2"}, {"name": "nucleus", "file": "Ch4"},
+                      {"name": "darkfield", "file": "Ch6", "kind": "darkfield"}],
+    "data.central_channel": "cytoplasm",
     "data.channel_files.cytoplasm": "Ch3",
     "data.channel_files.nucleus": "Ch5",
     "data.normalise_auc": 0.9,  # 1.5x the default is past the maximum, half of it below the minimum
@@ -61,7 +64,7 @@ EXPLICIT = {
 
 def leaf_keys(node, path=()):
     props = node.get("properties")
-    if node.get("type") == "object" and props:
+    if node.get("type") in ("object", ["object", "null"]) and props:
         for key, child in props.items():
             yield from leaf_keys(child, path + (key,))
     else:
@@ -121,6 +124,8 @@ TOGETHER = {
     "model.input.channels": {"model": {**EXTERNAL, "input": {"channels": ["nucleus", "cytoplasm"]}}},
     "model.input.mean": {"model": {**EXTERNAL, "input": {"mean": [0.1, 0.1], "std": [0.5, 0.5]}}},
     "model.input.std": {"model": {**EXTERNAL, "input": {"std": [0.5, 0.5]}}},
+    # the tiny run's two stains have no label-free channel: the setting is about a darkfield channel too
+    "channel_use.label_free": {"channel_use": {"label_free": True}, "data": {"channels": EXPLICIT["data.channels"]}},
 }
 
 

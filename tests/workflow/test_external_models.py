@@ -71,7 +71,7 @@ def config(workdir, name, model):
 
 def figures_and_explorer(results):
     figures = {p.name for p in (results / "figures").glob("fig*.png")}
-    assert {int(name[3:5]) for name in figures} == set(range(1, 23)), sorted(figures)
+    assert {int(name[3:5]) for name in figures} == set(range(1, 24)), sorted(figures)
     assert (results / "explorer" / "index.html").stat().st_size > 0
     assert (results / "export" / "cells.h5ad").exists() and (results / "export" / "cells.fcs").exists()
 

@@ -156,3 +156,42 @@ def missing_channel(target, roles):
     """The channel a built-in ``target`` needs and the image set lacks, or None."""
     needed = NEEDS.get(target)
     return needed if needed and roles[needed] is None else None
+
+
+#: kinds an imaging flow cytometer records without a stain: a network on these alone needs no labelling
+LABEL_FREE_KINDS = ("brightfield", "darkfield")
+
+
+def label_free_channels(channels):
+    """Indices of the channels recorded without a stain (brightfield, darkfield)."""
+    return [i for i, c in enumerate(channels) if c["kind"] in LABEL_FREE_KINDS]
+
+
+def label_free_plan(setting, channels, external=False):
+    """(train the label-free network?, a note for the user or None) for ``channel_use.label_free``
+    (``"auto"``, True or False).
+
+    ``auto`` trains it when the channels mix stains and label-free kinds: only then does "do the
+    stains add anything?" have an answer (a two-stain set has no label-free channel; a label-free
+    set's classifier already is one). A network trained elsewhere (``external``) is not compared:
+    its training is unknown, so a label-free network trained here would differ in more than its
+    channels. ``true`` where it cannot work raises :class:`ChannelError`.
+    """
+    free = label_free_channels(channels)
+    if setting is False:
+        return False, None
+    if setting == "auto":
+        if external:
+            return False, None
+        return 0 < len(free) < len(channels), None
+    if not free:
+        raise ChannelError("config channel_use.label_free: true, but data.channels has no label-free channel "
+                           f"(kind {' or '.join(LABEL_FREE_KINDS)}); set it to auto or false")
+    if len(free) == len(channels):
+        raise ChannelError("config channel_use.label_free: true, but every channel is label-free: the classifier "
+                           "already is the label-free network; set it to auto or false")
+    if external:
+        return False, ("cellscape: channel_use.label_free: the classifier was trained elsewhere (model.source), so "
+                       "no label-free network is trained to compare with it (its training settings are unknown); "
+                       "the channel ablation (fig23) still runs")
+    return True, None

@@ -12,6 +12,7 @@ DBSCAN runs on the standardised UMAP map so ``eps`` means the same on every laye
 No I/O here.
 """
 import numpy as np
+import pandas as pd
 from sklearn.cluster import DBSCAN
 from sklearn.manifold import trustworthiness as _sklearn_trustworthiness
 from sklearn.metrics import silhouette_score
@@ -67,6 +68,14 @@ def layer_separation(features, labels, embeddings=None, k=5, trust_neighbors=15,
                      "trustworthiness": trustworthiness(features, Y, n_neighbors=trust_neighbors,
                                                         random_state=random_state)})
     return rows
+
+
+def feature_separation(features_by_layer, labels, random_state=0):
+    """:func:`layer_separation`'s feature-space row of each layer ({layer: (n, d)}) as a table
+    with columns layer, space ("features") and the scores: another network's layers scored as
+    rule layer_metrics scores the classifier's."""
+    return pd.DataFrame([{"layer": layer, **layer_separation(X, labels, random_state=random_state)[0]}
+                         for layer, X in features_by_layer.items()])
 
 
 def standardise(Y):

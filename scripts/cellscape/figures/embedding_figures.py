@@ -307,8 +307,10 @@ SEPARATION_METRICS = {"knn_accuracy": "k-NN accuracy (5-fold CV, k=5)", "silhoue
                       "trustworthiness": "trustworthiness (k=15)"}
 
 
-def separation_figure(scores, layers=None):
-    """Metrics vs layer: ``scores`` has columns layer, space (features / umap / tsne ...) and the metrics."""
+def separation_figure(scores, layers=None, title="Class separation by layer", legend_title="space",
+                      shared_legend=False):
+    """Metrics vs layer: ``scores`` has columns layer, space (features / umap / tsne ..., or any
+    label of the lines) and the metrics. ``shared_legend``: one legend under the panels (long labels)."""
     layers = layers or list(dict.fromkeys(scores["layer"]))
     metrics = [m for m in SEPARATION_METRICS if m in scores.columns]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), constrained_layout=True, squeeze=False)
@@ -325,6 +327,9 @@ def separation_figure(scores, layers=None):
         ax.set_xlabel("layer")
         ax.set_ylabel(SEPARATION_METRICS[metric])
         ax.grid(alpha=0.3)
-        ax.legend(title="space")
-    fig.suptitle("Class separation by layer")
+        if not shared_legend:
+            ax.legend(title=legend_title)
+    if shared_legend:
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), title=legend_title, loc="outside lower center")
+    fig.suptitle(title)
     return fig

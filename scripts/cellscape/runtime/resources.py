@@ -31,7 +31,8 @@ TRAINING_SAFETY = 1.5  # on top of the float32 model: 1.5x float32, 3.5x bfloat1
 #: config sizes; "events": simulated (or a directory's assumed) events; "cells": selected after
 #: training (activations.max_cells); "chunk_events": a simulator chunk's events; "epoch_events":
 #: events x epochs; "method_cells": cells x embedding methods; "values": millions of activation
-#: values a dump writes; "render": GFLOP of a feature-image job (featvis.jobs)
+#: values a dump writes; "render": GFLOP of a feature-image job (featvis.jobs); "channel_passes":
+#: test cells x the channel ablation's conditions (1 + 2 x channels)
 DRIVERS = {
     "simulate_chunk": ("chunk_events", "fixed"), "ingest": ("events", "events"),
     "fig02_preprocessing": ("events", "events"), "train": ("epoch_events", None),
@@ -51,10 +52,12 @@ DRIVERS = {
     "fig20_21_mda": ("fixed", "cells"), "fig22_mda_classifier": ("fixed", "cells"),
     "explorer": ("cells", "cells"),
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
-    "evaluate": ("events", "events"),
+    "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
+    "label_free_separation": ("cells", "cells"),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
-SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers"}
+SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
+          "label_free_train": "train", "label_free_layers": "dump_layers"}
 #: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
 #: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
 #: a rule it has not measured gets UNCALIBRATED
@@ -111,6 +114,7 @@ class CostModel:
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
         self.n_channels = len(resolve_channels(data))
+        self.n_evaluated = self.n_images if split == "none" else int(self.n_images * split["test"] / sum(split.values())) + 1
 
     # ---- the calibrated lines
     def value(self, driver, wildcards, job):
@@ -146,6 +150,11 @@ class CostModel:
         def runtime(wildcards, attempt):
             return request_minutes(seconds, attempt, safety=TRAINING_SAFETY)
         return runtime
+
+    def channel_passes(self, n_channels):
+        """Images the channel ablation classifies: the evaluated cells once per condition (all
+        channels, and without and with only each of ``n_channels``)."""
+        return self.n_evaluated * (1 + 2 * n_channels)
 
     def layer_values(self, layers):
         """Millions of activation values a dump of ``layers`` writes (cells x layer sizes)."""
