@@ -63,15 +63,24 @@ def models(tmp_path_factory):
     return workdir
 
 
+#: the MDA stage (its own regression network, Figs. 20-22) runs beside one source only: it is the
+#: same for every source, and leaving it out of the others keeps the suite's time down
+WITH_MDA = "torchvision"
+
+
 def config(workdir, name, model):
     path = workdir / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"results": f"results/{name}", "model": model, "featvis": FEATVIS}))
+    settings = {"results": f"results/{name}", "model": model, "featvis": FEATVIS}
+    if name != WITH_MDA:
+        settings["mda"] = {"enabled": False}
+    path.write_text(yaml.safe_dump(settings))
     return path
 
 
-def figures_and_explorer(results):
+def figures_and_explorer(results, mda=True):
     figures = {p.name for p in (results / "figures").glob("fig*.png")}
-    assert {int(name[3:5]) for name in figures} == set(range(1, 24)), sorted(figures)
+    expected = set(range(1, 24)) - (set() if mda else {20, 21, 22})
+    assert {int(name[3:5]) for name in figures} == expected, sorted(figures)
     assert (results / "explorer" / "index.html").stat().st_size > 0
     assert (results / "export" / "cells.h5ad").exists() and (results / "export" / "cells.fcs").exists()
 
@@ -94,7 +103,7 @@ def test_a_network_from_elsewhere_runs_end_to_end(models, name):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-6000:]
     results = models / "results" / name
-    figures_and_explorer(results)
+    figures_and_explorer(results, mda=name == WITH_MDA)
     assert "rule train:" not in out and "rule evaluate:" in out  # evaluated, never trained
     metrics = json.loads((results / "model" / "metrics.json").read_text())
     assert metrics["source"] == name and metrics["test_accuracy"] > 0.6, metrics
@@ -102,8 +111,8 @@ def test_a_network_from_elsewhere_runs_end_to_end(models, name):
     assert list(dict.fromkeys(separation["layer"])) == ALIASES[name]
     for layer in ALIASES[name]:
         assert (results / "activations" / layer / "reduced.npy").exists(), layer
-    # the MDA stage's regression network stays the project's own
-    assert set(pd.read_csv(results / "mda" / "metrics.csv")["layer"]) == {"conv1", "conv3", "conv5", "dense1", "dense2"}
+    if name == WITH_MDA:  # the MDA stage's regression network stays the project's own
+        assert set(pd.read_csv(results / "mda" / "metrics.csv")["layer"]) == {"conv1", "conv3", "conv5", "dense1", "dense2"}
     again = snakemake(models, "-n", "--configfile", str(TINY), str(path))
     assert "Nothing to be done" in again.stdout + again.stderr
 
