@@ -67,8 +67,10 @@ if LABEL_FREE:
             training=canonical(config["training"]),
             seed=config["seed"],
             channels=LABEL_FREE_CHANNELS,
-        # as the MDA stage's regression network: on one CPU beside the classifier's dumps
-        priority: 50
+        # on one CPU beside the classifier's dumps, after the classifier: below the MDA stage's
+        # jobs (50), so the two of them together (90) never outrank the classifier's training (100)
+        # in Snakemake's scheduler, which maximises the summed priority of the jobs it starts
+        priority: 40
         threads: cpus(1)
 
     # the classifier's selected cells through the label-free network, reduced as its own dumps
