@@ -154,6 +154,18 @@ def test_precision_auto_picks_bfloat16_only_with_native_support(monkeypatch, nat
     assert network.resolve_precision("bfloat16", "cpu") == "bfloat16"
 
 
+def test_native_bfloat16_follows_the_cpu_flags():
+    """'auto' trusts only AVX512-BF16 or AMX: an AVX-512 CPU without them emulates bfloat16 (slower
+    than float32), although oneDNN's own check says it supports it. The flags come from the kernel."""
+    from pathlib import Path
+    from cellscape.model.network import native_bfloat16
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo to read the CPU flags from")
+    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    assert native_bfloat16("cpu") == bool(flags & {"avx512_bf16", "amx_tile", "amx_bf16"})
+
+
 class CountingImages:
     """An image set that records how many images each read asks for."""
 
