@@ -35,8 +35,13 @@ EXPLICIT = {
     "data.channels": [{"name": "cytoplasm", "file": "Ch2"}, {"name": "nucleus", "file": "Ch4"},
                       {"name": "darkfield", "file": "Ch6", "kind": "darkfield"}],
     "data.central_channel": "cytoplasm",
-    "data.channel_files.cytoplasm": "Ch3",
-    "data.channel_files.nucleus": "Ch5",
+    # the short form's channels: values the simulator images and that stay distinct from the other channel's
+    "data.channel_files.cytoplasm": "Ch6",
+    "data.channel_files.nucleus": "Ch9",
+    "data.stack_channels.cytoplasm": 2,
+    "data.stack_channels.nucleus": 3,
+    "data.rgb.cytoplasm_band": "green",
+    "data.rgb.nucleus_band": "green",
     "data.normalise_auc": 0.9,  # 1.5x the default is past the maximum, half of it below the minimum
     "data.split": {"train": 0.5, "val": 0.25, "test": 0.25},
     "model.conv_stages": [[8, 8], [16, 16], [32, 24]],
