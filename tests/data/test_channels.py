@@ -243,3 +243,19 @@ def test_mda_targets_find_the_nucleus_by_name_among_four_channels():
     assert missing_channel("nucleus_area_ratio", no_nucleus) == "nucleus"
     assert missing_channel("cell_area", no_nucleus) is None
     assert np.isnan(cell_measurements(image[:3], 8, no_nucleus)["nucleus_area_ratio"])
+
+
+def test_qc_figure_draws_an_intensity_panel_per_channel():
+    """Fig. 2's QC figure with five channels: one intensity panel per channel, each titled by it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+    from cellscape.figures.data_figures import qc_figure
+    rng = np.random.default_rng(0)
+    names = ["brightfield", "darkfield", "cytoplasm", "nucleus", "extra"]
+    qc = pd.DataFrame({"id": [f"c{i}" for i in range(40)], "class": CLASSES * 20, "kept": [True] * 36 + [False] * 4,
+                       "problem": [""] * 36 + ["cell area out of range"] * 4, "reason": [""] * 36 + ["qc_area"] * 4,
+                       **{f"intensity_{n}": rng.uniform(1, 10, 40) for n in names}})
+    fig = qc_figure(qc, CLASSES)
+    titles = " ".join(ax.get_title() + ax.get_xlabel() + ax.get_ylabel() for ax in fig.axes)
+    assert all(name in titles for name in names), titles

@@ -85,8 +85,9 @@ def qc_figure(qc, classes, evidence=None):
     (normalisation.json) adds the normalisation used and its warnings as the figure's title."""
     counts = rejection_counts(qc, classes)
     intensities = [c for c in qc.columns if c.startswith("intensity_")]
-    fig = plt.figure(figsize=(12, 8 if intensities else 4.5), constrained_layout=True)
-    grid = fig.add_gridspec(2 if intensities else 1, 4)
+    intensity_rows = -(-len(intensities) // 4)
+    fig = plt.figure(figsize=(12, 4.5 + 3.5 * intensity_rows), constrained_layout=True)
+    grid = fig.add_gridspec(2 if intensities else 1, 4, height_ratios=[1, intensity_rows] if intensities else None)
     ax, ax2 = fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3])
     y = np.arange(len(counts))
     height = 0.8 / len(classes)
@@ -105,8 +106,12 @@ def qc_figure(qc, classes, evidence=None):
     ax2.set_ylabel("events")
     ax2.tick_params(axis="x", labelrotation=20 if len(classes) > 2 else 0)
     ax2.legend(loc="lower center", framealpha=0.9)
-    for k, column in enumerate(intensities):
-        intensity_panel(fig.add_subplot(grid[1, 2 * k:2 * k + 2]), qc, column, classes)
+    if intensities:  # one panel per channel, up to four a row
+        per_row = min(len(intensities), 4)
+        rows = -(-len(intensities) // per_row)
+        panels = grid[1, :].subgridspec(rows, per_row)
+        for k, column in enumerate(intensities):
+            intensity_panel(fig.add_subplot(panels[k // per_row, k % per_row]), qc, column, classes)
     if evidence is not None:
         warnings = evidence["warnings"]
         fig.suptitle(normalisation_line(evidence), fontsize=10, color="firebrick" if warnings else "black")
