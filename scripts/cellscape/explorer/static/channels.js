@@ -62,14 +62,15 @@ window.CSC = (function () {
     return c;
   }
 
-  // A checkbox per channel, named in its colour (on dark, as the images are), into `host`;
+  // A checkbox per channel, named beside a swatch of its colour (on dark, as the images are:
+  // a dim colour such as a brightfield grey stays readable), into `host`;
   // onChange(on) gets the new on/off array whenever one is clicked.
   function toggles(host, channels, on, onChange) {
     const esc = s => String(s).replace(/[&<>"]/g, ch => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[ch]));
     host.innerHTML = `<div class="channels-title"><b>Image channels</b></div>` + channels.map((c, i) =>
       `<label class="check channel" title="${esc(c.kind || "")}"><input type="checkbox" data-channel="${esc(c.name)}"` +
-      `${on[i] ? " checked" : ""}><span class="channel-name" style="color:${esc(c.colour)};background:#15191d;` +
-      `padding:0 5px;border-radius:3px">${esc(c.name)}</span></label>`).join("");
+      `${on[i] ? " checked" : ""}><span class="channel-name" style="color:#eee;background:#15191d;` +
+      `border-left:10px solid ${esc(c.colour)};padding:0 5px;border-radius:3px">${esc(c.name)}</span></label>`).join("");
     host.querySelectorAll("input[data-channel]").forEach((box, i) => {
       box.onchange = () => { on[i] = box.checked; onChange(on.slice()); };
     });
