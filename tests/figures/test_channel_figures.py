@@ -16,8 +16,10 @@ from cellscape.figures.common import colour_note, compose_channels  # noqa: E402
 from support.config import ROOT, validated_config  # noqa: E402
 
 FOUR_CONFIG = validated_config(yaml.safe_load((ROOT / "configs" / "four_channels.yaml").read_text()))
-#: brightfield grey, cytoplasm red, nucleus green, darkfield magenta (configs/four_channels.yaml)
-FOUR = display(FOUR_CONFIG["data"]["channels"])
+#: the four channels of configs/four_channels.yaml, with colours fixed here (brightfield grey,
+#: cytoplasm red, nucleus green, darkfield magenta) so the config's display choice can change
+FOUR = [{**c, "colour": colour} for c, colour in
+        zip(display(FOUR_CONFIG["data"]["channels"]), ("#bbbbbb", "#ff0000", "#00ff00", "#ff00ff"))]
 TWO = display(resolve_channels({}))
 SIZE = FOUR_CONFIG["image_size"]  # the simulator's frame: the whole cell and its background
 
