@@ -342,9 +342,9 @@ def test_switching_a_channel_off_composes_every_cell_image_without_it(browser, f
     page = open_page(browser, four["out"] / "index.html")
     try:
         boxes = page.evaluate("""Array.from(document.querySelectorAll('#channels input')).map(b =>
-            [b.dataset.channel, b.checked, getComputedStyle(b.nextElementSibling).color])""")
+            [b.dataset.channel, b.checked, getComputedStyle(b.nextElementSibling).borderLeftColor])""")
         assert [(n, on) for n, on, _ in boxes] == [(c["name"], True) for c in channels]
-        assert [colour for _, _, colour in boxes] == [
+        assert [colour for _, _, colour in boxes] == [  # each name beside a swatch of its colour
             "rgb({}, {}, {})".format(*(int(c["colour"][k:k + 2], 16) for k in (1, 3, 5))) for c in channels]
         xy = screen_positions(page, "main", files.n)
         i = clickable_cell(xy, range(files.n), radius=8)
