@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= 8
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-8)
 
-.PHONY: run unlock layer test test-fast bench lint dry-run report clean-results system-deps
+.PHONY: run unlock layer test test-float32 test-fast bench lint dry-run report clean-results system-deps
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,9 +46,21 @@ layer: $(STAMP)
 system-deps:
 	bash tests/install_system_deps.sh
 
-## test: the whole suite, end-to-end tiny run, browser and SLURM tests included
+# the instruction cap under which a bfloat16 CPU computes as an AVX2-only one does (float32)
+FLOAT32_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+
+## test: the whole suite, end-to-end tiny run, browser and SLURM tests included; on a CPU with
+## native bfloat16 the tests that train run once more with it switched off, as on most CPUs
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -ra tests
+	$(BIN)/python -m pytest -ra --durations=25 tests
+	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.network import resolve_precision; \
+		sys.exit(resolve_precision('auto', 'cpu') != 'bfloat16')"; then \
+		echo "bfloat16 CPU: the tests that train, again in float32 ($(FLOAT32_ONLY))"; \
+		$(FLOAT32_ONLY) $(BIN)/python -m pytest -ra -m trains tests; fi
+
+## test-float32: the tests that train, with bfloat16 switched off
+test-float32: $(STAMP)
+	$(FLOAT32_ONLY) $(BIN)/python -m pytest -ra -m trains tests
 
 ## test-fast: unit tests only (no end-to-end, browser or cluster)
 test-fast: $(STAMP)

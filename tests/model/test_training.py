@@ -13,13 +13,14 @@ import torch
 
 from cellscape.model.architecture import ArchitectureError, layer_names, parameter_count
 from cellscape.model.network import build_model, count_parameters, load_model
-from cellscape.model.training import augment, fit
+from cellscape.model.training import LearningRate, augment, fit
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
 TINY = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.25}
 TRAIN = {"epochs": 3, "batch_size": 16, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
-         "patience": 5, "class_weights": "balanced", "augment": True}
+         "patience": 5, "class_weights": "balanced", "augment": True,
+         "schedule": "cosine", "warmup_epochs": 1, "nesterov": True}
 
 
 def toy_set(n=96, size=16, seed=0):
@@ -89,6 +90,29 @@ def test_training_learns_and_is_deterministic_for_a_seed(tmp_path, speed):
     assert not torch.equal(other["features.conv1.0.weight"], runs[0]["features.conv1.0.weight"])
 
 
+def test_cosine_schedule_warms_up_then_decays_to_zero_at_the_last_step():
+    steps_per_epoch, epochs = 10, 4
+    rate = LearningRate({"lr": 0.02, "epochs": epochs, "schedule": "cosine", "warmup_epochs": 1}, steps_per_epoch)
+    lrs = np.array([rate(step) for step in range(steps_per_epoch * epochs)])
+    assert lrs[0] == pytest.approx(0.002)  # a tenth of the peak
+    assert np.all(np.diff(lrs[:10]) > 0) and lrs[10] == pytest.approx(0.02)  # linear up to the peak
+    assert np.all(np.diff(lrs[10:]) < 0)  # then only down
+    # half-way through the decay, half the peak; the last step almost nothing
+    assert rate(10 + 15) == pytest.approx(0.01)
+    assert lrs[-1] < 0.02 * 0.01
+    constant = LearningRate({"lr": 0.02, "epochs": epochs, "schedule": "constant"}, steps_per_epoch)
+    assert {constant(step) for step in range(40)} == {0.02}
+
+
+def test_training_history_records_the_scheduled_rate(tmp_path):
+    images, index = toy_set()
+    _, history, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 0, "cpu", tmp_path / "ck.pt")
+    steps = -(-int((index["split"] == "train").sum()) // TRAIN["batch_size"])
+    rate = LearningRate(TRAIN, steps)
+    # each epoch's row holds the rate of its last step
+    assert [h["lr"] for h in history] == pytest.approx([rate((e + 1) * steps - 1) for e in range(TRAIN["epochs"])])
+
+
 def test_saved_weights_load_with_weights_only(tmp_path):
     model = build_model(TINY, 16, 2)
     torch.save(model.state_dict(), tmp_path / "w.pt")
@@ -156,14 +180,47 @@ def test_precision_auto_picks_bfloat16_only_with_native_support(monkeypatch, nat
 
 def test_native_bfloat16_follows_the_cpu_flags():
     """'auto' trusts only AVX512-BF16 or AMX: an AVX-512 CPU without them emulates bfloat16 (slower
-    than float32), although oneDNN's own check says it supports it. The flags come from the kernel."""
-    from pathlib import Path
+    than float32), although oneDNN's own check says it supports it. The flags come from the kernel;
+    a cap on the instructions in this process's environment rules bfloat16 out as well."""
     from cellscape.model.network import native_bfloat16
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo to read the CPU flags from")
     flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
-    assert native_bfloat16("cpu") == bool(flags & {"avx512_bf16", "amx_tile", "amx_bf16"})
+    capped = (os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() in {"AVX2", "AVX512_CORE", "AVX"}
+              or os.environ.get("ATEN_CPU_CAPABILITY", "avx512").lower() in {"avx2", "default"})
+    assert native_bfloat16("cpu") == (bool(flags & {"avx512_bf16", "amx_tile", "amx_bf16"}) and not capped)
+
+
+@pytest.mark.parametrize("cap", [{"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+                                 {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}], ids=lambda cap: " ".join(cap.values()))
+def test_capped_instructions_train_in_float32(tmp_path, cap):
+    """The documented way to time the float32 case on a bfloat16 CPU: with the instructions capped
+    below AVX512-BF16, 'auto' trains in float32 (the training log says so), wherever it runs."""
+    code = textwrap.dedent(f"""
+        import logging, sys
+        sys.path[:0] = [{str(REPO / "scripts")!r}, {str(REPO / "tests")!r}]
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        from model.test_training import TINY, TRAIN, toy_set
+        from cellscape.model.training import fit
+        images, index = toy_set()
+        fit(images, index, ["a", "b"], TINY, {{**TRAIN, "precision": "auto"}}, 16, 0, "cpu",
+            {str(tmp_path / "ck.pt")!r}, max_epochs=1)
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")}
+    r = subprocess.run([sys.executable, "-c", code], env={**env, **cap}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "training in float32" in r.stderr, r.stderr[-3000:]
+
+
+def test_an_instruction_cap_is_read_from_the_environment():
+    from cellscape.model.network import instructions_capped_below_bfloat16 as capped
+    assert capped({}) is None
+    assert capped({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}) is None
+    assert capped({"ONEDNN_MAX_CPU_ISA": "avx512_core_amx", "ATEN_CPU_CAPABILITY": "avx512"}) is None
+    assert capped({"ONEDNN_MAX_CPU_ISA": "AVX2"}) == "ONEDNN_MAX_CPU_ISA=AVX2"
+    assert capped({"ONEDNN_MAX_CPU_ISA": "avx512_core_vnni"}) == "ONEDNN_MAX_CPU_ISA=avx512_core_vnni"
+    assert capped({"ATEN_CPU_CAPABILITY": "default"}) == "ATEN_CPU_CAPABILITY=default"
 
 
 class CountingImages:
