@@ -123,6 +123,7 @@ def toy_regression_set(n=96, size=16, seed=0):
     return images, index
 
 
+@pytest.mark.trains
 def test_regression_training_decreases_the_error(tmp_path):
     torch.set_num_threads(1)
     images, index = toy_regression_set()

@@ -11,6 +11,9 @@ from cellscape.model.channel_use import channel_use_table, conditions, training_
 from cellscape.model.network import build_model, inference_model
 from cellscape.model.training import fit
 
+#: networks trained here: make test runs them again with bfloat16 off on a bfloat16 CPU
+pytestmark = pytest.mark.trains
+
 TINY = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.0}
 TRAIN = {"epochs": 12, "batch_size": 16, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0,
          "patience": 12, "class_weights": "balanced", "augment": False}

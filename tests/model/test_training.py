@@ -15,6 +15,9 @@ from cellscape.model.architecture import ArchitectureError, layer_names, paramet
 from cellscape.model.network import build_model, count_parameters, load_model
 from cellscape.model.training import LearningRate, augment, fit
 
+#: networks trained here: make test runs them again with bfloat16 off on a bfloat16 CPU
+pytestmark = pytest.mark.trains
+
 REPO = Path(__file__).resolve().parents[2]
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
 TINY = {"conv_stages": [[4], [8]], "dense": [8], "dropout": 0.25}
@@ -73,8 +76,9 @@ def test_augmentation_only_flips_and_rotates():
     assert not torch.equal(out, x)
 
 
-@pytest.mark.parametrize("speed", [{}, {"channels_last": True}, {"channels_last": True, "precision": "bfloat16"}],
-                         ids=["nchw-float32", "channels-last", "bfloat16"])
+@pytest.mark.parametrize("speed", [{}, {"channels_last": True}, {"channels_last": True, "precision": "bfloat16"},
+                                   {"channels_last": True, "precision": "auto"}],
+                         ids=["nchw-float32", "channels-last", "bfloat16", "auto"])
 def test_training_learns_and_is_deterministic_for_a_seed(tmp_path, speed):
     images, index = toy_set()
     runs = []

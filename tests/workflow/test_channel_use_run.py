@@ -45,6 +45,7 @@ def test_label_free_true_without_a_label_free_channel_stops_at_planning(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_tiny_four_channel_run_says_which_channels_the_network_uses(tmp_path):
     r = snakemake(tmp_path, *TARGETS, "--cores", "2", "--configfile", str(REPO / "configs" / "tiny.yaml"),
                   str(four_channel_config(tmp_path)))

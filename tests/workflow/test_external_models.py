@@ -91,14 +91,16 @@ def figures_and_explorer(results, mda=True):
     assert (results / "export" / "cells.h5ad").exists() and (results / "export" / "cells.fcs").exists()
 
 
+#: three layers each keep the runs short: which layers 'auto' finds in each file format is tested
+#: without a run (tests/model/test_external.py) and planned here by test_a_network_from_elsewhere_plans_...
 RUNS = {
     "torchvision": {"source": "torchvision", "file": "resnet18.pt", "architecture": "resnet18",
-                    "arguments": {"num_classes": 2}, "layers": "auto"},
-    "exported": {"source": "exported", "file": "resnet18.pt2",
-                 "layers": ["relu", "layer1.1.relu", "layer2", "layer4.1.relu", "fc"]},
-    "torchscript": {"source": "torchscript", "file": "resnet18_script.pt", "layers": "auto"},
+                    "arguments": {"num_classes": 2}, "layers": ["relu", "layer2", "fc"]},
+    "exported": {"source": "exported", "file": "resnet18.pt2", "layers": ["relu", "layer1.1.relu", "fc"]},
+    "torchscript": {"source": "torchscript", "file": "resnet18_script.pt", "layers": ["layer1", "layer3", "fc"]},
 }
-ALIASES = {"torchvision": AUTO, "torchscript": AUTO, "exported": ["relu", "layer1_1_relu", "layer2", "layer4_1_relu", "fc"]}
+ALIASES = {"torchvision": ["relu", "layer2", "fc"], "torchscript": ["layer1", "layer3", "fc"],
+           "exported": ["relu", "layer1_1_relu", "fc"]}
 
 
 @pytest.mark.slow

@@ -111,6 +111,7 @@ def all_targets(workdir, *configs):
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_tiny_config_runs_end_to_end(tiny_run):
     results = tiny_run / "results" / "tiny"
     targets = all_targets(tiny_run, REPO / "configs" / "tiny.yaml")
