@@ -43,6 +43,8 @@ RECIPES = {
                      "batch_size": 32, "lr": 0.01},
     "cosine8_lr6": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 8, "patience": 8,
                     "batch_size": 32, "lr": 0.006},
+    "cosine10": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 10, "patience": 10,
+                 "batch_size": 32, "lr": 0.003},
     "cosine8": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 8, "patience": 8,
                 "batch_size": 32, "lr": 0.003},
     "cosine4": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 4, "patience": 4,

@@ -178,6 +178,7 @@ rule mda_embed:
     params:
         settings=embedding_params(MDA_METHODS),
         guide_columns=[config["mda"]["guide"]],
+        fallback_guide_columns=[],
         score_column="target",
         keep_columns=["id", "split", "class", "target", "predicted", "error"],
     threads: cpus(1)
@@ -204,6 +205,8 @@ use rule mda_embed as mda_classifier with:
     params:
         settings=embedding_params(["mda"]),
         guide_columns=MDA_CLASSIFIER_GUIDE,
+        # a network that predicts one class for every shown cell: its probabilities guide instead
+        fallback_guide_columns=[f"p_{c}" for c in config["classes"]],
         score_column="label",
         keep_columns=["id", "class", "label", "predicted", "certainty"],
     resources:

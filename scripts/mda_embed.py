@@ -9,6 +9,7 @@ from cellscape.runtime.rulerun import start
 start(snakemake)
 from cellscape.embeddings.embedders import make_embedder  # noqa: E402
 from cellscape.runtime.io import write_csv, write_json  # noqa: E402
+from cellscape.mda.guide import mda_guide  # noqa: E402
 from cellscape.mda.scores import embedding_scores  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
@@ -19,8 +20,7 @@ if len(selection) != len(features):
     raise ValueError(f"{snakemake.input.reduced}: {len(features)} rows, {snakemake.input.selection} {len(selection)} cells")
 if features.shape[1] == 1:  # a one-unit layer (the regression output): PCA needs two columns
     features = np.hstack([features, np.zeros_like(features)])
-guide = selection[list(params.guide_columns)].to_numpy()
-guide = guide[:, 0] if guide.shape[1] == 1 else guide.astype(np.float64)
+guide = mda_guide(selection, params.guide_columns, params.fallback_guide_columns)
 
 for method, settings in params.settings.items():  # {method: {"method", "params" (this layer's overrides), "seed"}}
     embedder = make_embedder(settings["method"], settings["params"], random_state=settings["seed"])

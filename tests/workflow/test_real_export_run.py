@@ -13,7 +13,7 @@ from support.workflow import snakemake
 TINY_MODEL = {  # smaller than configs/tiny.yaml: the DAG, not the accuracy, is under test; three conv
     # layers, so the per-layer settings that name conv4 (featvis grid and evolution layers) fall back
     "model": {"conv_stages": [[8], [16, 16]], "dense": [32]},
-    "training": {"epochs": 2, "batch_size": 32, "patience": 2},
+    "training": {"epochs": 2, "batch_size": 32, "patience": 2, "schedule": "constant"},
     "activations": {"reduced_dim": 20},
     "featvis": {"steps": 16, "chunk_size": 16},
 }
