@@ -13,7 +13,7 @@ import torch
 
 from cellscape.model.architecture import ArchitectureError, layer_names, parameter_count
 from cellscape.model.network import build_model, count_parameters, load_model
-from cellscape.model.training import LearningRate, augment, fit
+from cellscape.model.training import LearningRate, WeightAverage, augment, fit
 
 #: networks trained here: make test runs them again with bfloat16 off on a bfloat16 CPU
 pytestmark = pytest.mark.trains
@@ -106,6 +106,36 @@ def test_cosine_schedule_warms_up_then_decays_to_zero_at_the_last_step():
     assert lrs[-1] < 0.02 * 0.01
     constant = LearningRate({"lr": 0.02, "epochs": epochs, "schedule": "constant"}, steps_per_epoch)
     assert {constant(step) for step in range(40)} == {0.02}
+
+
+def test_weight_average_follows_each_step_with_its_ramped_decay():
+    model = torch.nn.Linear(2, 1)
+    average = WeightAverage(model, ema_epochs=2, steps_per_epoch=5)  # a time constant of 10 steps
+    expected = model.weight.detach().clone()
+    for t in range(1, 31):
+        with torch.no_grad():
+            model.weight.add_(1.0)
+        average.update(model)
+        decay = min(0.9, (1 + t) / (10 + t))  # 1 - 1/10, ramped up
+        expected = decay * expected + (1 - decay) * model.weight.detach()
+    torch.testing.assert_close(average.shadow["weight"], expected)
+    own = model.weight.detach().clone()
+    with average.swapped_into(model):
+        torch.testing.assert_close(model.weight.detach(), expected)
+    assert torch.equal(model.weight.detach(), own)  # its own weights back afterwards
+
+
+def test_an_averaged_run_keeps_the_averaged_weights_and_resumes_to_them(tmp_path):
+    images, index = toy_set()
+    averaged = {**TRAIN, "ema_epochs": 1}
+    best, history, _ = fit(images, index, ["a", "b"], TINY, averaged, 16, 0, "cpu", tmp_path / "ck.pt")
+    plain, _, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 0, "cpu", tmp_path / "ck_plain.pt")
+    assert not torch.equal(best["features.conv1.0.weight"], plain["features.conv1.0.weight"])
+    # stopped after one epoch, resumed: the same averaged weights as the run nobody stopped
+    fit(images, index, ["a", "b"], TINY, averaged, 16, 0, "cpu", tmp_path / "ck2.pt", max_epochs=1)
+    resumed, _, _ = fit(images, index, ["a", "b"], TINY, averaged, 16, 0, "cpu", tmp_path / "ck2.pt")
+    for key in best:
+        assert torch.allclose(best[key], resumed[key], atol=1e-6), key
 
 
 def test_training_history_records_the_scheduled_rate(tmp_path):

@@ -13,6 +13,7 @@ tasks (targets, loss, the scores in the history) lives in a task object
 (:class:`ClassificationTask` here, ``cellscape.mda.regression_task.RegressionTask``); the loop,
 augmentation, early stopping and checkpointing are shared.
 """
+import contextlib
 import hashlib
 import json
 import logging
@@ -161,13 +162,59 @@ class LearningRate:
         return self.peak * 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
 
 
+class WeightAverage:
+    """An exponential moving average of the weights over the last ``ema_epochs`` epochs (its time
+    constant, in optimiser steps: ``ema_epochs * steps_per_epoch``), the weights the run is judged
+    and kept by: steps at a constant rate keep exploring, their average does not jump from epoch
+    to epoch. The first steps weigh more (the average starts at the initial weights; the decay
+    ramps up as ``(1 + t) / (10 + t)``). Same network, same layers: only which weights are kept."""
+
+    def __init__(self, model, ema_epochs, steps_per_epoch):
+        self.decay = 1.0 - 1.0 / max(1.0, ema_epochs * steps_per_epoch)
+        self.steps = 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model):
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        for key, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.shadow[key].mul_(decay).add_(value.detach(), alpha=1 - decay)
+            else:
+                self.shadow[key].copy_(value)
+
+    def state_dict(self):
+        return {"steps": self.steps, "shadow": self.shadow}
+
+    def load_state_dict(self, state):
+        self.steps = state["steps"]
+        for key, value in state["shadow"].items():
+            self.shadow[key].copy_(value)
+
+    def swapped_into(self, model):
+        """Context: ``model`` holds the averaged weights inside, its own weights again after."""
+        average = self
+
+        class Swap:
+            def __enter__(self):
+                self.own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                model.load_state_dict(average.shadow)
+
+            def __exit__(self, *exc):
+                model.load_state_dict(self.own)
+
+        return Swap()
+
+
 def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, do_augment, desc, task=None,
-                channels_last=False, precision="float32", learning_rate=None, first_step=0):
+                channels_last=False, precision="float32", learning_rate=None, first_step=0, average=None):
     """One pass over the shuffled training set: (mean loss, scores dict of the task).
 
     ``channels_last`` feeds NHWC batches (the model must be converted too); ``precision``
     ``bfloat16`` runs the forward pass under autocast (weights and optimiser stay float32);
-    ``learning_rate(step)`` sets each step's rate, steps counted from ``first_step``.
+    ``learning_rate(step)`` sets each step's rate, steps counted from ``first_step``;
+    ``average`` (a :class:`WeightAverage`) follows every step.
     """
     task = task or ClassificationTask
     model.train()
@@ -193,6 +240,8 @@ def train_epoch(model, x, y, optimiser, loss_fn, device, batch_size, generator, 
         loss = loss_fn(outputs, yb)
         loss.backward()
         optimiser.step()
+        if average is not None:
+            average.update(model)
         total += loss.item() * len(idx)
         sums = sums + task.batch_sums(outputs.detach(), yb)
     return total / len(x), task.scores(sums, len(x))
@@ -208,8 +257,9 @@ def predict_outputs(model, images, device, batch_size=256):
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
-def save_checkpoint(path, model, optimiser, state, best_weights, generator, fingerprint):
+def save_checkpoint(path, model, optimiser, state, best_weights, generator, fingerprint, average=None):
     payload = {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+               "average": average.state_dict() if average is not None else None,
                "state": state.__dict__, "best_weights": best_weights,
                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
                "fingerprint": fingerprint}
@@ -217,7 +267,7 @@ def save_checkpoint(path, model, optimiser, state, best_weights, generator, fing
         torch.save(payload, tmp)
 
 
-def try_resume(path, model, optimiser, generator, fingerprint):
+def try_resume(path, model, optimiser, generator, fingerprint, average=None):
     """Restore a matching checkpoint; None when there is none (or it belongs to another run)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
@@ -231,6 +281,8 @@ def try_resume(path, model, optimiser, generator, fingerprint):
         return None
     model.load_state_dict(payload["model"])
     optimiser.load_state_dict(payload["optimiser"])
+    if average is not None:
+        average.load_state_dict(payload["average"])
     generator.set_state(payload["generator"])
     torch.set_rng_state(payload["torch_rng"])
     return TrainState(**payload["state"]), payload["best_weights"]
@@ -267,12 +319,14 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
     x_train, y_train = load_split(images, index, "train", task)
     steps_per_epoch = -(-len(x_train) // train_cfg["batch_size"])
     learning_rate = LearningRate(train_cfg, steps_per_epoch)
+    ema_epochs = float(train_cfg.get("ema_epochs", 0))
+    average = WeightAverage(model, ema_epochs, steps_per_epoch) if ema_epochs > 0 else None
     x_val, y_val = load_split(images, index, "val", task)
     loss_fn = task.loss_fn(y_train, device)
     fingerprint = config_fingerprint(model_cfg, train_cfg, image_size, seed,
                                      list(classes) if task.name == "classification" else [], len(x_train),
                                      index["id"].astype(str).tolist()[:50], *task.fingerprint())
-    resumed = try_resume(checkpoint_path, model, optimiser, generator, fingerprint)
+    resumed = try_resume(checkpoint_path, model, optimiser, generator, fingerprint, average)
     if resumed:
         state, best_weights = resumed
         log.info("resumed from %s after epoch %d", checkpoint_path, state.epoch)
@@ -287,9 +341,13 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
         tr_loss, tr_scores = train_epoch(model, x_train, y_train, optimiser, loss_fn, device,
                                          train_cfg["batch_size"], generator, train_cfg["augment"],
                                          f"epoch {epoch}/{train_cfg['epochs']}", task, channels_last, precision,
-                                         learning_rate, state.epoch * steps_per_epoch)
+                                         learning_rate, state.epoch * steps_per_epoch, average)
         train_seconds = time.perf_counter() - t0
-        val_loss, val_scores = evaluate_loss(model, x_val, y_val, loss_fn, device, task=task)
+        judged = average.swapped_into(model) if average is not None else contextlib.nullcontext()
+        with judged:  # the weights the run keeps: the average where there is one
+            val_loss, val_scores = evaluate_loss(model, x_val, y_val, loss_fn, device, task=task)
+            kept = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+                    for k, v in model.state_dict().items()}
         state.history.append({"epoch": epoch, "train_loss": tr_loss,
                               **{f"train_{k}": v for k, v in tr_scores.items()},
                               "val_loss": val_loss, **{f"val_{k}": v for k, v in val_scores.items()},
@@ -301,11 +359,10 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
         if val_loss < state.best_val_loss:
             state.best_val_loss, state.best_epoch = val_loss, epoch
             state.epochs_without_improvement = 0
-            best_weights = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
-                            for k, v in model.state_dict().items()}
+            best_weights = kept
         else:
             state.epochs_without_improvement += 1
         state.epoch = epoch
-        save_checkpoint(checkpoint_path, model, optimiser, state, best_weights, generator, fingerprint)
+        save_checkpoint(checkpoint_path, model, optimiser, state, best_weights, generator, fingerprint, average)
         ran += 1
     return best_weights, state.history, n_params
