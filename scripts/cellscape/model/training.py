@@ -1,8 +1,9 @@
 """Train the classifier the paper's way, reproducibly, surviving interruption.
 
-SGD with (Nesterov) momentum under a learning-rate schedule (a short linear warm-up, then a
-cosine decay to zero at the last epoch: the last epochs take small steps, so the network the run
-ends with does not depend on which epoch happened to be best); the only augmentations are horizontal flips and 90-degree rotations (the
+SGD with (optionally Nesterov) momentum at a constant learning rate or under a schedule (a short
+linear warm-up, then a cosine decay to zero at the last epoch), optionally judging and keeping a
+moving average of the weights (docs/performance.md, "Training recipe", measures both); the only
+augmentations are horizontal flips and 90-degree rotations (the
 paper found pixel-changing transforms hurt); class-weighted loss against imbalance; early
 stopping on the validation loss keeps the best weights. The full training state (weights,
 optimiser, RNG states, history) is checkpointed atomically after every epoch, so a killed job
