@@ -144,6 +144,13 @@ def normalisation_warnings():
     return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
 
 
+def qc_warnings():
+    """What ingestion's quality control found worth a word (qc_summary.json): checks that removed
+    much of a class or classes at different rates, duplicate images, objects without a class."""
+    path = Path(DATA) / "qc_summary.json"
+    return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
+
+
 def configured_layer(requested, key, layers=None):
     """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer):
     of the classifier, or of ``layers`` of the project's own network (the MDA regression net)."""
@@ -189,6 +196,12 @@ def raw_inputs(wildcards):
     if config["data"]["source"] == "synthetic":
         return expand(f"{RESULTS}/raw/{{chunk}}", chunk=CHUNKS)
     return []
+
+
+def label_table(wildcards):
+    """data.labels.table, when the classes come from one: an input, so editing it reruns ingestion."""
+    table = config["data"]["labels"]["table"]
+    return [table] if config["data"]["source"] == "directory" and table else []
 
 
 def one_pass_outputs(directory, layers, temporary=False):
