@@ -193,30 +193,51 @@ def background_mask(filtered, margin_px=2, min_share=0.1):
     return background if background.mean() >= min_share else None
 
 
-def measure_event(raw, filtered, saturation, qc, channels):
+def frame_footprint(shape, size, mode):
+    """The pixels of the image brought to ``size`` (:func:`fit_to_size`) that hold the raw frame
+    of ``shape`` (H, W), not padding: a cell cut by a small frame's edge stays cut after padding."""
+    h, w = shape
+    footprint = np.zeros((size, size), bool)
+    if mode == "resize":
+        side = max(h, w)
+        top, left = (side - h) // 2, (side - w) // 2
+        rows = slice(int(np.floor(top * size / side)), int(np.ceil((top + h) * size / side)))
+        cols = slice(int(np.floor(left * size / side)), int(np.ceil((left + w) * size / side)))
+    else:
+        h, w = min(h, size), min(w, size)
+        rows = slice((size - h) // 2, (size - h) // 2 + h)
+        cols = slice((size - w) // 2, (size - w) // 2 + w)
+    footprint[rows, cols] = True
+    return footprint
+
+
+def measure_event(raw, filtered, saturation, qc, channels, footprint=None):
     """Everything the checks judge, measured on one sized event ({name: value}; qc.csv's columns).
 
     The shape values (``n_objects``, ``area_px``, ``aspect``, ``border_px``: the object's pixels on
-    the frame's edge, ``bbox_h``/``bbox_w``) describe the cell in the channels that outline it
+    the edge of the frame (of ``footprint``, the raw frame inside the sized image, when it is
+    padded), ``bbox_h``/``bbox_w``) describe the cell in the channels that outline it
     (fluorescence and brightfield; darkfield scatter is speckled and faint in agranular cells);
     ``snr_<name>`` is each outline channel's peak over its background noise (NaN for the others);
-    ``saturated_share`` the largest share of pixels at the detector's maximum over every channel
-    (0 when the format has no maximum).
+    ``saturated_share`` the largest share of the frame's pixels at the detector's maximum over
+    every channel (0 when the format has no maximum).
     """
     outline = outline_channels(channels)
     labels, keep = object_labels(filtered[outline].any(axis=0), qc["min_object_px"])
     mask = np.isin(labels, keep) if len(keep) else np.zeros(labels.shape, bool)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    edge = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
+    if footprint is None:
+        footprint = np.ones(mask.shape, bool)
+    edge = footprint & ~ndimage.binary_erosion(footprint, border_value=0)
     measured = {"n_objects": int(len(keep)), "area_px": int(mask.sum()),
-                "aspect": aspect_ratio(mask) if len(keep) else np.nan, "border_px": int(edge.sum()),
+                "aspect": aspect_ratio(mask) if len(keep) else np.nan, "border_px": int((mask & edge).sum()),
                 "bbox_h": int(rows[-1] - rows[0] + 1) if len(rows) else 0,
                 "bbox_w": int(cols[-1] - cols[0] + 1) if len(cols) else 0}
     background = background_mask(filtered)
     for i, channel in enumerate(channels):
         measured[f"snr_{channel['name']}"] = (float(signal_to_noise(raw[i], background, channel["kind"] == "brightfield"))
                                              if i in outline else np.nan)
-    measured["saturated_share"] = (max(float((p >= saturation).mean()) for p in raw)
+    measured["saturated_share"] = (max(float((p[footprint] >= saturation).mean()) for p in raw)
                                    if np.isfinite(saturation) else 0.0)
     return measured
 
@@ -278,4 +299,5 @@ def measure_processed(raw, saturation, data_cfg, qc_cfg, image_size):
     if data_cfg["keep_central_object"]:
         filtered = keep_central_object(filtered, qc_cfg["min_object_px"],
                                        central_channel(channels, data_cfg.get("central_channel")))
-    return filtered, measure_event(sized, filtered, saturation, qc_cfg, channels)
+    footprint = frame_footprint(raw.shape[1:], image_size, data_cfg["fit"])
+    return filtered, measure_event(sized, filtered, saturation, qc_cfg, channels, footprint)

@@ -25,9 +25,11 @@ MIN_LOG_SD = 0.05
 #: a check (or an unreadable-file problem) that removes more than this share of a class is reported
 CLASS_SHARE = 0.2
 #: ... and one whose removal rates of two classes differ more than this factor (the larger at
-#: least RATE_FLOOR: a 2% against 0.5% difference is a handful of events, not a bias)
+#: least RATE_FLOOR and RATE_EVENTS events: 2% against 0.5%, or 4 events against none, is
+#: chance as often as bias)
 RATE_RATIO = 2.0
 RATE_FLOOR = 0.05
+RATE_EVENTS = 5
 
 
 def robust_interval(values, k):
@@ -90,7 +92,8 @@ def removal_warnings(qc, classes):
         shown = ", ".join(f"{cls} {rates[cls]:.0%} ({n} of {total})" for cls, (n, total) in per_class.items() if total)
         heavy = [cls for cls, r in rates.items() if r > CLASS_SHARE]
         high, low = max(rates.values()), min(rates.values())
-        uneven = high >= RATE_FLOOR and high > RATE_RATIO * low
+        most = max(per_class.values(), key=lambda v: v[0] / v[1] if v[1] else 0)[0]
+        uneven = high >= RATE_FLOOR and most >= RATE_EVENTS and high > RATE_RATIO * low
         if heavy or uneven:
             why = []
             if heavy:
