@@ -1,13 +1,15 @@
 """Classes where real exports keep them: a folder per class, the file name, or a table; an object
 without a class is recorded, not dropped. Planning counts the events a directory holds."""
-import numpy as np
 import pandas as pd
 import pytest
+import tifffile
+import yaml
 
 from support.config import validated_config
+from support.workflow import snakemake
 from support.export60x import CLASSES, IMAGE_SIZE, write_export
 from cellscape.data.ingest import ingest
-from cellscape.data.readers import InputError, discover_events
+from cellscape.data.readers import InputError, auto_image_size, discover_events
 from cellscape.model.architecture import layer_shapes
 from cellscape.runtime.resources import DIRECTORY_EVENTS, CostModel
 
@@ -90,3 +92,25 @@ def test_the_planning_estimate_counts_the_events_of_a_directory(tmp_path):
     assert CostModel(one, layer_shapes(one["model"], one["image_size"], 2)).n_images == 7
     missing = config(tmp_path / "nowhere")
     assert CostModel(missing, layer_shapes(missing["model"], missing["image_size"], 2)).n_images == DIRECTORY_EVENTS
+
+
+def test_auto_image_size_fits_the_frames_from_their_headers(tmp_path):
+    write_export(tmp_path / "raw", 10, seed=7)
+    cfg = config(tmp_path / "raw")
+    events = discover_events(tmp_path / "raw", cfg["classes"], cfg["data"]["channels"])
+    sides = [max(tifffile.imread(e.files[0]).shape) for e in events]  # decoded here, headers there
+    size, facts = auto_image_size(events, "pad_crop", quantile=1.0)
+    assert size == max(sides) + max(sides) % 2 and facts["frames"] == 20 and facts["largest"] == max(sides)
+    assert auto_image_size(events, "pad_crop")[0] <= size
+
+
+def test_the_workflow_plans_with_the_image_size_it_chose(tmp_path):
+    write_export(tmp_path / "raw", 4, seed=8)
+    events = discover_events(tmp_path / "raw", list(CLASSES), config(tmp_path / "raw")["data"]["channels"])
+    expected, _ = auto_image_size(events, "pad_crop")
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({
+        "classes": list(CLASSES), "image_size": "auto",
+        "data": {"source": "directory", "directory": str(tmp_path / "raw")}}))
+    r = snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "run.yaml"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"image_size auto: {expected} px" in r.stderr

@@ -119,7 +119,7 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
         qc = pd.DataFrame(rows, columns=list(qc_columns(channels)))
         spill_row = np.cumsum(np.array(spilled) >= 0) - 1
         bounds = judge_events(qc, data_cfg, qc_cfg, classes)
-        summary = qc_summary(qc, classes, bounds, data_cfg)
+        summary = qc_summary(qc, classes, bounds, data_cfg) | {"image_size": image_size}
         for text in summary["warnings"]:
             print(f"cellscape warning: {text}", file=sys.stderr)
         try:

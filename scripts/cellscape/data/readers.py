@@ -291,6 +291,53 @@ def metadata_pixel_size(event):
     return value if value > 0 else None
 
 
+def frame_shape(event):
+    """(H, W) of an event's frame from its file's header, without decoding the pixels (None when
+    the header does not say): TIFF page shape, .npy header, a photograph's size."""
+    f = event.files[0]
+    try:
+        if event.layout == "rgb":
+            from PIL import Image
+            with Image.open(f) as im:
+                return im.size[1], im.size[0]
+        if Path(f).suffix.lower() == ".npy":
+            with open(f, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                shape = np.lib.format._read_array_header(handle, version)[0]
+        else:
+            import tifffile
+            with tifffile.TiffFile(f) as tif:
+                shape = tif.series[0].shape
+    except Exception:  # an unreadable file is reported by ingestion
+        return None
+    shape = tuple(int(n) for n in shape if n > 1)
+    if event.layout == "stack" and len(shape) == 3:  # drop the channel axis (the short one, as read_stack)
+        shape = shape[1:] if shape[0] <= min(shape[1:]) else shape[:2]
+    return shape if len(shape) == 2 else None
+
+
+def auto_image_size(events, fit, crop=None, quantile=0.99, sample=2000):
+    """``image_size: auto``: the frames' longer side at ``quantile`` over up to ``sample`` events
+    spread over the list, rounded up to an even number (at least 16), so ``pad_crop`` centre-crops
+    only the largest frames (a cell cut there fails the border check, counted in qc.csv). Frames
+    are read from headers only. Returns (size, {frames, largest, quantile}); None when no frame
+    says its shape. Photographs are centre-cropped to ``crop`` first (data.rgb.crop)."""
+    if not events:
+        return None
+    step = max(1, len(events) // sample)
+    sides = []
+    for event in events[::step]:
+        shape = frame_shape(event)
+        if shape is not None:
+            side = max(shape)
+            sides.append(min(side, crop) if event.layout == "rgb" and crop else side)
+    if not sides:
+        return None
+    size = int(np.ceil(np.quantile(sides, quantile)))
+    size = max(16, size + size % 2)
+    return size, {"frames": len(sides), "largest": int(max(sides)), "quantile": quantile}
+
+
 def saturation_level(dtype):
     dtype = np.dtype(dtype)
     return float(np.iinfo(dtype).max) if dtype.kind in "ui" else np.inf
