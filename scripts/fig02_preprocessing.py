@@ -14,8 +14,9 @@ index = read_cell_table(snakemake.input.index)
 qc = read_cell_table(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
 roots = list(snakemake.input.raw) or [s["data"]["directory"]]
+labels = s["data"]["labels"] if s["data"]["source"] == "directory" else None
 events = {e.source: e for root in roots
-          for e in discover_events(root, s["classes"], s["data"]["channels"], s["data"]["labels"])}
+          for e in discover_events(root, s["classes"], s["data"]["channels"], labels)}
 raw, _ = read_event(events[cell["source"]], s["data"])
 fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"], snakemake.params.channels,
                            s["qc"]["min_object_px"])

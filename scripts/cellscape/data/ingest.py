@@ -86,8 +86,9 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
     then stops (too few cells in a class, ``data.duplicates: error``).
     """
     events = []
+    labels = data_cfg.get("labels") if data_cfg.get("source", "directory") == "directory" else None
     for root in roots:
-        events.extend(discover_events(root, classes, data_cfg["channels"], data_cfg.get("labels")))
+        events.extend(discover_events(root, classes, data_cfg["channels"], labels))
     check_unique_events(events)  # across roots too (simulator chunks)
     if data_cfg["on_bad_event"] == "error":  # stop before reading anything
         for event in events:
@@ -269,9 +270,9 @@ def _index_table(kept, classes, split_cfg, seed, properties, names):
     index = pd.DataFrame({"row": np.arange(len(kept)), "id": kept["id"].astype(str),
                           "class": kept["class"], "label": kept["class"].map(label),
                           "source": kept["source"], "object": kept["object"].astype(str),
-                          "duplicate_of": kept["duplicate_of"].fillna("").astype(str),
                           **{c: kept[c] for c in intensity_columns(names) + factor_columns(names)}})
-    index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed, groups=index["duplicate_of"])
+    # copies of one image (qc.csv's duplicate_of) go to one split
+    index["split"] = stratified_split(index["label"].to_numpy(), split_cfg, seed, groups=kept["duplicate_of"].to_numpy())
     if properties is not None and len(properties):
         props = properties.assign(id=properties["class"].astype(str) + "/" + properties["event_id"].astype(str))
         props = props.drop(columns=["event_id", "class"])
