@@ -139,6 +139,8 @@ def test_a_check_that_removes_one_class_more_is_reported_in_the_log_summary_and_
     assert "cellscape warning: quality control 'cut by the frame border'" in capsys.readouterr().err
     fig = qc_figure(qc, list(CLASSES), qc_warnings=summary["warnings"])
     assert "cut by the frame border" in fig._suptitle.get_text()
+    flagged = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text().startswith("(!)")]
+    assert "(!) cut by the frame border" in flagged and "(!) cell area out of range" not in flagged
 
 
 def test_a_check_that_removes_classes_alike_is_not_reported(tmp_path):

@@ -58,3 +58,20 @@ def test_readme_one_folder_config_labels_by_file_name_prefix(tmp_path):
     summary = json.loads((data / "qc_summary.json").read_text())
     assert summary["image_size"] == images.shape[2] and summary["unlabelled"] == 1
     assert "1 objects have no class" in r.stderr  # said again at the end of the run
+
+
+def test_a_stopped_ingestion_keeps_its_qc_csv_beside_the_log(tmp_path):
+    config = readme_config()
+    write_one_folder(tmp_path / "export", config, per_class=4)
+    config["data"]["directory"] = str(tmp_path / "export")
+    config["qc"] = {"area_bounds": "pixels"}  # 250-1,400 px: every 60x cell is larger
+    (tmp_path / "airway.yaml").write_text(yaml.safe_dump(config))
+    target = f"{config['results']}/data/index.csv"
+    r = snakemake(tmp_path, target, "--cores", "1", "--configfile", str(tmp_path / "airway.yaml"), timeout=600)
+    assert r.returncode != 0
+    kept = tmp_path / config["results"] / "logs" / "ingest_qc.csv"
+    qc = pd.read_csv(kept)
+    assert len(qc) == 9 and (qc["problem"] == "cell area out of range").sum() >= 6
+    assert "fewer than 3 cells" in (tmp_path / config["results"] / "logs" / "ingest.log").read_text()
+    assert str(kept.relative_to(tmp_path)) in r.stdout + r.stderr + kept.with_name("ingest.log").read_text()
+    assert not (tmp_path / config["results"] / "data" / "qc.csv").exists()  # removed with the failed job

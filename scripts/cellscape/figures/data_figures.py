@@ -95,7 +95,12 @@ def qc_figure(qc, classes, evidence=None, qc_warnings=None):
     height = 0.8 / len(classes)
     for i, cls in enumerate(classes):
         ax.barh(y + i * height, counts[cls].to_numpy(), height, label=cls, color=CLASS_COLOURS[i])
-    ax.set_yticks(y + height * (len(classes) - 1) / 2, counts.index)
+    flagged = [any(f"'{problem}'" in text for text in (qc_warnings or [])) for problem in counts.index]
+    ax.set_yticks(y + height * (len(classes) - 1) / 2,
+                  [f"(!) {problem}" if flag else problem for problem, flag in zip(counts.index, flagged)])
+    for label, flag in zip(ax.get_yticklabels(), flagged):  # a problem the warnings name: red
+        if flag:
+            label.set_color("firebrick")
     ax.invert_yaxis()
     ax.set_xlabel("events removed (unreadable, or the first failed check)")
     ax.legend(title="class")
