@@ -45,7 +45,7 @@ rule ingest:
         summary=f"{DATA}/qc_summary.json",
     log:
         main=f"{LOGS}/ingest.log",
-        # qc.csv of a run that stopped (Snakemake removes a failed job's outputs, not its logs)
+        # a copy of qc.csv that stays when ingestion stops (Snakemake removes a failed job's outputs, not its logs)
         qc=f"{LOGS}/ingest_qc.csv",
     benchmark:
         f"{BENCH}/ingest.tsv"

@@ -24,3 +24,4 @@ except InputError as err:
         shutil.copyfile(out.qc, snakemake.log.qc)
         raise InputError(f"{err} [every event's measurements and verdicts: {snakemake.log.qc}]") from err
     raise
+shutil.copyfile(out.qc, snakemake.log.qc)  # the log's copy is always the latest run's
