@@ -186,10 +186,14 @@ def signal_to_noise(raw_plane, background=None, bright_background=False):
     return (peak - med) / (mad + 1e-6 * (abs(med) + 1.0))
 
 
-def background_mask(filtered, margin_px=2, min_share=0.1):
-    """Pixels at least ``margin_px`` away from every object of the filtered image (any channel),
-    or None when they are under ``min_share`` of the frame (too few to measure the noise on)."""
+def background_mask(filtered, margin_px=2, min_share=0.1, footprint=None):
+    """Pixels at least ``margin_px`` away from every object of the filtered image (any channel)
+    and inside ``footprint`` (the raw frame, not the constant padding around a small one, which
+    would look noiseless), or None when they are under ``min_share`` of the frame (too few to
+    measure the noise on)."""
     background = ~ndimage.binary_dilation(filtered.any(axis=0), iterations=margin_px)
+    if footprint is not None:
+        background &= footprint
     return background if background.mean() >= min_share else None
 
 
@@ -233,7 +237,7 @@ def measure_event(raw, filtered, saturation, qc, channels, footprint=None):
                 "aspect": aspect_ratio(mask) if len(keep) else np.nan, "border_px": int((mask & edge).sum()),
                 "bbox_h": int(rows[-1] - rows[0] + 1) if len(rows) else 0,
                 "bbox_w": int(cols[-1] - cols[0] + 1) if len(cols) else 0}
-    background = background_mask(filtered)
+    background = background_mask(filtered, footprint=footprint)
     for i, channel in enumerate(channels):
         measured[f"snr_{channel['name']}"] = (float(signal_to_noise(raw[i], background, channel["kind"] == "brightfield"))
                                              if i in outline else np.nan)
