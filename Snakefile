@@ -34,6 +34,8 @@ for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # o
 onsuccess:
     for text in normalisation_warnings():  # said again at the end, where the user looks
         print(f"cellscape warning: {text} ({DATA}/normalisation.json)", file=sys.stderr)
+    for text in qc_warnings():
+        print(f"cellscape warning: {text} ({DATA}/qc_summary.json)", file=sys.stderr)
 
 
 rule all:

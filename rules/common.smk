@@ -14,7 +14,7 @@ from cellscape.model.architecture import ArchitectureError, layer_shapes, resolv
 from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # torch-free (inspects in a subprocess)
 from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
-from cellscape.data.simulate import check_channels, resolve_params
+from cellscape.data.simulate import DEFAULTS as SIMULATOR_DEFAULTS, check_channels, resolve_params
 from cellscape.data.channels import (ChannelError, channel_roles, display, label_free_channels, label_free_plan,
                                      missing_channel, resolve_channels)
 
@@ -27,6 +27,36 @@ except ChannelError as err:
     raise WorkflowError(str(err))
 #: what figures and the explorer show of each channel (name, kind, colour)
 CHANNEL_DISPLAY = display(CHANNELS)
+
+
+def resolve_image_size(config):
+    """``image_size: auto`` -> (size, the sentence saying so): the simulator's frame, or the
+    frames of a directory source (cellscape.data.readers.auto_image_size: their longer side's
+    99th percentile, from the files' headers)."""
+    if config["data"]["source"] == "synthetic":
+        size = config["simulator"].get("frame_size", SIMULATOR_DEFAULTS["frame_size"])
+        return size, f"cellscape: image_size auto: {size} px, the simulator's frame"
+    from cellscape.data.readers import InputError, auto_image_size, discover_events
+    data = config["data"]
+    try:
+        events = discover_events(data["directory"], config["classes"], resolve_channels(data), data["labels"])
+        found = auto_image_size(events, data["fit"], data["rgb"]["crop"])
+    except (InputError, ChannelError, TypeError) as err:
+        raise WorkflowError(f"config image_size auto: cannot read the frames of data.directory ({err}); "
+                            "set image_size to a number")
+    if found is None:
+        raise WorkflowError("config image_size auto: no frame of data.directory declares its shape; "
+                            "set image_size to a number")
+    size, facts = found
+    fate = "larger frames are centre-cropped" if data["fit"] == "pad_crop" else "every frame is resized to it"
+    return size, (f"cellscape: image_size auto: {size} px, the longer side of {facts['quantile']:.0%} of "
+                  f"{facts['frames']} frames (largest {facts['largest']} px; {fate})")
+
+
+if config["image_size"] == "auto":  # a planning fact (the network's shape): decided here, from file headers
+    config["image_size"], IMAGE_SIZE_NOTE = resolve_image_size(config)
+    if workflow.is_main_process:
+        print(IMAGE_SIZE_NOTE, file=sys.stderr)
 
 
 def canonical(settings):
@@ -144,6 +174,13 @@ def normalisation_warnings():
     return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
 
 
+def qc_warnings():
+    """What ingestion's quality control found worth a word (qc_summary.json): checks that removed
+    much of a class or classes at different rates, duplicate images, objects without a class."""
+    path = Path(DATA) / "qc_summary.json"
+    return json.loads(path.read_text()).get("warnings", []) if path.exists() else []
+
+
 def configured_layer(requested, key, layers=None):
     """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer):
     of the classifier, or of ``layers`` of the project's own network (the MDA regression net)."""
@@ -189,6 +226,12 @@ def raw_inputs(wildcards):
     if config["data"]["source"] == "synthetic":
         return expand(f"{RESULTS}/raw/{{chunk}}", chunk=CHUNKS)
     return []
+
+
+def label_table(wildcards):
+    """data.labels.table, when the classes come from one: an input, so editing it reruns ingestion."""
+    table = config["data"]["labels"]["table"]
+    return [table] if config["data"]["source"] == "directory" and table else []
 
 
 def one_pass_outputs(directory, layers, temporary=False):

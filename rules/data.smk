@@ -35,14 +35,18 @@ rule simulate_chunk:
 rule ingest:
     input:
         raw_inputs,
+        labels=label_table,
     output:
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",
         qc=f"{DATA}/qc.csv",
         classes=f"{DATA}/classes.json",
         normalisation=f"{DATA}/normalisation.json",
+        summary=f"{DATA}/qc_summary.json",
     log:
-        f"{LOGS}/ingest.log",
+        main=f"{LOGS}/ingest.log",
+        # a copy of qc.csv that stays when ingestion stops (Snakemake removes a failed job's outputs, not its logs)
+        qc=f"{LOGS}/ingest_qc.csv",
     benchmark:
         f"{BENCH}/ingest.tsv"
     params:
@@ -63,6 +67,7 @@ rule fig02_preprocessing:
         index=f"{DATA}/index.csv",
         qc=f"{DATA}/qc.csv",
         normalisation=f"{DATA}/normalisation.json",
+        summary=f"{DATA}/qc_summary.json",
     output:
         preprocessing=report(figure(2, "preprocessing"), caption="../report/fig02.rst", category="1 Data"),
         qc=report(figure(2, "qc"), caption="../report/fig02_qc.rst", category="1 Data"),

@@ -14,11 +14,13 @@ index = read_cell_table(snakemake.input.index)
 qc = read_cell_table(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
 roots = list(snakemake.input.raw) or [s["data"]["directory"]]
+labels = s["data"]["labels"] if s["data"]["source"] == "directory" else None
 events = {e.source: e for root in roots
-          for e in discover_events(root, s["classes"], s["data"]["channels"])}
+          for e in discover_events(root, s["classes"], s["data"]["channels"], labels)}
 raw, _ = read_event(events[cell["source"]], s["data"])
 fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"], snakemake.params.channels,
                            s["qc"]["min_object_px"])
 save_figure(fig, *snakemake.output.preprocessing)
 evidence = json.loads(open(snakemake.input.normalisation).read())
-save_figure(qc_figure(qc, s["classes"], evidence), *snakemake.output.qc)
+summary = json.loads(open(snakemake.input.summary).read())
+save_figure(qc_figure(qc, s["classes"], evidence, summary["warnings"]), *snakemake.output.qc)

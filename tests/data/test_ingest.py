@@ -210,7 +210,10 @@ def test_class_emptied_by_quality_control_is_an_error_naming_it(mixed_dir, tmp_p
         run_ingest([mixed_dir], cfg, out)
     assert "neutrophil" in str(err.value) and "fewer than 3 cells" in str(err.value)
     assert "qc_" in str(err.value)
-    assert not out.exists() or not list(out.iterdir())
+    assert sorted(p.name for p in out.iterdir()) == ["qc.csv"]  # why, event by event; no image set
+    qc = pd.read_csv(out / "qc.csv")
+    assert len(qc) == 10 and not qc.loc[qc["class"] == "neutrophil", "kept"].any()
+    assert (qc.loc[qc["class"] == "neutrophil", "border_px"] > 0).all()
 
 
 # ------------------------------------------------------------------ real data (PBC smears)

@@ -29,6 +29,7 @@ NO_OUTPUT_KEYS = {
 #: values for keys whose other valid value cannot be derived from the schema alone
 EXPLICIT = {
     "results": "results/tiny_elsewhere",
+    "image_size": 80,
     "activations.max_cells": 40,  # below the tiny run's test split: the cap binds
     "classes": ["neutrophil", "lymphocyte"],
     "data.directory": "results/tiny/raw/000",
@@ -42,7 +43,11 @@ EXPLICIT = {
     "data.stack_channels.nucleus": 3,
     "data.rgb.cytoplasm_band": "green",
     "data.rgb.nucleus_band": "green",
-    "data.normalise_auc": 0.9,  # 1.5x the default is past the maximum, half of it below the minimum
+    "data.normalise_auc": 0.9,
+    "data.pixel_size_um": 0.2,
+    "data.labels.pattern": "(?P<class>[a-z]+)_(?P<object>[0-9]+)",
+    "data.labels.table": "results/tiny/labels.csv",
+    "data.labels.map": {"lymph": "lymphocyte"},  # 1.5x the default is past the maximum, half of it below the minimum
     "data.split": {"train": 0.5, "val": 0.25, "test": 0.25},
     "model.conv_stages": [[8, 8], [16, 16], [32, 24]],
     "model.dense": [24],

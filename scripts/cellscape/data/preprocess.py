@@ -16,12 +16,13 @@ from .channels import outline_channels
 #: in the order an event's ``reason`` (its first failed check) is decided: a channel without signal
 #: first, because the shape checks of the other channel alone then fail too and would hide the cause
 QC_CHECKS = ("qc_signal_both", "qc_one_object", "qc_area", "qc_compact", "qc_not_touching_border",
-             "qc_not_saturated")
+             "qc_not_saturated", "qc_unique")
 #: what a failed check means for the event, in the words qc.csv's ``problem`` column and Fig. 2 use
 #: (an unreadable event's problem is its InputError's ``kind``)
 QC_PROBLEMS = {"qc_one_object": "no object or several objects", "qc_area": "cell area out of range",
                "qc_compact": "not compact (doublet?)", "qc_not_touching_border": "cut by the frame border",
-               "qc_signal_both": "weak or constant channel", "qc_not_saturated": "saturated"}
+               "qc_signal_both": "weak or constant channel", "qc_not_saturated": "saturated",
+               "qc_unique": "copy of another image (data.duplicates: drop_copies)"}
 
 
 def fit_to_size(image, size, mode):
@@ -185,48 +186,98 @@ def signal_to_noise(raw_plane, background=None, bright_background=False):
     return (peak - med) / (mad + 1e-6 * (abs(med) + 1.0))
 
 
-def background_mask(filtered, margin_px=2, min_share=0.1):
-    """Pixels at least ``margin_px`` away from every object of the filtered image (any channel),
-    or None when they are under ``min_share`` of the frame (too few to measure the noise on)."""
+def background_mask(filtered, margin_px=2, min_share=0.1, footprint=None):
+    """Pixels at least ``margin_px`` away from every object of the filtered image (any channel)
+    and inside ``footprint`` (the raw frame, not the constant padding around a small one, which
+    would look noiseless), or None when they are under ``min_share`` of the frame (too few to
+    measure the noise on)."""
     background = ~ndimage.binary_dilation(filtered.any(axis=0), iterations=margin_px)
+    if footprint is not None:
+        background &= footprint
     return background if background.mean() >= min_share else None
 
 
-def quality_checks(raw, filtered, saturation, qc, channels):
-    """Each configured check on one event: {check name: passed}. Disabled checks pass.
+def frame_footprint(shape, size, mode):
+    """The pixels of the image brought to ``size`` (:func:`fit_to_size`) that hold the raw frame
+    of ``shape`` (H, W), not padding: a cell cut by a small frame's edge stays cut after padding."""
+    h, w = shape
+    footprint = np.zeros((size, size), bool)
+    if mode == "resize":
+        side = max(h, w)
+        top, left = (side - h) // 2, (side - w) // 2
+        rows = slice(int(np.floor(top * size / side)), int(np.ceil((top + h) * size / side)))
+        cols = slice(int(np.floor(left * size / side)), int(np.ceil((left + w) * size / side)))
+    else:
+        h, w = min(h, size), min(w, size)
+        rows = slice((size - h) // 2, (size - h) // 2 + h)
+        cols = slice((size - w) // 2, (size - w) // 2 + w)
+    footprint[rows, cols] = True
+    return footprint
 
-    The shape checks (one object, area, compact, border) see the cell in the channels that outline
-    it (fluorescence and brightfield; darkfield scatter is speckled and faint in agranular cells);
-    the signal check asks the same channels for signal; saturation counts every channel.
+
+def measure_event(raw, filtered, saturation, qc, channels, footprint=None):
+    """Everything the checks judge, measured on one sized event ({name: value}; qc.csv's columns).
+
+    The shape values (``n_objects``, ``area_px``, ``aspect``, ``border_px``: the object's pixels on
+    the edge of the frame (of ``footprint``, the raw frame inside the sized image, when it is
+    padded), ``bbox_h``/``bbox_w``) describe the cell in the channels that outline it
+    (fluorescence and brightfield; darkfield scatter is speckled and faint in agranular cells);
+    ``snr_<name>`` is each outline channel's peak over its background noise (NaN for the others);
+    ``saturated_share`` the largest share of the frame's pixels at the detector's maximum over
+    every channel (0 when the format has no maximum).
     """
     outline = outline_channels(channels)
     labels, keep = object_labels(filtered[outline].any(axis=0), qc["min_object_px"])
-    results = {}
-    results["qc_one_object"] = (len(keep) == 1) if qc["one_object"] else True
-    area = int(np.isin(labels, keep).sum()) if len(keep) else 0
-    results["qc_area"] = (qc["min_area"] <= area <= qc["max_area"]) if qc["area"] else True
-    if qc["compact"]:
-        results["qc_compact"] = bool(len(keep)) and aspect_ratio(np.isin(labels, keep)) <= qc["max_aspect"]
-    else:
-        results["qc_compact"] = True
-    if qc["not_touching_border"]:
-        mask = np.isin(labels, keep)
-        edge = mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()
-        results["qc_not_touching_border"] = bool(len(keep)) and not edge
-    else:
-        results["qc_not_touching_border"] = True
-    if qc["signal_both"]:
-        background = background_mask(filtered)
-        results["qc_signal_both"] = all(signal_to_noise(raw[i], background, channels[i]["kind"] == "brightfield")
-                                        >= qc["min_snr"] for i in outline)
-    else:
-        results["qc_signal_both"] = True
-    if qc["not_saturated"] and np.isfinite(saturation):
-        share = max(float((p >= saturation).mean()) for p in raw)
-        results["qc_not_saturated"] = share <= qc["max_saturated_fraction"]
-    else:
-        results["qc_not_saturated"] = True
-    return {k: bool(v) for k, v in results.items()}
+    mask = np.isin(labels, keep) if len(keep) else np.zeros(labels.shape, bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if footprint is None:
+        footprint = np.ones(mask.shape, bool)
+    edge = footprint & ~ndimage.binary_erosion(footprint, border_value=0)
+    measured = {"n_objects": int(len(keep)), "area_px": int(mask.sum()),
+                "aspect": aspect_ratio(mask) if len(keep) else np.nan, "border_px": int((mask & edge).sum()),
+                "bbox_h": int(rows[-1] - rows[0] + 1) if len(rows) else 0,
+                "bbox_w": int(cols[-1] - cols[0] + 1) if len(cols) else 0}
+    background = background_mask(filtered, footprint=footprint)
+    for i, channel in enumerate(channels):
+        measured[f"snr_{channel['name']}"] = (float(signal_to_noise(raw[i], background, channel["kind"] == "brightfield"))
+                                             if i in outline else np.nan)
+    measured["saturated_share"] = (max(float((p[footprint] >= saturation).mean()) for p in raw)
+                                   if np.isfinite(saturation) else 0.0)
+    return measured
+
+
+def measured_columns(channels):
+    """The columns :func:`measure_event` fills, in order."""
+    return ("n_objects", "area_px", "aspect", "border_px", "bbox_h", "bbox_w",
+            *(f"snr_{c['name']}" for c in channels), "saturated_share")
+
+
+def pixel_bounds(qc):
+    """The shape bounds of ``qc.area_bounds: pixels``: the configured pixel counts and aspect."""
+    return {"min_area_px": qc["min_area"], "max_area_px": qc["max_area"], "max_aspect": qc["max_aspect"]}
+
+
+def judge(measured, qc, bounds, channels):
+    """Each configured check on one event's measurements: {check name: passed}. Disabled checks
+    pass. ``bounds``: ``min_area_px``, ``max_area_px``, ``max_aspect`` (pixels of the sized image)."""
+    outline = outline_channels(channels)
+    found = measured["n_objects"] > 0
+    results = {"qc_unique": True}
+    results["qc_one_object"] = measured["n_objects"] == 1 if qc["one_object"] else True
+    results["qc_area"] = (bounds["min_area_px"] <= measured["area_px"] <= bounds["max_area_px"]) if qc["area"] else True
+    results["qc_compact"] = (found and measured["aspect"] <= bounds["max_aspect"]) if qc["compact"] else True
+    results["qc_not_touching_border"] = (found and measured["border_px"] == 0) if qc["not_touching_border"] else True
+    results["qc_signal_both"] = (all(measured[f"snr_{channels[i]['name']}"] >= qc["min_snr"] for i in outline)
+                                 if qc["signal_both"] else True)
+    results["qc_not_saturated"] = (measured["saturated_share"] <= qc["max_saturated_fraction"]
+                                   if qc["not_saturated"] else True)
+    return {k: bool(results[k]) for k in QC_CHECKS}
+
+
+def quality_checks(raw, filtered, saturation, qc, channels):
+    """Each configured check on one event, with the pixel bounds of the config (``min_area``,
+    ``max_area``, ``max_aspect``): {check name: passed}. Disabled checks pass."""
+    return judge(measure_event(raw, filtered, saturation, qc, channels), qc, pixel_bounds(qc), channels)
 
 
 def normalise_per_image(image):
@@ -236,13 +287,21 @@ def normalise_per_image(image):
 
 
 def process_event(raw, saturation, data_cfg, qc_cfg, image_size):
-    """raw float32 (C, H, W) -> (filtered, unnormalised image at image_size; qc results).
+    """raw float32 (C, H, W) -> (filtered, unnormalised image at image_size; qc results with the
+    config's pixel bounds: :func:`quality_checks`).
 
     ``data_cfg["channels"]``: the resolved channels (:func:`cellscape.data.channels.resolve_channels`)."""
+    filtered, measured = measure_processed(raw, saturation, data_cfg, qc_cfg, image_size)
+    return filtered, judge(measured, qc_cfg, pixel_bounds(qc_cfg), data_cfg["channels"])
+
+
+def measure_processed(raw, saturation, data_cfg, qc_cfg, image_size):
+    """raw float32 (C, H, W) -> (filtered, unnormalised image at image_size; :func:`measure_event`)."""
     channels = data_cfg["channels"]
     sized = fit_to_size(raw, image_size, data_cfg["fit"])
     filtered = clean_channels(sized, channels)
     if data_cfg["keep_central_object"]:
         filtered = keep_central_object(filtered, qc_cfg["min_object_px"],
                                        central_channel(channels, data_cfg.get("central_channel")))
-    return filtered, quality_checks(sized, filtered, saturation, qc_cfg, channels)
+    footprint = frame_footprint(raw.shape[1:], image_size, data_cfg["fit"])
+    return filtered, measure_event(sized, filtered, saturation, qc_cfg, channels, footprint)

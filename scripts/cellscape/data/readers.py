@@ -9,6 +9,9 @@ Every reader returns the event as float32 ``(C, H, W)`` in the order of ``data.c
 (:mod:`cellscape.data.channels`), with the value at which the detector saturates (for the
 saturation check).
 
+Classes come from a folder per class, or, for an export in one folder, from each file's name
+(``data.labels.pattern``) or a table (``data.labels.table``): :func:`label_events`.
+
 Identity: an event's ``object`` is the file's own name for it (``123`` of ``123_Ch2.ome.tif``,
 ``cell7`` of ``cell7.tif``); cytometry software numbers objects per file or acquisition, so the
 same number turns up in several class folders. Its ``id`` is always ``<class>/<object>`` (the
@@ -40,6 +43,10 @@ class InputError(ValueError):
         self.kind = kind
 
 
+#: the class part of the id of an event without a class (``data.labels`` found none)
+UNLABELLED = "(unlabelled)"
+
+
 @dataclass(frozen=True)
 class Event:
     """One raw event: where its files are and how to read them.
@@ -54,7 +61,7 @@ class Event:
 
     @property
     def id(self):
-        return f"{self.cls}/{self.object}"
+        return f"{self.cls if self.cls is not None else UNLABELLED}/{self.object}"
 
     @property
     def source(self):
@@ -87,43 +94,135 @@ def class_folders(root, classes):
     return folders
 
 
-def discover_events(root, classes, channels):
-    """List the events under ``root/<class>/``, sorted by class then object (deterministic order).
+def discover_events(root, classes, channels, labels=None):
+    """List the events under ``root``, sorted by class then object (deterministic order).
 
     ``channels``: the resolved channels; their ``file`` tokens (e.g. ``Ch2``/``Ch4``) name the
     per-channel files, other channels' files are ignored. A per-channel event missing one of its
     files is listed with that problem (reading it raises it: quality control records it or, with
     ``data.on_bad_event: error``, stops). Two files claiming one cell are an error.
+
+    ``labels`` (``data.labels``): where the classes are. Without a ``pattern`` or a ``table``, a
+    folder per class (``root/<class>/``); else every image in ``root`` itself, each labelled by
+    :func:`label_events`.
     """
     want = tuple(c["file"] for c in channels)
-    events = []
-    for cls, folder in class_folders(root, classes).items():
-        per_channel, n_before = {}, len(events)
-        for f in sorted(folder.iterdir()):
-            if not f.is_file() or f.name.startswith("."):
-                continue
-            m = PER_CHANNEL.match(f.name)
-            suffix = f.suffix.lower()
-            if m:
-                per_channel.setdefault(m["object"], {}).setdefault(m["ch"].capitalize(), []).append(f)
-            elif suffix in STACK_SUFFIXES:
-                events.append(Event(object_name(f), cls, "stack", (f,)))
-            elif suffix in RGB_SUFFIXES:
-                events.append(Event(object_name(f), cls, "rgb", (f,)))
-        if per_channel and None in want:
-            unnamed = [c["name"] for c in channels if c["file"] is None]
-            raise InputError(f"{folder}: per-channel files (*_Ch<k>.ome.tif), and channel(s) {', '.join(unnamed)} "
-                             "name no file suffix: set file (e.g. Ch6) for every channel in data.channels")
-        for obj, chans in per_channel.items():
-            events.append(_per_channel_event(folder, obj, cls, chans, want))
-        if len(events) == n_before:  # only hidden files, notes, other suffixes
-            tokens = " + ".join(f"*_{token}.ome.tif" for token in want if token)
-            raise InputError(f"{folder}: no image files (expected {tokens or 'per-channel files'}, "
-                             f"{'/'.join(sorted(STACK_SUFFIXES))} stacks "
-                             f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
-    events = sorted(events, key=lambda e: (e.cls, e.object))
+    labels = labels or {}
+    if labels.get("pattern") or labels.get("table"):
+        root = Path(root)
+        if not root.is_dir():
+            raise InputError(f"{root}: data directory does not exist")
+        events = label_events(_scan_folder(root, None, channels, want), classes, labels)
+    else:
+        events = []
+        for cls, folder in class_folders(root, classes).items():
+            events.extend(_scan_folder(folder, cls, channels, want))
+    events = sorted(events, key=lambda e: (e.cls or "", e.object))
     check_unique_events(events)
     return events
+
+
+def _scan_folder(folder, cls, channels, want):
+    """The events of the image files in ``folder`` (not below it), all of class ``cls``."""
+    per_channel, events = {}, []
+    for f in sorted(folder.iterdir()):
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        m = PER_CHANNEL.match(f.name)
+        suffix = f.suffix.lower()
+        if m:
+            per_channel.setdefault(m["object"], {}).setdefault(m["ch"].capitalize(), []).append(f)
+        elif suffix in STACK_SUFFIXES:
+            events.append(Event(object_name(f), cls, "stack", (f,)))
+        elif suffix in RGB_SUFFIXES:
+            events.append(Event(object_name(f), cls, "rgb", (f,)))
+    if per_channel and None in want:
+        unnamed = [c["name"] for c in channels if c["file"] is None]
+        raise InputError(f"{folder}: per-channel files (*_Ch<k>.ome.tif), and channel(s) {', '.join(unnamed)} "
+                         "name no file suffix: set file (e.g. Ch6) for every channel in data.channels")
+    for obj, chans in per_channel.items():
+        events.append(_per_channel_event(folder, obj, cls, chans, want))
+    if not events:  # only hidden files, notes, other suffixes
+        tokens = " + ".join(f"*_{token}.ome.tif" for token in want if token)
+        raise InputError(f"{folder}: no image files (expected {tokens or 'per-channel files'}, "
+                         f"{'/'.join(sorted(STACK_SUFFIXES))} stacks "
+                         f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
+    return events
+
+
+#: the ``kind`` of an event without a class: recorded in qc.csv, never a stop
+NO_LABEL = "no label"
+
+
+def label_events(events, classes, labels):
+    """Give each event of one folder its class, from its name (the file name without the
+    channel suffix and extension: ``Ciliated_1078`` of ``Ciliated_1078_Ch1.ome.tif``).
+
+    ``labels.pattern``: a regular expression matching the whole name, with named groups ``class``
+    and ``object`` (the event's object, so ids stay ``<class>/<object>``); ``labels.table``: a CSV
+    file with columns ``object`` (the name) and ``class``. The label found is looked up in
+    ``labels.map`` (keys compared case-insensitively), then matched to ``classes`` case-insensitively.
+    An event without a label, or with one that is not a configured class, keeps its name as
+    object, has no class and carries an :class:`InputError` of kind ``no label``.
+    """
+    pattern, table = labels.get("pattern"), labels.get("table")
+    if pattern and table:
+        raise InputError("config data.labels: give a pattern or a table, not both")
+    if pattern:
+        try:
+            regex = re.compile(pattern)
+        except re.error as err:
+            raise InputError(f"config data.labels.pattern {pattern!r}: not a regular expression ({err})") from err
+        if not {"class", "object"} <= set(regex.groupindex):
+            raise InputError(f"config data.labels.pattern {pattern!r}: needs the named groups "
+                             "(?P<class>...) and (?P<object>...)")
+    else:
+        lookup = read_label_table(table)
+    mapping = {str(k).lower(): v for k, v in (labels.get("map") or {}).items()}
+    by_name = {c.lower(): c for c in classes}
+    out = []
+    for event in events:
+        obj, found, why = event.object, None, None
+        if pattern:
+            m = regex.fullmatch(event.object)
+            if m:
+                obj, found = m["object"], m["class"]
+            else:
+                why = f"name {event.object!r} does not match data.labels.pattern {pattern!r}"
+        else:
+            found = lookup.get(event.object)
+            if found is None:
+                why = f"object {event.object!r} is not in the label table {table}"
+        if found is not None:
+            label = mapping.get(found.lower(), found)
+            cls = by_name.get(str(label).lower())
+            if cls is None:
+                why = f"label {found!r} is not one of the classes {list(classes)} (data.labels.map maps labels to classes)"
+            else:
+                out.append(Event(obj, cls, event.layout, event.files, event.problem))
+                continue
+        out.append(Event(event.object, None, event.layout, event.files,
+                         InputError(f"{event.source}: no class: {why}", kind=NO_LABEL)))
+    return out
+
+
+def read_label_table(path):
+    """{object name: label} of a CSV file with columns ``object`` and ``class``."""
+    import csv
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as err:
+        raise InputError(f"config data.labels.table: cannot read {path} ({err})") from err
+    if not rows or not {"object", "class"} <= set(rows[0]):
+        raise InputError(f"{path}: a label table needs the columns object and class")
+    table = {}
+    for row in rows:
+        name, label = str(row["object"]).strip(), str(row["class"]).strip()
+        if table.get(name, label) != label:
+            raise InputError(f"{path}: object {name!r} has two classes, {table[name]!r} and {label!r}")
+        table[name] = label
+    return table
 
 
 def _per_channel_event(folder, obj, cls, chans, want):
@@ -171,6 +270,72 @@ def _read_array(path):
         except Exception as err:
             raise InputError(f"{path}: unreadable .npy ({err})") from err
     return _read_tiff(path)
+
+
+def metadata_pixel_size(event):
+    """The pixel size (um) the event's first file declares (OME-XML PhysicalSizeX, in um), or None."""
+    f = event.files[0]
+    if Path(f).suffix.lower() not in {".tif", ".tiff"}:
+        return None
+    import tifffile
+    try:
+        with tifffile.TiffFile(f) as tif:
+            xml = tif.ome_metadata
+    except Exception:  # an unreadable file is reported by read_event; no size here
+        return None
+    m = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', xml or "")
+    unit = re.search(r'PhysicalSizeXUnit="([^"]+)"', xml or "")
+    if not m or (unit and unit[1] not in ("\u00b5m", "um", "\u03bcm")):
+        return None
+    value = float(m[1])
+    return value if value > 0 else None
+
+
+def frame_shape(event):
+    """(H, W) of an event's frame from its file's header, without decoding the pixels (None when
+    the header does not say): TIFF page shape, .npy header, a photograph's size."""
+    f = event.files[0]
+    try:
+        if event.layout == "rgb":
+            from PIL import Image
+            with Image.open(f) as im:
+                return im.size[1], im.size[0]
+        if Path(f).suffix.lower() == ".npy":
+            with open(f, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                shape = np.lib.format._read_array_header(handle, version)[0]
+        else:
+            import tifffile
+            with tifffile.TiffFile(f) as tif:
+                shape = tif.series[0].shape
+    except Exception:  # an unreadable file is reported by ingestion
+        return None
+    shape = tuple(int(n) for n in shape if n > 1)
+    if event.layout == "stack" and len(shape) == 3:  # drop the channel axis (the short one, as read_stack)
+        shape = shape[1:] if shape[0] <= min(shape[1:]) else shape[:2]
+    return shape if len(shape) == 2 else None
+
+
+def auto_image_size(events, fit, crop=None, quantile=0.99, sample=2000):
+    """``image_size: auto``: the frames' longer side at ``quantile`` over up to ``sample`` events
+    spread over the list, rounded up to an even number (at least 16), so ``pad_crop`` centre-crops
+    only the largest frames (a cell cut there fails the border check, counted in qc.csv). Frames
+    are read from headers only. Returns (size, {frames, largest, quantile}); None when no frame
+    says its shape. Photographs are centre-cropped to ``crop`` first (data.rgb.crop)."""
+    if not events:
+        return None
+    step = max(1, len(events) // sample)
+    sides = []
+    for event in events[::step]:
+        shape = frame_shape(event)
+        if shape is not None:
+            side = max(shape)
+            sides.append(min(side, crop) if event.layout == "rgb" and crop else side)
+    if not sides:
+        return None
+    size = int(np.ceil(np.quantile(sides, quantile)))
+    size = max(16, size + size % 2)
+    return size, {"frames": len(sides), "largest": int(max(sides)), "quantile": quantile}
 
 
 def saturation_level(dtype):

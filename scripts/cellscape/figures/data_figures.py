@@ -78,11 +78,13 @@ def rejection_counts(qc, classes):
     return pd.concat([unreadable, counts.reindex(index=checks, fill_value=0)])
 
 
-def qc_figure(qc, classes, evidence=None):
+def qc_figure(qc, classes, evidence=None, qc_warnings=None):
     """Events removed per problem and class, raw and kept events per class, and (when qc.csv has
     them) each channel's integrated intensity per class of the kept cells: whether absolute
     intensity carries the classes, which ``normalise: per_image`` scales away. ``evidence``
-    (normalisation.json) adds the normalisation used and its warnings as the figure's title."""
+    (normalisation.json) adds the normalisation used and its warnings as the figure's title;
+    ``qc_warnings`` (qc_summary.json's: a check that removed much of a class or classes at
+    different rates, duplicates, objects without a class) are written in red above the panels."""
     counts = rejection_counts(qc, classes)
     intensities = [c for c in qc.columns if c.startswith("intensity_")]
     intensity_rows = -(-len(intensities) // 4)
@@ -93,7 +95,12 @@ def qc_figure(qc, classes, evidence=None):
     height = 0.8 / len(classes)
     for i, cls in enumerate(classes):
         ax.barh(y + i * height, counts[cls].to_numpy(), height, label=cls, color=CLASS_COLOURS[i])
-    ax.set_yticks(y + height * (len(classes) - 1) / 2, counts.index)
+    flagged = [any(f"'{problem}'" in text for text in (qc_warnings or [])) for problem in counts.index]
+    ax.set_yticks(y + height * (len(classes) - 1) / 2,
+                  [f"(!) {problem}" if flag else problem for problem, flag in zip(counts.index, flagged)])
+    for label, flag in zip(ax.get_yticklabels(), flagged):  # a problem the warnings name: red
+        if flag:
+            label.set_color("firebrick")
     ax.invert_yaxis()
     ax.set_xlabel("events removed (unreadable, or the first failed check)")
     ax.legend(title="class")
@@ -112,9 +119,11 @@ def qc_figure(qc, classes, evidence=None):
         panels = grid[1, :].subgridspec(rows, per_row)
         for k, column in enumerate(intensities):
             intensity_panel(fig.add_subplot(panels[k // per_row, k % per_row]), qc, column, classes)
-    if evidence is not None:
-        warnings = evidence["warnings"]
-        fig.suptitle(normalisation_line(evidence), fontsize=10, color="firebrick" if warnings else "black")
+    title = [normalisation_line(evidence)] if evidence is not None else []
+    title += [textwrap.fill(f"warning: {text}", 130, subsequent_indent="    ") for text in (qc_warnings or [])]
+    if title:
+        alarm = bool(qc_warnings) or bool(evidence is not None and evidence["warnings"])
+        fig.suptitle("\n".join(title), fontsize=10, color="firebrick" if alarm else "black")
     return fig
 
 

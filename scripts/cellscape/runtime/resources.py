@@ -63,7 +63,7 @@ SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "
 #: a rule it has not measured gets UNCALIBRATED
 CALIBRATION = json.loads((Path(__file__).with_name("calibration.json")).read_text())
 UNCALIBRATED = {"time": (300, 0.0), "memory": (1000, 0.0)}
-DIRECTORY_EVENTS = 30000  # events assumed for a directory source (its size is unknown at planning)
+DIRECTORY_EVENTS = 30000  # events assumed for a directory source that cannot be listed at planning
 MB = 2 ** 20
 GB = 2 ** 30
 #: bytes on disk per raw pixel of the simulator's TIFFs (uint16 plus each file's header),
@@ -74,6 +74,19 @@ RAW_BYTES_PER_PIXEL = 2.8
 #: default run (14 MB for 547 cells, 41 MB)
 SHOWN_BYTES_PER_CELL = 30e3
 FIGURE_BYTES = 50 * MB
+
+
+def directory_events(config):
+    """The events of a directory source, from a listing of its files (no image is opened); when
+    it cannot be listed (missing, a class folder empty...: ingestion then says why),
+    DIRECTORY_EVENTS."""
+    from ..data.readers import InputError, discover_events
+    data = config["data"]
+    try:
+        return len(discover_events(data["directory"], config["classes"], resolve_channels(data),
+                                   data.get("labels"))) or DIRECTORY_EVENTS
+    except (InputError, OSError, TypeError):
+        return DIRECTORY_EVENTS
 
 
 def calibrated(rule):
@@ -107,7 +120,7 @@ class CostModel:
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
         synthetic = data["source"] == "synthetic"
-        self.n_images = self.config["simulator"]["events"] if synthetic else DIRECTORY_EVENTS
+        self.n_images = self.config["simulator"]["events"] if synthetic else directory_events(self.config)
         split = data["split"]
         every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
         share = 1.0 if every else split["test"] / sum(split.values())
