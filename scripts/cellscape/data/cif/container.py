@@ -137,7 +137,7 @@ class CifFile:
 
     def _read(self, offset, n, what):
         if offset < 8 or offset + n > self.size:
-            raise CifError(f"{self.path}: {what} at bytes {offset}..{offset + n} lies past the end of the file "
+            raise CifError(f"{self.path}: {what} (bytes {offset}..{offset + n}) lies past the end of the file "
                            f"({self.size} bytes): truncated or corrupt", kind="truncated file")
         self._file.seek(offset)
         return self._file.read(n)

@@ -41,7 +41,16 @@ def locate_objects(cif, start=0, stop=None):
     """The :class:`ObjectLocation` of objects ``start`` to ``stop`` (exclusive) of an open
     :class:`CifFile`, lazily; reads the directories only."""
     pending, index = None, -1
-    for directory in cif.directories():
+    walk = cif.directories()
+    while True:
+        try:
+            directory = next(walk, None)
+        except CifError as err:  # name the object whose directories the walk was reading
+            where = (_describe(pending) + ": its mask directory" if pending is not None else
+                     f"after object {index + 1} in the file" if index >= 0 else "before the first object")
+            raise CifError(f"{cif.path}: {where}: {str(err).removeprefix(f'{cif.path}: ')}", kind=err.kind) from err
+        if directory is None:
+            break
         if directory.kind == "image":
             if pending is not None:
                 yield pending

@@ -1,0 +1,142 @@
+"""Native .cif/.rif reading: the two Amnis codecs on hand-made bytes, the real example file
+against what Bio-Formats reads from it, streaming in chunks, and bad files named with the object."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from cellscape.data.cif import (CifError, CifFile, CodecError, decode_greyscale, decode_mask, iter_objects,
+                                locate_objects, object_count, object_ranges)
+
+REPO = Path(__file__).resolve().parents[2]
+CIF_DIR = REPO.parent / "shared" / "data" / "cif"
+EXAMPLE = CIF_DIR / "example.cif"
+REFERENCE = CIF_DIR / "example_bioformats_reference.npz"
+needs_example = pytest.mark.skipif(not EXAMPLE.exists(), reason=f"the example .cif is not there ({CIF_DIR}: "
+                                   "a copy of shared/ beside the repository holds it)")
+
+
+# ------------------------------------------------------------------ codecs on hand-made bytes
+
+def test_greyscale_codec_decodes_nibble_differences_then_predicts_from_left_and_above():
+    # differences, row by row: 29, 2, -1 / 3, -20, 0
+    #   29  = 011 101 -> nibbles 0xD (continue, 101), 0x3 (end, 011)
+    #   2   = 010     -> 0x2;   -1 = 111 -> 0x7;   3 = 011 -> 0x3
+    #   -20 = 101 100 (6-bit two's complement of 44) -> 0xC (continue, 100), 0x5 (end, 101)
+    #   0   -> 0x0
+    # nibbles D 3 2 7 3 C 5 0, low nibble of each byte first -> bytes 3D 72 C3 05
+    data = bytes([0x3D, 0x72, 0xC3, 0x05])
+    # row 0: 29, 29+2 = 31, 31-1 = 30
+    # row 1: pixel = difference + left + above - above-left:
+    #   3 + 0 + 29 - 0 = 32;  -20 + 32 + 31 - 29 = 14;  0 + 14 + 30 - 31 = 13
+    expected = np.array([[29, 31, 30], [32, 14, 13]], dtype=np.uint16)
+    decoded = decode_greyscale(data, 2, 3)
+    assert decoded.dtype == np.uint16
+    np.testing.assert_array_equal(decoded, expected)
+
+
+def test_greyscale_codec_ignores_padding_nibbles_after_the_last_pixel():
+    # differences 5 (two nibbles: 0xD, 0x0), 1 (0x1); a last padding nibble 0 -> bytes 0D 01
+    np.testing.assert_array_equal(decode_greyscale(bytes([0x0D, 0x01]), 1, 2), [[5, 6]])
+
+
+def test_greyscale_codec_names_how_far_truncated_data_got():
+    # the bytes above without their last: numbers 29, 2, -1, 3 complete, -20 cut after one nibble
+    with pytest.raises(CodecError, match="ends after 4 of 6 pixels"):
+        decode_greyscale(bytes([0x3D, 0x72, 0xC3]), 2, 3)
+
+
+def test_greyscale_codec_rejects_a_run_of_continuation_nibbles():
+    with pytest.raises(CodecError, match="nibbles"):
+        decode_greyscale(bytes([0xFF] * 8 + [0x00]), 1, 2)
+
+
+def test_mask_codec_expands_value_and_run_length_minus_one_pairs():
+    # (0, 2): three 0s; (1, 3): four 1s; (2, 0): one 2 -> 8 pixels, row by row
+    data = bytes([0x00, 0x02, 0x01, 0x03, 0x02, 0x00])
+    decoded = decode_mask(data, 2, 4)
+    assert decoded.dtype == np.uint8
+    np.testing.assert_array_equal(decoded, [[0, 0, 0, 1], [1, 1, 1, 2]])
+
+
+def test_mask_codec_rejects_runs_that_do_not_fill_the_image():
+    with pytest.raises(CodecError, match="ends after 7 of 8 pixels"):
+        decode_mask(bytes([0x00, 0x02, 0x01, 0x03]), 2, 4)
+    with pytest.raises(CodecError, match="holds 9 pixels"):
+        decode_mask(bytes([0x00, 0x08]), 2, 4)
+
+
+# ------------------------------------------------------------------ the real file
+
+@needs_example
+def test_every_object_equals_what_bioformats_reads():
+    reference = np.load(REFERENCE)
+    objects = list(iter_objects(EXAMPLE))
+    assert len(objects) == 111
+    for k, obj in enumerate(objects):
+        image, mask = reference[f"image_{k:03d}"], reference[f"mask_{k:03d}"]
+        assert obj.image.dtype == np.uint16 and obj.mask.dtype == np.uint8
+        np.testing.assert_array_equal(obj.image, image, err_msg=f"image of object {k}")
+        np.testing.assert_array_equal(obj.mask, mask, err_msg=f"mask of object {k}")
+    assert [obj.number for obj in objects] == list(range(111))
+
+
+@needs_example
+def test_header_metadata_names_six_channels_in_use_and_111_objects():
+    with CifFile(EXAMPLE) as cif:
+        meta = cif.metadata
+    assert meta.object_count == 111 and object_count(EXAMPLE) == 111
+    assert meta.channels_in_use == (0, 1, 2, 3, 4, 5)
+    assert meta.channel_names == ("Ch1", "Ch2", "Ch3", "Ch4", "Ch5", "Ch6")
+    assert meta.brightfield_channels == (4,)
+    assert meta.magnification == 40
+
+
+@needs_example
+def test_reading_in_chunks_gives_what_one_pass_gives():
+    whole = list(iter_objects(EXAMPLE))
+    chunks = [obj for start, stop in object_ranges(111, 4) for obj in iter_objects(EXAMPLE, start, stop)]
+    assert [o.number for o in chunks] == [o.number for o in whole]
+    for a, b in zip(whole, chunks):
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.mask, b.mask)
+    assert object_ranges(111, 4) == [(0, 28), (28, 56), (56, 83), (83, 111)]
+
+
+def _location(path, number):
+    with CifFile(path) as cif:
+        location = next(loc for loc in locate_objects(cif) if loc.number == number)
+        return cif.read_directory(location.image_offset)
+
+
+@needs_example
+def test_truncated_file_error_names_the_file_and_the_object(tmp_path):
+    image = _location(EXAMPLE, 50)
+    cut = tmp_path / "cut.cif"
+    cut.write_bytes(EXAMPLE.read_bytes()[:image.strip_offsets[0] + image.strip_bytecounts[0] // 2])
+    read = iter_objects(cut)
+    for _ in range(50):
+        next(read)
+    with pytest.raises(CifError, match=rf"{cut}: object 50 .*past the end of the file"):
+        next(read)
+
+
+@needs_example
+def test_corrupt_object_error_names_the_file_and_the_object(tmp_path):
+    image = _location(EXAMPLE, 10)
+    bad = tmp_path / "bad.cif"
+    shutil.copy(EXAMPLE, bad)
+    data = bytearray(bad.read_bytes())
+    data[image.strip_offsets[0]:image.strip_offsets[0] + image.strip_bytecounts[0]] = b"\xff" * image.strip_bytecounts[0]
+    bad.write_bytes(bytes(data))
+    with pytest.raises(CifError, match=rf"{bad}: object 10 \(object 11 in the file\): image: "):
+        list(iter_objects(bad))
+
+
+def test_a_plain_tiff_is_named_as_no_cif(tmp_path):
+    plain = tmp_path / "plain.cif"
+    tifffile.imwrite(plain, np.zeros((8, 8), np.uint16))
+    with pytest.raises(CifError, match=rf"{plain}: not an ImageStream"):
+        CifFile(plain)
