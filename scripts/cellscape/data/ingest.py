@@ -17,7 +17,7 @@ from ..runtime.tables import join_on_id
 from .channels import channel_names
 from .normalisation import cell_factors, factor_columns, normalisation_evidence, write_evidence
 from .preprocess import QC_CHECKS, QC_PROBLEMS, normalise_per_image, process_event
-from .readers import InputError, check_unique_events, discover_events, read_event
+from .readers import UNLABELLED, InputError, check_unique_events, discover_all, read_event
 from .split import stratified_split
 
 
@@ -46,7 +46,7 @@ def _process(event, data_cfg, qc_cfg, image_size):
             raise InputError(f"{event.source}: image is constant (every pixel {raw.flat[0]:g})",
                              kind="constant image")
     except InputError as err:
-        if data_cfg["on_bad_event"] == "error":
+        if data_cfg["on_bad_event"] == "error" and err.kind != UNLABELLED:
             raise
         row.update({"qc_readable": False, **{c: False for c in QC_CHECKS},
                     "kept": False, "reason": f"qc_readable: {err}", "problem": err.kind,
@@ -73,13 +73,11 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
     ``out_normalisation``: the evidence whether per-image scaling removes a class signal, and
     the normalisation used (``auto`` decides from it, after every training cell is read).
     """
-    events = []
-    for root in roots:
-        events.extend(discover_events(root, classes, data_cfg["channels"]))
+    events = discover_all(roots, data_cfg, classes)
     check_unique_events(events)  # across roots too (simulator chunks)
     if data_cfg["on_bad_event"] == "error":  # stop before reading anything
         for event in events:
-            if event.problem is not None:
+            if event.problem is not None and event.problem.kind != UNLABELLED:
                 raise event.problem
     work = partial(_process, data_cfg=data_cfg, qc_cfg=qc_cfg, image_size=image_size)
     qc_rows = []

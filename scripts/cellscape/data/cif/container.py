@@ -9,6 +9,7 @@ width, height, compression and where the strip's bytes are), read only when the 
 it, so a file of any size is opened in constant memory. (``tifffile``'s page objects reject the
 mask directories, whose SamplesPerPixel is stored as two BYTEs.)
 """
+import os
 import re
 import struct
 import xml.etree.ElementTree as ElementTree
@@ -112,7 +113,9 @@ class CifFile:
                 if tif.byteorder != "<" or tif.is_bigtiff:
                     raise CifError(f"{self.path}: not an ImageStream .cif/.rif (expected a little-endian classic TIFF)")
                 header = tif.pages.first
-                tags = {tag.code: tag.value for tag in header.tags.values()}
+                # only the two tags needed: the header also holds megabytes of instrument XML (tag 33064)
+                tags = {code: header.tags[code].value for code in (OBJECT_COUNT_TAG, ACQUISITION_XML_TAG)
+                        if code in header.tags}
                 self.header_offset = header.offset
         except CifError:
             raise
@@ -122,12 +125,18 @@ class CifFile:
             raise CifError(f"{self.path}: not an ImageStream .cif/.rif (its first directory lacks the object "
                            f"count, tag {OBJECT_COUNT_TAG}, or the acquisition XML, tag {ACQUISITION_XML_TAG})")
         self.metadata = parse_metadata(self.path, tags[OBJECT_COUNT_TAG], str(tags[ACQUISITION_XML_TAG]))
-        self._file = open(self.path, "rb")
+        self._fd = os.open(self.path, os.O_RDONLY)
         self.size = self.path.stat().st_size
         self.first_offset = self.read_directory(self.header_offset).next_offset
 
     def close(self):
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            self.close()
 
     def __enter__(self):
         return self
@@ -139,8 +148,7 @@ class CifFile:
         if offset < 8 or offset + n > self.size:
             raise CifError(f"{self.path}: {what} (bytes {offset}..{offset + n}) lies past the end of the file "
                            f"({self.size} bytes): truncated or corrupt", kind="truncated file")
-        self._file.seek(offset)
-        return self._file.read(n)
+        return os.pread(self._fd, n, offset)  # no shared file position: safe in forked workers too
 
     def read_directory(self, offset):
         """The :class:`Directory` at ``offset``."""

@@ -34,6 +34,8 @@ class CifObject:
 
 
 def _describe(location):
+    if location.index < 0:  # located elsewhere (a worker given the directory offsets)
+        return f"object {location.number}"
     return f"object {location.number} (object {location.index + 1} in the file)"
 
 
