@@ -140,3 +140,88 @@ def test_a_plain_tiff_is_named_as_no_cif(tmp_path):
     tifffile.imwrite(plain, np.zeros((8, 8), np.uint16))
     with pytest.raises(CifError, match=rf"{plain}: not an ImageStream"):
         CifFile(plain)
+
+
+# ------------------------------------------------------------------ data.source: cif
+
+def cif_config(tmp_path, **data):
+    from support.config import validated_config
+    channels = [{"name": "brightfield", "file": "Ch5", "kind": "brightfield"},
+                {"name": "scatter", "file": "Ch1", "kind": "darkfield"}]
+    cfg = {"classes": ["small", "large"], "image_size": 48,
+           "data": {"source": "cif", "channels": channels, **data}}
+    return validated_config(cfg)
+
+
+def label_table(tmp_path, labels):
+    path = tmp_path / "labels.csv"
+    path.write_text("object,class\n" + "".join(f"{k},{cls}\n" for k, cls in labels.items()))
+    return str(path)
+
+
+@needs_example
+def test_cif_source_reads_the_configured_instrument_channels_in_config_order(tmp_path):
+    from cellscape.data.readers import discover_all, read_event
+    cfg = cif_config(tmp_path, files={"small": str(EXAMPLE)})
+    events = discover_all([], cfg["data"], cfg["classes"])
+    assert len(events) == 111 and {e.cls for e in events} == {"small"}
+    assert events[7].id == "small/7" and events[7].source == f"{EXAMPLE}#7"
+    image, saturation = read_event(events[7], cfg["data"])
+    obj = next(iter_objects(EXAMPLE, 7, 8))
+    np.testing.assert_array_equal(image, obj.image[[4, 0]].astype(np.float32))  # Ch5, Ch1
+    assert image.dtype == np.float32 and saturation == 4095
+
+
+@needs_example
+def test_cif_source_records_objects_the_label_table_leaves_out_as_unlabelled(tmp_path):
+    from cellscape.data.ingest import ingest
+    labels = {k: "small" if k < 20 else "large" for k in range(40)}
+    cfg = cif_config(tmp_path, files=[str(EXAMPLE)], labels={"table": label_table(tmp_path, labels)},
+                     mask="instrument", on_bad_event="error")  # unlabelled objects are no bad input
+    out = {name: tmp_path / name for name in ("images.npy", "index.csv", "qc.csv", "classes.json", "norm.json")}
+    index, qc = ingest([], cfg["data"], cfg["qc"], cfg["classes"], cfg["image_size"], cfg["seed"], *out.values())
+    assert len(qc) == 111
+    unlabelled = qc[qc["problem"] == "unlabelled"]
+    assert sorted(unlabelled["object"].astype(int)) == list(range(40, 111))
+    assert set(unlabelled["class"]) == {"unlabelled"} and not unlabelled["kept"].any()
+    assert set(index["object"].astype(int)) <= set(range(40))
+    assert (index["class"] == index["object"].astype(int).map(labels)).all()
+
+
+@needs_example
+def test_instrument_mask_sets_pixels_outside_it_to_the_background_level(tmp_path):
+    from cellscape.data.readers import discover_all, read_event
+    cfg = cif_config(tmp_path, files={"small": str(EXAMPLE)}, mask="instrument")
+    assert [c.get("mask") for c in cfg["data"]["channels"]] == ["instrument", "instrument"]
+    assert cfg["data"]["channels"][1]["threshold"] == 0  # the mask, not the 20% rule, decides
+    event = discover_all([], cfg["data"], cfg["classes"])[0]
+    image, _ = read_event(event, cfg["data"])
+    obj = next(iter_objects(EXAMPLE, 0, 1))
+    for k, ch in enumerate([4, 0]):
+        inside = obj.mask[ch] > 0
+        assert inside.any()
+        np.testing.assert_array_equal(image[k][inside], obj.image[ch][inside])
+        assert np.unique(image[k][~inside]).tolist() == [np.median(obj.image[ch][~inside])]
+
+
+@needs_example
+def test_a_channel_the_file_did_not_record_is_named_with_the_channels_in_use(tmp_path):
+    from cellscape.data.cif.source import check_config
+    from cellscape.data.readers import InputError
+    cfg = cif_config(tmp_path, files={"small": str(EXAMPLE), "large": str(EXAMPLE)})
+    cfg["data"]["channels"][1]["file"] = "Ch9"
+    with pytest.raises(InputError, match=r"did not record Ch9 \(channels in use: Ch1, Ch2, Ch3, Ch4, Ch5, Ch6\)"):
+        check_config(cfg["data"], cfg["classes"])
+
+
+def test_instrument_mask_needs_a_cif_source():
+    from cellscape.data.channels import ChannelError, resolve_channels
+    with pytest.raises(ChannelError, match="only ImageStream .cif/.rif files"):
+        resolve_channels({"source": "directory", "mask": "instrument", "channels": [{"name": "a", "file": "Ch1"}]})
+
+
+def test_a_list_of_files_needs_a_label_table(tmp_path):
+    from cellscape.data.cif.source import check_config
+    from cellscape.data.readers import InputError
+    with pytest.raises(InputError, match="needs data.labels.table"):
+        check_config({"files": ["a.cif"], "labels": {"table": None}, "channels": []}, ["small", "large"])
