@@ -225,3 +225,24 @@ def test_a_list_of_files_needs_a_label_table(tmp_path):
     from cellscape.data.readers import InputError
     with pytest.raises(InputError, match="needs data.labels.table"):
         check_config({"files": ["a.cif"], "labels": {"table": None}, "channels": []}, ["small", "large"])
+
+
+@needs_example
+def test_planning_counts_the_objects_in_the_file_headers(tmp_path):
+    from cellscape.model.architecture import layer_shapes
+    from cellscape.runtime.resources import CostModel
+    cfg = cif_config(tmp_path, files={"small": str(EXAMPLE), "large": [str(EXAMPLE), str(EXAMPLE)]})
+    cfg["data"]["channels"] = None  # the raw config, as planning sees it
+    cfg["data"]["channel_files"] = {"cytoplasm": "Ch3", "nucleus": "Ch4"}
+    model = CostModel(cfg, layer_shapes(cfg["model"], cfg["image_size"], 2))
+    assert model.n_images == 3 * 111
+
+
+def test_readme_cif_example_is_a_valid_config():
+    import re
+    import yaml
+    from support.config import validated_config
+    block = re.search(r"```yaml\n(# configs/mycif\.yaml\n.*?)```", (REPO / "README.md").read_text(), re.S).group(1)
+    cfg = validated_config(yaml.safe_load(block))
+    assert cfg["data"]["source"] == "cif" and [c["file"] for c in cfg["data"]["channels"]] == ["Ch1", "Ch7", "Ch6"]
+    assert all(c["mask"] == "instrument" for c in cfg["data"]["channels"])
