@@ -246,3 +246,48 @@ def test_readme_cif_example_is_a_valid_config():
     cfg = validated_config(yaml.safe_load(block))
     assert cfg["data"]["source"] == "cif" and [c["file"] for c in cfg["data"]["channels"]] == ["Ch1", "Ch7", "Ch6"]
     assert all(c["mask"] == "instrument" for c in cfg["data"]["channels"])
+
+
+# ------------------------------------------------------------------ files written here
+
+@needs_example
+def test_a_written_file_of_the_example_strips_reads_as_the_example(tmp_path):
+    from support.cif import example_strips, write_cif
+    strips, xml = example_strips(EXAMPLE)
+    path = write_cif(tmp_path / "copy.cif", xml, strips[:5])
+    for a, b in zip(iter_objects(path), iter_objects(EXAMPLE, 0, 5)):
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.mask, b.mask)
+
+
+@needs_example
+def test_a_file_without_masks_reads_its_images_with_no_mask(tmp_path):
+    from support.cif import example_strips, write_cif
+    strips, xml = example_strips(EXAMPLE)
+    path = write_cif(tmp_path / "images_only.rif", xml, strips[:3], masks=False)
+    objects = list(iter_objects(path))
+    assert [o.number for o in objects] == [0, 1, 2] and all(o.mask is None for o in objects)
+    np.testing.assert_array_equal(objects[2].image, next(iter_objects(EXAMPLE, 2, 3)).image)
+
+
+@needs_example
+def test_streaming_memory_does_not_grow_with_the_number_of_objects(tmp_path):
+    import gc
+    import tracemalloc
+    from support.cif import example_strips, write_cif
+    strips, xml = example_strips(EXAMPLE)
+    small = write_cif(tmp_path / "small.cif", xml, strips)
+    large = write_cif(tmp_path / "large.cif", xml, [(k, *strips[k % len(strips)][1:]) for k in range(8 * len(strips))])
+
+    def peak(path):
+        gc.collect()
+        tracemalloc.start()
+        n = sum(1 for _ in iter_objects(path))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return n, top
+
+    (n_small, peak_small), (n_large, peak_large) = peak(small), peak(large)
+    assert (n_small, n_large) == (111, 888)
+    assert peak_large < 1.5 * peak_small + 100_000, (peak_small, peak_large)
+    assert peak_large < 4_000_000  # one object's arrays and their decoding, not the file
