@@ -16,15 +16,15 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from ..readers import InputError
 
 KIND_TAG, OBJECT_TAG, OBJECT_COUNT_TAG, ACQUISITION_XML_TAG = 33002, 33003, 33018, 33027
 KINDS = {1: "header", 2: "image", 3: "mask"}
-#: TIFF field types: numpy dtype of one value
-FIELD_TYPES = {1: "u1", 2: "u1", 3: "<u2", 4: "<u4", 6: "i1", 7: "u1", 8: "<i2", 9: "<i4", 11: "<f4",
-               12: "<f8", 16: "<u8", 17: "<i8"}
+#: TIFF field types: struct format of one value
+FIELD_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 6: "b", 7: "B", 8: "h", 9: "i", 11: "f", 12: "d", 16: "Q", 17: "q"}
+#: tags a directory usually has at most (the example's image directories have 25)
+GUESS_TAGS = 40
 #: the tags a directory walk reads (everything else is skipped)
 WANTED = {256: "width", 257: "height", 259: "compression", 273: "strip_offsets", 279: "strip_bytecounts",
           KIND_TAG: "kind", OBJECT_TAG: "number"}
@@ -153,28 +153,31 @@ class CifFile:
     def read_directory(self, offset):
         """The :class:`Directory` at ``offset``."""
         where = f"directory at byte {offset}"
-        (n,) = struct.unpack("<H", self._read(offset, 2, where))
+        # one read for the usual directory (up to GUESS_TAGS tags), a second only for a longer one
+        head = self._read(offset, min(2 + 12 * GUESS_TAGS + 4, max(2, self.size - offset)), where)
+        (n,) = struct.unpack_from("<H", head)
         if n == 0 or n > MAX_TAGS:
             raise CifError(f"{self.path}: {where} claims {n} tags: corrupt file", kind="corrupt file")
-        block = self._read(offset + 2, 12 * n + 4, where)
-        entries = np.frombuffer(block, dtype=[("code", "<u2"), ("type", "<u2"), ("count", "<u4"), ("value", "V4")],
-                                count=n)
+        block = head[2:2 + 12 * n + 4]
+        if len(block) < 12 * n + 4:
+            block = self._read(offset + 2, 12 * n + 4, where)
         values = {}
-        for code, ftype, count, value in entries.tolist():
+        for code, ftype, count, value in struct.iter_unpack("<HHI4s", block[:12 * n]):
             if code not in WANTED:
                 continue
-            dtype = np.dtype(FIELD_TYPES.get(ftype, "u1"))
-            if count * dtype.itemsize <= 4:
-                raw = bytes(value)[:count * dtype.itemsize]
+            fmt = FIELD_FORMATS.get(ftype, "B")
+            size = count * struct.calcsize(fmt)
+            if size <= 4:
+                raw = value[:size]
             else:
-                raw = self._read(struct.unpack("<I", value)[0], count * dtype.itemsize, f"tag {code} of the {where}")
-            values[WANTED[code]] = tuple(int(v) for v in np.frombuffer(raw, dtype=dtype))
-        (next_offset,) = struct.unpack("<I", block[-4:])
+                raw = self._read(struct.unpack("<I", value)[0], size, f"tag {code} of the {where}")
+            values[WANTED[code]] = struct.unpack(f"<{count}{fmt}", raw)
+        (next_offset,) = struct.unpack_from("<I", block, 12 * n)
         kind = values.get("kind", (0,))[0]
         one = {key: values.get(key, (0,))[0] for key in ("width", "height", "compression")}
         return Directory(offset, KINDS.get(kind, f"kind {kind}"), values.get("number", (None,))[0],
-                         one["height"], one["width"], one["compression"], values.get("strip_offsets", ()),
-                         values.get("strip_bytecounts", ()), next_offset)
+                         int(one["height"]), int(one["width"]), int(one["compression"]),
+                         values.get("strip_offsets", ()), values.get("strip_bytecounts", ()), next_offset)
 
     def directories(self, offset=None):
         """The directories from ``offset`` (default: the first object's) to the last, lazily."""

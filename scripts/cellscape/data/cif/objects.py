@@ -42,37 +42,44 @@ def _describe(location):
 def locate_objects(cif, start=0, stop=None):
     """The :class:`ObjectLocation` of objects ``start`` to ``stop`` (exclusive) of an open
     :class:`CifFile`, lazily; reads the directories only."""
+    for location, _, _ in _walk(cif, start, stop):
+        yield location
+
+
+def _walk(cif, start, stop):
+    """(location, image directory, mask directory or None) of objects ``start`` to ``stop``."""
     pending, index = None, -1
     walk = cif.directories()
     while True:
         try:
             directory = next(walk, None)
         except CifError as err:  # name the object whose directories the walk was reading
-            where = (_describe(pending) + ": its mask directory" if pending is not None else
+            where = (_describe(pending[0]) + ": its mask directory" if pending is not None else
                      f"after object {index + 1} in the file" if index >= 0 else "before the first object")
             raise CifError(f"{cif.path}: {where}: {str(err).removeprefix(f'{cif.path}: ')}", kind=err.kind) from err
         if directory is None:
             break
         if directory.kind == "image":
             if pending is not None:
-                yield pending
+                yield pending[0], pending[1], None
                 pending = None
             index += 1
             if stop is not None and index >= stop:
                 return
             if index >= start:
                 number = directory.number if directory.number is not None else index
-                pending = ObjectLocation(index, number, directory.offset)
+                pending = (ObjectLocation(index, number, directory.offset), directory)
         elif directory.kind == "mask":
             if index < 0:
                 raise CifError(f"{cif.path}: a mask directory (byte {directory.offset}) before any image",
                                kind="corrupt file")
             if pending is not None:
-                pending = ObjectLocation(pending.index, pending.number, pending.image_offset, directory.offset)
-                yield pending
+                location, image = pending
+                yield ObjectLocation(location.index, location.number, location.image_offset, directory.offset), \
+                    image, directory
                 pending = None
     if pending is not None:
-        yield pending
+        yield pending[0], pending[1], None
 
 
 def _decode(cif, directory, what, location, expected=None):
@@ -109,12 +116,15 @@ def _channels(cif, plane, location, what):
 
 def read_object(cif, location):
     """The :class:`CifObject` at ``location`` of an open :class:`CifFile`."""
-    image = _channels(cif, _decode(cif, cif.read_directory(location.image_offset), "image", location, "image"),
-                      location, "image")
+    mask = cif.read_directory(location.mask_offset) if location.mask_offset is not None else None
+    return _read(cif, location, cif.read_directory(location.image_offset), mask)
+
+
+def _read(cif, location, image_directory, mask_directory):
+    image = _channels(cif, _decode(cif, image_directory, "image", location, "image"), location, "image")
     mask = None
-    if location.mask_offset is not None:
-        mask = _channels(cif, _decode(cif, cif.read_directory(location.mask_offset), "mask", location, "mask"),
-                         location, "mask")
+    if mask_directory is not None:
+        mask = _channels(cif, _decode(cif, mask_directory, "mask", location, "mask"), location, "mask")
         if mask.shape != image.shape:
             raise CifError(f"{cif.path}: {_describe(location)}: mask {mask.shape} and image {image.shape} differ",
                            kind="corrupt file")
@@ -124,8 +134,8 @@ def read_object(cif, location):
 def iter_objects(path, start=0, stop=None):
     """Objects ``start`` to ``stop`` (exclusive; None: to the end) of the file at ``path``, one at a time."""
     with CifFile(path) as cif:
-        for location in locate_objects(cif, start, stop):
-            yield read_object(cif, location)
+        for location, image, mask in _walk(cif, start, stop):
+            yield _read(cif, location, image, mask)
 
 
 def object_ranges(count, parts):
