@@ -291,3 +291,17 @@ def test_streaming_memory_does_not_grow_with_the_number_of_objects(tmp_path):
     assert (n_small, n_large) == (111, 888)
     assert peak_large < 1.5 * peak_small + 100_000, (peak_small, peak_large)
     assert peak_large < 4_000_000  # one object's arrays and their decoding, not the file
+
+
+@needs_example
+def test_ingesting_in_worker_processes_gives_what_one_process_gives(tmp_path):
+    from cellscape.data.ingest import ingest
+    cfg = cif_config(tmp_path, files={"small": str(EXAMPLE), "large": str(EXAMPLE)}, mask="instrument")
+    results = []
+    for threads in (1, 2):
+        out = [tmp_path / f"{threads}_{name}" for name in ("images.npy", "index.csv", "qc.csv", "classes.json", "n.json")]
+        index, qc = ingest([], cfg["data"], cfg["qc"], cfg["classes"], cfg["image_size"], cfg["seed"], *out,
+                           threads=threads)
+        results.append((np.load(out[0]), index))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1].equals(results[1][1]) and len(results[0][1]) == 220
