@@ -207,6 +207,13 @@ if config["data"]["source"] == "synthetic":
     except ValueError as err:
         raise WorkflowError(f"config data.channels (simulated data): {err}")
     CHUNKS = [f"{k:03d}" for k in range(config["simulator"]["chunks"])]
+elif config["data"]["source"] == "cif":
+    from cellscape.data.cif.source import check_config as check_cif_config
+    from cellscape.data.readers import InputError
+    try:
+        check_cif_config({**config["data"], "channels": CHANNELS}, config["classes"])
+    except InputError as err:
+        raise WorkflowError(str(err))
 elif not config["data"]["directory"]:
     raise WorkflowError("config data.directory: required when data.source is 'directory'")
 
@@ -225,6 +232,9 @@ def events_in_chunk(wildcards):
 def raw_inputs(wildcards):
     if config["data"]["source"] == "synthetic":
         return expand(f"{RESULTS}/raw/{{chunk}}", chunk=CHUNKS)
+    if config["data"]["source"] == "cif":  # the files and their label table: a new file reruns ingestion
+        from cellscape.data.cif.source import input_files
+        return input_files(config["data"], config["classes"])
     return []
 
 

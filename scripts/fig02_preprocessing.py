@@ -2,7 +2,7 @@
 problem and class, integrated intensity per channel and class)."""
 import json
 
-from cellscape.data.readers import discover_events, read_event
+from cellscape.data.readers import discover_all, read_event
 from cellscape.figures.common import save_figure
 from cellscape.figures.data_figures import preprocessing_figure, qc_figure
 from cellscape.runtime.rulerun import start
@@ -14,9 +14,7 @@ index = read_cell_table(snakemake.input.index)
 qc = read_cell_table(snakemake.input.qc)
 cell = index[index["split"] == "test"].iloc[0]
 roots = list(snakemake.input.raw) or [s["data"]["directory"]]
-labels = s["data"]["labels"] if s["data"]["source"] == "directory" else None
-events = {e.source: e for root in roots
-          for e in discover_events(root, s["classes"], s["data"]["channels"], labels)}
+events = {e.source: e for e in discover_all(roots, s["data"], s["classes"])}
 raw, _ = read_event(events[cell["source"]], s["data"])
 fig = preprocessing_figure(raw, s["data"], s["image_size"], cell["id"], snakemake.params.channels,
                            s["qc"]["min_object_px"])

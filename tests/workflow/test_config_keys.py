@@ -121,9 +121,19 @@ def another_value(dotted, node):
 EXTERNAL_FILE = "external_resnet18.pt"
 EXTERNAL = {"source": "torchvision", "file": EXTERNAL_FILE, "architecture": "resnet18", "arguments": {"num_classes": 2}}
 
+#: the example ImageStream file (a copy of shared/ beside the repository) and its label table
+CIF_EXAMPLE = str(REPO.parent / "shared" / "data" / "cif" / "example.cif")
+CIF_LABELS = {"classes": ["small", "large"],
+              "data": {"source": "cif", "files": [CIF_EXAMPLE],
+                       "labels": {"table": str(REPO / "configs" / "cif_example_labels.csv")}}}
+
 #: keys that are only valid together with another (the whole override file); the model's
-#: foreign-network keys mean something only with a model.source other than train
+#: foreign-network keys mean something only with a model.source other than train; the cif
+#: source's keys only with data.source cif
 TOGETHER = {
+    "data.files": {"data": {"source": "cif", "files": {"lymphocyte": CIF_EXAMPLE, "neutrophil": CIF_EXAMPLE}}},
+    "data.labels.table": CIF_LABELS,
+    "data.mask": {**CIF_LABELS, "data": {**CIF_LABELS["data"], "mask": "instrument"}},
     "data.source": {"data": {"source": "directory", "directory": "results/tiny/raw/000"}},
     "model.source": {"model": EXTERNAL},
     "model.file": {"model": EXTERNAL},

@@ -6,8 +6,10 @@
 its position in the list; ``band``: the RGB band of a stained-smear photograph, read as optical
 density), its ``kind`` (``fluorescence``, ``darkfield``: dark background, the paper's threshold
 rule; ``brightfield``: bright background, the cell is the deviation from it) and a display
-``colour``. Without ``data.channels`` the short form (``channel_files``, ``stack_channels``,
-``rgb`` bands) names the paper's two channels, cytoplasm (red) and nucleus (green).
+``colour``; ``mask: instrument`` (ImageStream .cif/.rif only) takes the instrument's mask of the
+channel for the cell in place of the threshold rule. Without ``data.channels`` the short form
+(``channel_files``, ``stack_channels``, ``rgb`` bands) names the paper's two channels, cytoplasm
+(red) and nucleus (green).
 
 Planning and every stage use :func:`resolve_channels`; nothing else knows the channel names.
 """
@@ -24,6 +26,8 @@ PALETTE = ("#ff0000", "#00ff00", "#0080ff", "#ff00ff", "#ffff00", "#00ffff", "#f
            "#80ff00", "#ff0080", "#00ff80", "#bbbbbb")
 #: the paper's channels keep the paper's colours when a channel list names no colour for them
 PAPER_COLOURS = {"cytoplasm": "#ff0000", "nucleus": "#00ff00"}
+#: what decides a channel's cell pixels: the threshold rule, or the instrument's own mask (.cif/.rif)
+MASKS = ("threshold", "instrument")
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 TOKEN = re.compile(r"^[Cc]h[0-9]+$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -57,8 +61,8 @@ def resolve_channels(data_cfg):
                                "short form for two channels; name where each channel is found in data.channels "
                                "(file, stack, band) and drop the short form")
         channels = [dict(channel) for channel in listed]
-    return [_complete(channel, position, data_cfg.get("threshold", 0.2)) for position, channel in
-            enumerate(_checked_list(channels))]
+    return [_complete(channel, position, data_cfg.get("threshold", 0.2), data_cfg.get("mask") or "threshold",
+                      data_cfg.get("source")) for position, channel in enumerate(_checked_list(channels))]
 
 
 def _checked_list(channels):
@@ -78,7 +82,7 @@ def _checked_list(channels):
     return channels
 
 
-def _complete(channel, position, default_threshold):
+def _complete(channel, position, default_threshold, default_mask="threshold", source=None):
     where = f"config data.channels[{position}]"
     name = channel.get("name")
     if not isinstance(name, str) or not NAME.match(name):
@@ -97,6 +101,17 @@ def _complete(channel, position, default_threshold):
     if not isinstance(colour, str) or not COLOUR.match(colour):
         raise ChannelError(f"{where}: colour {colour!r} must be #rrggbb")
     threshold = channel.get("threshold")
+    mask = channel.get("mask", default_mask)
+    if mask not in MASKS:
+        raise ChannelError(f"{where}: mask {mask!r}; one of {', '.join(MASKS)}")
+    if mask == "instrument":
+        if source != "cif":
+            raise ChannelError(f"{where}: mask instrument: only ImageStream .cif/.rif files (data.source: cif) "
+                               "carry the instrument's masks")
+        if threshold is not None:
+            raise ChannelError(f"{where}: a channel cut out by the instrument's mask (mask: instrument) has no "
+                               "threshold; drop one of them")
+        threshold = 0.0 if kind != "brightfield" else None
     if kind == "brightfield":
         if threshold is not None:
             raise ChannelError(f"{where}: a brightfield channel has no threshold (its background is bright: the "
@@ -108,11 +123,12 @@ def _complete(channel, position, default_threshold):
     stack = channel.get("stack", position)
     if not isinstance(stack, int) or stack < 0:
         raise ChannelError(f"{where}: stack {stack!r} must be an index >= 0")
-    unknown = set(channel) - {"name", "file", "stack", "band", "kind", "colour", "threshold"}
+    unknown = set(channel) - {"name", "file", "stack", "band", "kind", "colour", "threshold", "mask"}
     if unknown:
         raise ChannelError(f"{where}: unknown key(s) {sorted(unknown)}")
-    return {"name": name, "file": token.capitalize() if token else None, "stack": stack, "band": band,
-            "kind": kind, "colour": colour.lower(), "threshold": threshold}
+    resolved = {"name": name, "file": token.capitalize() if token else None, "stack": stack, "band": band,
+                "kind": kind, "colour": colour.lower(), "threshold": threshold}
+    return resolved | ({"mask": mask} if mask == "instrument" else {})
 
 
 def channel_names(channels):

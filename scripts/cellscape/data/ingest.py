@@ -24,7 +24,7 @@ from .duplicates import duplicate_groups, duplicate_report, image_hash
 from .normalisation import cell_factors, factor_columns, normalisation_evidence, write_evidence
 from .preprocess import QC_CHECKS, QC_PROBLEMS, judge, measure_processed, measured_columns, normalise_per_image
 from .quality import auto_bounds, removal_rates, removal_warnings, sized_pixel_um
-from .readers import NO_LABEL, InputError, check_unique_events, discover_events, metadata_pixel_size, read_event
+from .readers import NO_LABEL, InputError, check_unique_events, discover_all, metadata_pixel_size, read_event
 from .split import stratified_split
 
 
@@ -85,10 +85,7 @@ def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_i
     duplicate groups and every warning (qc_summary.json). qc.csv is written also when ingestion
     then stops (too few cells in a class, ``data.duplicates: error``).
     """
-    events = []
-    labels = data_cfg.get("labels") if data_cfg.get("source", "directory") == "directory" else None
-    for root in roots:
-        events.extend(discover_events(root, classes, data_cfg["channels"], labels))
+    events = discover_all(roots, data_cfg, classes)
     check_unique_events(events)  # across roots too (simulator chunks)
     if data_cfg["on_bad_event"] == "error":  # stop before reading anything
         for event in events:

@@ -4,6 +4,8 @@ Three layouts, detected per file:
 - per-channel TIFF: one file per channel and event, ``<id>_Ch<k>.ome.tif`` (IDEAS/ImageStream export);
 - stack: one multi-channel ``.tif``/``.tiff``/``.npy`` per event, channels first or last;
 - RGB: a stained smear photograph (``.jpg``/``.jpeg``/``.png``/``.bmp``), a channel per band's optical density.
+A fourth, ``cif``, is an object of an ImageStream .cif/.rif file (``data.source: cif``,
+:mod:`cellscape.data.cif.source`); :func:`discover_all` finds the events of either source.
 
 Every reader returns the event as float32 ``(C, H, W)`` in the order of ``data.channels``
 (:mod:`cellscape.data.channels`), with the value at which the detector saturates (for the
@@ -30,8 +32,6 @@ from . import stain
 PER_CHANNEL = re.compile(r"^(?P<object>.+)_(?P<ch>Ch\d+)(\.ome)?\.tiff?$", re.IGNORECASE)
 STACK_SUFFIXES = {".tif", ".tiff", ".npy"}
 RGB_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-
-
 class InputError(ValueError):
     """Bad input: the message names the file (or config key) and the problem.
 
@@ -52,12 +52,14 @@ class Event:
     """One raw event: where its files are and how to read them.
 
     ``problem``: set when the event cannot be read whatever its pixels (a per-channel event
-    without its partner file): reading it raises that :class:`InputError`."""
+    without its partner file): reading it raises that :class:`InputError`.
+    ``locator``: where in its file a ``cif`` event is (object number, image and mask directory offsets)."""
     object: str
     cls: str
-    layout: str          # "per_channel", "stack" or "rgb"
+    layout: str          # "per_channel", "stack", "rgb" or "cif"
     files: tuple         # per_channel: a file per channel in the configured order, or the files present; else (file,)
     problem: InputError = None
+    locator: tuple = None
 
     @property
     def id(self):
@@ -65,6 +67,8 @@ class Event:
 
     @property
     def source(self):
+        if self.locator is not None:  # one file holds many events: <file>#<object number>
+            return f"{self.files[0]}#{self.locator[0]}"
         return str(self.files[0])
 
 
@@ -223,6 +227,16 @@ def read_label_table(path):
             raise InputError(f"{path}: object {name!r} has two classes, {table[name]!r} and {label!r}")
         table[name] = label
     return table
+
+
+def discover_all(roots, data_cfg, classes):
+    """The events of the configured source: the objects of ``data.files`` (``data.source: cif``),
+    else those of each root's class folders."""
+    if data_cfg.get("source") == "cif":
+        from .cif.source import cif_events
+        return cif_events(data_cfg, classes)
+    labels = data_cfg.get("labels") if data_cfg.get("source") == "directory" else None
+    return [event for root in roots for event in discover_events(root, classes, data_cfg["channels"], labels)]
 
 
 def _per_channel_event(folder, obj, cls, chans, want):
@@ -405,6 +419,9 @@ def read_event(event, data_cfg):
         image, sat = read_per_channel(event)
     elif event.layout == "stack":
         image, sat = read_stack(event, data_cfg["channels"])
+    elif event.layout == "cif":
+        from .cif.source import read_cif_event
+        image, sat = read_cif_event(event, data_cfg)
     else:
         image, sat = read_rgb(event, data_cfg["channels"], data_cfg["rgb"]["crop"])
     if not np.all(np.isfinite(image)):

@@ -27,7 +27,8 @@ def preprocessing_figure(raw, data_cfg, image_size, cell_label, channels, min_ob
     for k, (channel, kind) in enumerate(zip(channels, kinds)):
         ax = fig.add_subplot(grid[k, 0])
         fig.colorbar(ax.imshow(sized[k], cmap="gray"), ax=ax, shrink=0.8)
-        ax.set_title(f"{channel['name']}: raw counts", fontsize=9)
+        masked = " (instrument's mask)" if kind.get("mask") == "instrument" else ""
+        ax.set_title(f"{channel['name']}: raw counts{masked}", fontsize=9)
         hide_axes(ax)
         ax = fig.add_subplot(grid[k, 1])
         fig.colorbar(ax.imshow(filtered[k], cmap="gray", vmin=0, vmax=1), ax=ax, shrink=0.8)
@@ -46,6 +47,9 @@ def preprocessing_figure(raw, data_cfg, image_size, cell_label, channels, min_ob
 
 def cleaning(channel):
     """How :func:`clean_channels` cleans a channel of this kind, as a panel title."""
+    if channel.get("mask") == "instrument":  # a .cif's own mask: pixels outside it read as background
+        what = "deviation from the background" if channel["kind"] == "brightfield" else "background removed"
+        return f"{what}\ninside the instrument's mask, normalised"
     if channel["kind"] == "brightfield":
         return "deviation from the bright\nbackground inside the cell (no threshold), normalised"
     return f"background removed, <{channel['threshold']:.0%}\nof max removed, normalised"

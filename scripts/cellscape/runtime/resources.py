@@ -121,6 +121,9 @@ class CostModel:
         data = self.config["data"]
         synthetic = data["source"] == "synthetic"
         self.n_images = self.config["simulator"]["events"] if synthetic else directory_events(self.config)
+        if data["source"] == "cif":  # the files' headers say how many objects they hold
+            from ..data.cif.source import total_objects
+            self.n_images = total_objects(data) or DIRECTORY_EVENTS
         split = data["split"]
         every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
         share = 1.0 if every else split["test"] / sum(split.values())
