@@ -15,7 +15,7 @@ from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # to
 from cellscape.runtime.resources import GB, CostModel, disk_summary
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import DEFAULTS as SIMULATOR_DEFAULTS, check_channels, resolve_params
-from cellscape.data.channels import (ChannelError, channel_roles, display, label_free_channels, label_free_plan,
+from cellscape.data.channels import (ChannelError, channel_roles, resolve_mda_target, display, label_free_channels, label_free_plan,
                                      missing_channel, resolve_channels)
 
 

@@ -37,7 +37,7 @@ rule explorer:
                      "shape": [s.channels, s.height, s.width] if s.kind == "conv" else [s.channels]} for s in SHAPES],
         conv_layers=CONV_LAYERS,
         methods=EXPLORER_METHODS,
-        mda_target=config["mda"]["target"] if EXPLORER_MDA else "",
+        mda_target=MDA_TARGET if EXPLORER_MDA else "",
         top_cells=config["explorer"]["top_cells"],
         cells_per_tile=config["explorer"]["cells_per_tile"],
         ifealid_cells=config["explorer"]["ifealid_cells"],

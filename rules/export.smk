@@ -49,7 +49,7 @@ rule export:
         channels=CHANNEL_DISPLAY,
         mda=EXPORT_MDA,
         selection_names=list(config["export"]["selections"]),
-        mda_target=config["mda"]["target"] if EXPORT_MDA else "",
+        mda_target=MDA_TARGET if EXPORT_MDA else "",
         fcs_parts=FCS_PARTS,
         fcs_max_parameters=FCS_MAX_PARAMETERS,
         x_layer=EXPORT_X_LAYER,

@@ -16,14 +16,16 @@ MDA_CLASSIFIER_LAYERS = (MDA_FIGURE_LAYERS if not EXTERNAL_MODEL else
                          list(dict.fromkeys(configured_layer(layer, "mda.figure_layers") for layer in MDA_FIGURE_LAYERS)))
 MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
 MDA_NETWORK = canonical({**PROJECT_NETWORK, "n_outputs": 1})
-#: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
-MDA_USER_TARGET = {"user_target": config["mda"]["target"]} if config["mda"]["target"].endswith(".csv") else {}
-
 #: which channels outline the cell and which are the nucleus and cytoplasm (the built-in targets measure them)
 MDA_CHANNEL_ROLES = channel_roles(CHANNELS)
-if config["mda"]["enabled"] and missing_channel(config["mda"]["target"], MDA_CHANNEL_ROLES):
-    raise WorkflowError(f"config mda.target {config['mda']['target']}: measures the channel named "
-                        f"{missing_channel(config['mda']['target'], MDA_CHANNEL_ROLES)}, and data.channels has none "
+#: what the regression network learns (mda.target; auto: the nucleus-to-cell ratio, or the cell area
+#: where no channel is named nucleus)
+MDA_TARGET = resolve_mda_target(config["mda"]["target"], MDA_CHANNEL_ROLES)
+#: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
+MDA_USER_TARGET = {"user_target": MDA_TARGET} if MDA_TARGET.endswith(".csv") else {}
+if config["mda"]["enabled"] and missing_channel(MDA_TARGET, MDA_CHANNEL_ROLES):
+    raise WorkflowError(f"config mda.target {MDA_TARGET}: measures the channel named "
+                        f"{missing_channel(MDA_TARGET, MDA_CHANNEL_ROLES)}, and data.channels has none "
                         f"({', '.join(c['name'] for c in CHANNELS)}): choose cell_area, a target file, or mda.enabled: false")
 
 MDA_TARGETS = []
@@ -57,7 +59,7 @@ rule mda_targets:
     benchmark:
         f"{BENCH}/mda/targets.tsv"
     params:
-        target=config["mda"]["target"],
+        target=MDA_TARGET,
         min_object_px=config["qc"]["min_object_px"],
         roles=MDA_CHANNEL_ROLES,
     priority: 50

@@ -64,3 +64,23 @@ def test_a_bad_users_table_is_an_error_naming_the_file(table, message):
     with pytest.raises(TargetError, match=message) as error:
         user_target(table, IDS, "results/dna.csv")
     assert "results/dna.csv" in str(error.value)
+
+
+def test_auto_target_is_the_nucleus_ratio_with_a_nucleus_channel_and_the_cell_area_without():
+    from cellscape.data.channels import channel_roles, resolve_channels, resolve_mda_target
+    stains = resolve_channels({"channels": None, "channel_files": None, "stack_channels": None, "rgb": {}})
+    label_free = resolve_channels({"channels": [{"name": "brightfield", "file": "Ch1", "kind": "brightfield"},
+                                                {"name": "darkfield", "file": "Ch6", "kind": "darkfield"}]})
+    assert resolve_mda_target("auto", channel_roles(stains)) == "nucleus_area_ratio"
+    assert resolve_mda_target("auto", channel_roles(label_free)) == "cell_area"
+    assert resolve_mda_target("nucleus_intensity", channel_roles(stains)) == "nucleus_intensity"
+
+
+def test_label_free_channels_plan_the_mda_stage_on_the_cell_area(tmp_path):
+    from support.workflow import REPO, planned_jobs, snakemake
+    override = tmp_path / "label_free.yaml"
+    override.write_text("data:\n  channels:\n    - {name: brightfield, file: Ch1, kind: brightfield}\n"
+                        "    - {name: darkfield, file: Ch6, kind: darkfield}\n")
+    r = snakemake(tmp_path, "-n", "--configfile", str(REPO / "configs" / "tiny.yaml"), str(override), timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert planned_jobs(r.stdout).get("mda_train") == 1  # planned, where a nucleus target stopped planning

@@ -168,6 +168,15 @@ def channel_roles(channels):
             "cytoplasm": names.index("cytoplasm") if "cytoplasm" in names else None}
 
 
+def resolve_mda_target(target, roles):
+    """``mda.target``: ``auto`` is the nucleus-to-cell area ratio where a channel is named nucleus,
+    else the cell area (every image set has one: label-free channels, stains of other names);
+    any other value is taken as it is."""
+    if target != "auto":
+        return target
+    return "nucleus_area_ratio" if roles["nucleus"] is not None else "cell_area"
+
+
 def missing_channel(target, roles):
     """The channel a built-in ``target`` needs and the image set lacks, or None."""
     needed = NEEDS.get(target)
