@@ -74,8 +74,12 @@ def bare_forward(model, images, layer, batch_size=64):
     return len(images) / (time.perf_counter() - t0)
 
 
-def run(quick=True):
-    n = 512 if quick else 5625
+#: images dumped per mode; smoke: the code path only
+IMAGES = {"smoke": 64, "quick": 512, "full": 5625}
+
+
+def run(mode="quick"):
+    n = IMAGES[mode]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         images_path = Path(tmp) / "images.npy"
@@ -112,5 +116,5 @@ def run(quick=True):
 
 
 if __name__ == "__main__":
-    for row in run(quick="--full" not in sys.argv):
+    for row in run(mode="full" if "--full" in sys.argv else "smoke" if "--smoke" in sys.argv else "quick"):
         print(row)

@@ -18,8 +18,8 @@ the measurements do not leak into each other.
 (d) fixed cost of an embedding job: fresh process, import + UMAP of 300 x 50 with a warm
     numba cache (``NUMBA_CACHE_DIR``), measured after one warm-up run.
 
-``run(quick=True)``: 1,500 rows for (a), 2,000 points for (b) and (c) (< 5 min);
-``quick=False``: 5,625 everywhere.
+``run("quick")``: 1,500 rows for (a), 2,000 points for (b) and (c) (< 5 min); ``run("full")``:
+5,625 everywhere; ``run("smoke")``: 64 and 300 (the code path only).
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_embedding.py [--full]
 """
@@ -218,14 +218,19 @@ make_embedder("umap", None, {random_state}).fit_transform(X)
                  "same, cold cache", cold["seconds"])]
 
 
-def run(quick=True, random_state=0):
+#: (cells dumped and embedded, points of t-SNE and grid mapping) per mode
+SIZES = {"smoke": (64, 300), "quick": (1500, 2000), "full": (5625, 5625)}
+
+
+def run(mode="quick", random_state=0):
     """Rows {name, value, unit, baseline, baseline_value, ratio} (ratio > 1 = ours better)."""
+    cells, points = SIZES[mode]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_embedding_") as workdir:
         rows += bench_fixed_cost(workdir, random_state)
-        rows += bench_reduction_umap(1500 if quick else 5625, workdir, random_state)
-    rows += bench_gridmap(2000 if quick else 5625, random_state)
-    rows += bench_tsne(2000 if quick else 5625, random_state)
+        rows += bench_reduction_umap(cells, workdir, random_state)
+    rows += bench_gridmap(points, random_state)
+    rows += bench_tsne(points, random_state)
     return rows
 
 
@@ -234,6 +239,6 @@ if __name__ == "__main__":
     parser.add_argument("--full", action="store_true", help="5,625 rows/points instead of the quick sizes")
     args = parser.parse_args()
     sys.path.insert(0, str(SCRIPTS))
-    for row in run(quick=not args.full):
+    for row in run(mode="full" if args.full else "quick"):
         ratio = "" if row["ratio"] is None else f"  ratio {row['ratio']:.2f}"
         print(f"{row['name']}: {row['value']:.4g} {row['unit']} vs {row['baseline']} {row['baseline_value']:.4g}{ratio}")
