@@ -22,8 +22,16 @@ from cellscape.model.network import build_model  # noqa: E402
 
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}
 
-CHILD = """
-import json, resource, sys, time, numpy as np, torch
+# peak resident memory of this process: VmHWM, not getrusage's ru_maxrss, which a child started
+# from a large parent inherits (Linux keeps the forked copy's high-water mark across exec)
+PEAK_KB = """
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM")).split()[1])
+"""
+
+CHILD = PEAK_KB + """
+import json, sys, time, numpy as np, torch
 sys.path.insert(0, {scripts!r})
 from cellscape.activations.dump import dump_layer
 from cellscape.model.network import build_model
@@ -32,7 +40,7 @@ images = np.load({images!r}, mmap_mode="r")
 t0 = time.perf_counter()
 dump_layer(model, images, np.arange(len(images)), {layer!r}, {out!r}, batch_size=64)
 print(json.dumps({{"seconds": time.perf_counter() - t0,
-                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                   "peak_mb": peak_kb() / 1024}}))
 """
 
 

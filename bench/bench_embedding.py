@@ -2,7 +2,7 @@
 sparse vs dense grid assignment, and the fixed cost of an embedding job.
 
 Not a test. Every timed step runs in its own fresh subprocess (``python -c``) that prints
-its wall time and its own peak resident memory (``resource.getrusage(RUSAGE_SELF)``), so
+its wall time and its own peak resident memory (``VmHWM`` of ``/proc/self/status``), so
 the measurements do not leak into each other.
 
 (a) conv1 of simulated cells (the trained default model if ``results/model/weights.pt`` exists,
@@ -38,15 +38,17 @@ SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 _CHILD_HEADER = f"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 sys.path.insert(0, {str(SCRIPTS)!r})
 import numpy as np
+def _peak_gb():  # VmHWM, not ru_maxrss: a child inherits its parent's high-water mark across fork and exec
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024 ** 2
 _started = time.perf_counter()
 """
 _CHILD_FOOTER = """
-_result = dict(seconds=time.perf_counter() - _started,
-               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2)
+_result = dict(seconds=time.perf_counter() - _started, peak_gb=_peak_gb())
 _result.update(globals().get("extra", {}))
 print("RESULT " + json.dumps(_result))
 """
@@ -137,7 +139,7 @@ for outputs in layer_batches(model, images, ["conv1"], reduce="flatten"):
 forward_seconds = time.perf_counter() - _started
 import umap
 Y = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state={random_state}).fit_transform(X)
-seconds, peak = time.perf_counter() - _started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+seconds, peak = time.perf_counter() - _started, _peak_gb()
 np.save({str(base_map)!r}, Y)
 from sklearn.manifold import trustworthiness
 T = torch.from_numpy(X); sq = (T * T).sum(1)

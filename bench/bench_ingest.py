@@ -35,7 +35,7 @@ IMAGE_SIZE = 78
 # gets the settings rule ``ingest`` passes (cellscape.data.settings.data_settings) and runs the
 # rule's own entry point.
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {scripts!r})
 mode, roots, out, settings = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 from pathlib import Path
@@ -53,7 +53,8 @@ else:
                            ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")), threads=1)
     events, kept = len(qc), len(index)
 seconds = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: a child inherits its parent's high-water mark across fork and exec
+rss = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 print(json.dumps(dict(seconds=seconds, events=events, kept=kept, peak_rss_mb=rss)))
 """
 
