@@ -200,8 +200,8 @@ def recipe_timing(model, channels, default_steps=128, repeats=2, long_steps=512)
 
     Returns {name: (seconds per image (the minimum over ``repeats`` interleaved rounds), render
     steps)} for ``previous`` (the recipe before the current one, ``long_steps``), ``default``
-    (``default_steps``) and ``default_long`` (``long_steps``). The best cell of each channel comes from simulated cells (it only scales the
-    objective)."""
+    (``default_steps``) and ``default_long`` (``long_steps``). The best cell of each channel
+    comes from simulated cells (it only scales the objective)."""
     from snakemake.utils import validate
     from cellscape.featvis.tasks import channel_activation, data_prior, render_channels
     cfg = {}
