@@ -66,7 +66,7 @@ test-float32: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -ra -m "not slow" tests
 
-## bench: every benchmark; writes results/bench/summary.{md,csv} (BENCH_MODE=full for full mode)
+## bench: every benchmark; writes results/bench/summary.{md,csv} (BENCH_MODE=full for full mode; BENCH_MODE=smoke: tiny sizes, the code paths only, as tests/bench runs them)
 bench: $(STAMP) $(BUNDLE)
 	PYTHONPATH=scripts $(BIN)/python bench/run_all.py --mode $${BENCH_MODE:-quick}
 

@@ -14,7 +14,8 @@ edges (12 groups). Both fits run in the same process, single-threaded BLAS is ad
   projections (max |difference| / max |projection|, tolerance 1e-8) and of the bounds, then
   its default 200 iterations for the timing of a whole fit.
 
-``run(quick=True)`` takes ~15 s; ``quick=False`` ~3 minutes (the naive loop's 200 iterations).
+``run("quick")`` takes ~15 s; ``run("full")`` ~3 minutes (the naive loop's 200 iterations);
+``run("smoke")`` a few seconds (300 points, 2 loop iterations, BSDR's 200: the code path only).
 
     OMP_NUM_THREADS=1 PYTHONPATH=scripts .venv/bin/python bench/bench_bsdr.py [--full]
 """
@@ -234,13 +235,17 @@ def layer_groups(results, layer):
     return X, target_groups(selection["predicted"].to_numpy())[0]
 
 
-def run(quick=True, random_state=0, X=None, y=None):
+#: (S-curve points, naive loop iterations) per mode
+SIZES = {"smoke": (300, 2), "quick": (1500, 10), "full": (1500, 200)}
+
+
+def run(mode="quick", random_state=0, X=None, y=None):
     """Rows {name, value, unit, baseline, baseline_value, ratio}: vectorised BSDR (value) vs the loop
     (on the S-curve, or on ``X``, ``y``)."""
+    points, naive_iterations = SIZES[mode]
     if X is None:
-        X, y = scurve_groups(seed=random_state)
+        X, y = scurve_groups(points, seed=random_state)
     label = f"{len(X)}x{X.shape[1]},K={y.max() + 1}"
-    naive_iterations = 10 if quick else 200
     full_iterations = BSDR().n_iter
     BSDR(n_iter=2, random_state=random_state).fit(X[:200], y[:200])          # warm-up (imports, caches)
     (naive_q, naive_bound, naive_bound_seconds), naive_seconds = _timed(
@@ -265,7 +270,7 @@ def run(quick=True, random_state=0, X=None, y=None):
         dict(name=f"bsdr_fit_seconds_vs_loop_with_bound[{label},{naive_iterations} it]", value=short_seconds,
              unit="s", baseline="naive_loop_fit_seconds_with_bound", baseline_value=naive_seconds),
         dict(name=f"bsdr_fit_seconds[{label},{full_iterations} it]", value=full_seconds, unit="s",
-             baseline=("naive_loop_fit_seconds_without_bound" + ("(scaled per iteration)" if quick else "")),
+             baseline=("naive_loop_fit_seconds_without_bound" + ("(scaled per iteration)" if naive_iterations < full_iterations else "")),
              baseline_value=naive_per_iteration * full_iterations),
         dict(name=f"bsdr_vs_naive_projection_rel_error[{naive_iterations} it]", value=projection_error,
              unit="max|dQ|/max|Q|", baseline="tolerance", baseline_value=TOLERANCE),
@@ -287,7 +292,7 @@ def main():
     parser.add_argument("--layer", default="conv4", help="with --results: the regression network's layer")
     args = parser.parse_args()
     X, y = layer_groups(args.results, args.layer) if args.results else (None, None)
-    rows = run(quick=not args.full, X=X, y=y)
+    rows = run(mode="full" if args.full else "quick", X=X, y=y)
     print(f"{'name':52s} {'value':>11s} {'baseline':>62s} {'baseline_value':>14s} {'ratio':>9s}  unit")
     for row in rows:
         print(f"{row['name']:52s} {row['value']:11.4g} {row['baseline']:>62s} {row['baseline_value']:14.4g} "

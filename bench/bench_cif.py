@@ -9,7 +9,7 @@ of all of them. Both sides are repeated for several passes over the file (the OS
 both, so the figures compare decoding and per-object overhead, not the disk). Reports objects
 per second and the ratio to the plain-TIFF baseline, and the bytes of both.
 
-``run(quick=True)`` makes 10 passes (1,110 objects, a few seconds), ``quick=False`` 100.
+``run(mode="quick")`` makes 10 passes (1,110 objects, a few seconds), ``full`` 100, ``smoke`` 1.
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_cif.py [--full]
 """
@@ -68,11 +68,11 @@ def compressed_bytes(path):
         return sum(sum(d.strip_bytecounts) for d in cif.directories() if d.kind in ("image", "mask"))
 
 
-def run(quick=True):
+def run(mode="quick"):
     """Rows {name, value, unit, baseline, baseline_value, ratio}: .cif objects/s vs plain TIFFs."""
     if not EXAMPLE.exists():
         raise FileNotFoundError(f"{EXAMPLE}: the example .cif (a copy of shared/ beside the repository)")
-    passes = 10 if quick else 100
+    passes = {"smoke": 1, "quick": 10, "full": 100}[mode]
     time_cif(EXAMPLE, 1)  # warm: imports, the OS cache
     with tempfile.TemporaryDirectory(prefix="bench_cif_") as tmp:
         files = write_plain(EXAMPLE, tmp)
@@ -99,7 +99,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="100 passes over the file (default 10)")
     args = parser.parse_args(argv)
-    rows = run(quick=not args.full)
+    rows = run(mode="full" if args.full else "quick")
     print(f"{'name':60s} {'value':>10s} {'unit':10s} {'baseline':44s} {'baseline_value':>14s} {'ratio':>7s}")
     for r in rows:
         print(f"{r['name']:60s} {r['value']:10.1f} {r['unit']:10s} {r['baseline']:44s} "

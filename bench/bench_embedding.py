@@ -2,7 +2,7 @@
 sparse vs dense grid assignment, and the fixed cost of an embedding job.
 
 Not a test. Every timed step runs in its own fresh subprocess (``python -c``) that prints
-its wall time and its own peak resident memory (``resource.getrusage(RUSAGE_SELF)``), so
+its wall time and its own peak resident memory (``VmHWM`` of ``/proc/self/status``), so
 the measurements do not leak into each other.
 
 (a) conv1 of simulated cells (the trained default model if ``results/model/weights.pt`` exists,
@@ -18,8 +18,8 @@ the measurements do not leak into each other.
 (d) fixed cost of an embedding job: fresh process, import + UMAP of 300 x 50 with a warm
     numba cache (``NUMBA_CACHE_DIR``), measured after one warm-up run.
 
-``run(quick=True)``: 1,500 rows for (a), 2,000 points for (b) and (c) (< 5 min);
-``quick=False``: 5,625 everywhere.
+``run("quick")``: 1,500 rows for (a), 2,000 points for (b) and (c) (< 5 min); ``run("full")``:
+5,625 everywhere; ``run("smoke")``: 64 and 300 (the code path only).
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_embedding.py [--full]
 """
@@ -38,15 +38,17 @@ SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 _CHILD_HEADER = f"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 sys.path.insert(0, {str(SCRIPTS)!r})
 import numpy as np
+def _peak_gb():  # VmHWM, not ru_maxrss: a child inherits its parent's high-water mark across fork and exec
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024 ** 2
 _started = time.perf_counter()
 """
 _CHILD_FOOTER = """
-_result = dict(seconds=time.perf_counter() - _started,
-               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2)
+_result = dict(seconds=time.perf_counter() - _started, peak_gb=_peak_gb())
 _result.update(globals().get("extra", {}))
 print("RESULT " + json.dumps(_result))
 """
@@ -98,7 +100,7 @@ images = np.load(IMAGES, mmap_mode="r")
 """
 
 
-def bench_reduction_umap(n, workdir, random_state=0, threads=2):
+def bench_reduction_umap(n, workdir, random_state=0, threads=2, numba_cache=None):
     """conv1 of n simulated cells: the workflow's dump (+ reduction while dumping) + UMAP on 50
     dimensions, against the straightforward pipeline: the same forward pass collected into a
     float32 matrix in memory and umap-learn on it. Both run with ``threads`` threads."""
@@ -106,7 +108,7 @@ def bench_reduction_umap(n, workdir, random_state=0, threads=2):
     images = work / "images.npy"
     write_cells(images, n, seed=random_state)
     label = f"conv1 of {n} simulated cells x 194688"
-    cache = {"NUMBA_CACHE_DIR": str(work / "numba")}
+    cache = {"NUMBA_CACHE_DIR": str(numba_cache or work / "numba")}
     head = _MODEL_CODE.replace("IMAGES", repr(str(images)))
     rows, maps = [], {}
     for reduction in ("projection_pca", "rpca"):
@@ -137,7 +139,7 @@ for outputs in layer_batches(model, images, ["conv1"], reduce="flatten"):
 forward_seconds = time.perf_counter() - _started
 import umap
 Y = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state={random_state}).fit_transform(X)
-seconds, peak = time.perf_counter() - _started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+seconds, peak = time.perf_counter() - _started, _peak_gb()
 np.save({str(base_map)!r}, Y)
 from sklearn.manifold import trustworthiness
 T = torch.from_numpy(X); sq = (T * T).sum(1)
@@ -160,11 +162,9 @@ extra = dict(base_seconds=seconds, base_peak=peak, forward_seconds=forward_secon
                  baseline["base_peak"]),
             _row(f"{what} trustworthiness k=15 [{label}]", baseline["trust"][reduction], "[0,1]",
                  "umap-learn on full float32", baseline["trust"]["base"], higher_is_better=True),
-            dict(name=f"  of which dump+{reduction} seconds / peak GB", value=dump["seconds"], unit="s",
-                 baseline="peak GB", baseline_value=dump["peak_gb"], ratio=None),
+            _row(f"  of which dump+{reduction} seconds [{label}]", dump["seconds"], "s",
+                 "the baseline's forward pass into float32", baseline["forward_seconds"]),
         ]
-    out.append(dict(name="  of which baseline forward pass seconds", value=baseline["forward_seconds"], unit="s",
-                    baseline="", baseline_value=float("nan"), ratio=None))
     return out
 
 
@@ -205,27 +205,36 @@ extra = dict(cost=cost)
                  dense["cost"])]
 
 
-def bench_fixed_cost(workdir, random_state=0):
+def bench_fixed_cost(workdir, random_state=0, numba_cache=None):
+    """``numba_cache``: a cache that may be warm already (smoke mode: the test session's), so the
+    "cold" side is cold only without it."""
     code = f"""
 from cellscape.embeddings.embedders import make_embedder
 X = np.random.default_rng({random_state}).normal(size=(300, 50))
 make_embedder("umap", None, {random_state}).fit_transform(X)
 """
-    cache = {"NUMBA_CACHE_DIR": str(Path(workdir) / "numba")}
+    cache = {"NUMBA_CACHE_DIR": str(numba_cache or Path(workdir) / "numba")}
     cold = run_child(code, env=cache)
     warm = run_child(code, env=cache)
     return [_row("embedding job fixed cost, warm numba cache (import + UMAP 300x50)", warm["seconds"], "s",
-                 "same, cold cache", cold["seconds"])]
+                 "same, first run" + (" (shared cache)" if numba_cache else ", cold cache"), cold["seconds"])]
 
 
-def run(quick=True, random_state=0):
+#: (cells dumped and embedded, points of t-SNE and grid mapping) per mode
+SIZES = {"smoke": (64, 300), "quick": (1500, 2000), "full": (5625, 5625)}
+
+
+def run(mode="quick", random_state=0):
     """Rows {name, value, unit, baseline, baseline_value, ratio} (ratio > 1 = ours better)."""
+    cells, points = SIZES[mode]
+    # smoke: numba compiles once per test session (its NUMBA_CACHE_DIR), not in every benchmark
+    shared = os.environ.get("NUMBA_CACHE_DIR") if mode == "smoke" else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_embedding_") as workdir:
-        rows += bench_fixed_cost(workdir, random_state)
-        rows += bench_reduction_umap(1500 if quick else 5625, workdir, random_state)
-    rows += bench_gridmap(2000 if quick else 5625, random_state)
-    rows += bench_tsne(2000 if quick else 5625, random_state)
+        rows += bench_fixed_cost(workdir, random_state, shared)
+        rows += bench_reduction_umap(cells, workdir, random_state, numba_cache=shared)
+    rows += bench_gridmap(points, random_state)
+    rows += bench_tsne(points, random_state)
     return rows
 
 
@@ -234,6 +243,6 @@ if __name__ == "__main__":
     parser.add_argument("--full", action="store_true", help="5,625 rows/points instead of the quick sizes")
     args = parser.parse_args()
     sys.path.insert(0, str(SCRIPTS))
-    for row in run(quick=not args.full):
+    for row in run(mode="full" if args.full else "quick"):
         ratio = "" if row["ratio"] is None else f"  ratio {row['ratio']:.2f}"
         print(f"{row['name']}: {row['value']:.4g} {row['unit']} vs {row['baseline']} {row['baseline_value']:.4g}{ratio}")

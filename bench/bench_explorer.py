@@ -43,14 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))  # support.browser, support.demo
 
-from support.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from support.browser import CHROMIUM_ARGS, chromium_path, lasso, polygon_around, view_selector  # noqa: E402
 
 OLD_COMMIT = "16e5d5f"
 ARGS = CHROMIUM_ARGS + ["--enable-precise-memory-info"]
 VIEWPORT = {"width": 1400, "height": 900}
 BUNDLE = ROOT / "tools" / "explorer_bundle" / "dist" / "regl-scatterplot.js"
 E = "window.explorer"
-LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # fractions of the map's box
+LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the old page: fractions of its plot's box
+LASSO_VIEW = "conv3"  # today's page: the small multiple the lasso is drawn in
 
 # The bars of the issue: (name prefix, comparison, limit).
 BARS = {"page_ready": ("<=", 10.0), "pan_zoom_frame_median": ("<=", 50.0),
@@ -201,6 +202,32 @@ class Session:
         self.browser.close()
 
 
+def lasso_polygon(page, view, n, sample=400):
+    """Integer viewport points of a lasso around the middle of ``view``'s cells, from the page's own
+    positions of a sample of them (``screenPosition`` scrolls the view into sight first), drawn as
+    the page test draws it (``support.browser.polygon_around``)."""
+    k = min(n, sample)
+    points = page.evaluate(f"Array.from({{length: {k}}}, (_, j) => {E}.screenPosition('{view}', "
+                           f"Math.floor(j * {n} / {k})))")
+    box = page.locator(view_selector(view) + " canvas.mv-overlay").bounding_box()
+    centre = statistics.median(p["x"] for p in points), statistics.median(p["y"] for p in points)
+    return polygon_around(centre, 0.2 * min(box["width"], box["height"]))
+
+
+def check_lasso_target(page, view, polygon):
+    """Fail clearly when a lasso vertex would land on anything but ``view``'s overlay canvas (the
+    element that takes the page's pointer events), instead of selecting nothing."""
+    selector = view_selector(view) + " canvas.mv-overlay"
+    missed = page.evaluate("""([points, selector]) => {
+        const target = document.querySelector(selector);
+        return points.map(([x, y]) => document.elementFromPoint(x, y))
+                     .filter(e => e !== target).map(e => e ? e.tagName + '.' + e.className : 'nothing');
+      }""", [polygon, selector])
+    if missed:
+        raise RuntimeError(f"lasso in {view}: {len(missed)} of {len(polygon)} vertices land on {missed[:3]}, "
+                           f"not the map's overlay ({selector})")
+
+
 def drag_polygon(page, box, shift):
     if shift:
         page.keyboard.down("Shift")
@@ -260,18 +287,23 @@ def measure_new(session, folder, n, quick, label, full_set):
         hovered.append(page.evaluate(f"{E}.hovered().index"))
     out["hover_ms"], out["hover_all_ms"], out["hovered"] = median(times), times, hovered
     page.mouse.move(2, 2)
-    # lasso in a small multiple; check that every map's pixels changed
-    fig = page.locator('figure[data-layer="conv3"] .mapview')
-    fig.scroll_into_view_if_needed()
-    box = fig.bounding_box()
+    # lasso in a small multiple, with real shift-drag pointer events as the page test draws it
+    # (support.browser.lasso, one move per vertex); check that every map's pixels changed
+    polygon = lasso_polygon(page, LASSO_VIEW, n)
     sig = "Array.from(document.querySelectorAll('.mv-points')).map(c => c.toDataURL())"
     before = page.evaluate(sig)
     lat = []
     for _ in range(2 if quick else 3):
         previous = page.evaluate(f"{E}.lastInputLatency()")
-        drag_polygon(page, box, shift=True)
-        page.wait_for_function(f"{E}.lastInputLatency() !== {json.dumps(previous)} && {E}.selected().length > 0",
-                               timeout=20000)
+        check_lasso_target(page, LASSO_VIEW, polygon)
+        lasso(page, polygon)
+        try:
+            page.wait_for_function(f"{E}.lastInputLatency() !== {json.dumps(previous)} && {E}.selected().length > 0",
+                                   timeout=20000)
+        except Exception as error:
+            state = page.evaluate(f"[{E}.selected().length, {E}.lastInputLatency()]")
+            raise RuntimeError(f"{label}: the lasso {polygon} in {LASSO_VIEW} selected {state[0]} cells "
+                               f"(last input latency {state[1]}, before {previous})") from error
         lat.append(page.evaluate(f"{E}.lastInputLatency()"))
     after = page.evaluate(sig)
     out["lasso_ms"], out["lasso_all_ms"] = median(lat), lat
@@ -289,10 +321,14 @@ def measure_new(session, folder, n, quick, label, full_set):
             sel.append(page.evaluate(f"{E}.lastInputLatency()"))
         out["select_ms"], out["select_all_ms"] = median(sel), sel
         page.evaluate(f"{E}.select([])")
-        # tap: loads every layer's neighbour file (none loaded yet)
+        # tap: loads every layer's neighbour file (none loaded yet); then another cell, files loaded
         t0 = time.perf_counter()
         page.evaluate(f"{E}.tap({n // 3})")
         out["tap_s"] = time.perf_counter() - t0
+        page.evaluate(f"{E}.tap(null)")
+        t0 = time.perf_counter()
+        page.evaluate(f"{E}.tap({n // 3 + 1})")
+        out["tap_loaded_s"] = time.perf_counter() - t0
         page.evaluate(f"{E}.tap(null)")
         # pan and zoom the large view with real pointer events (last: a click would tap a cell)
         main = page.locator("#main-view")
@@ -385,13 +421,19 @@ def row(name, value, unit, baseline, baseline_value, lower_is_better=True, bar_k
             "bar": f"{bar[0]} {bar[1]:g}" if bar else "", "meets": meets}
 
 
-def run(quick=True, cells=None, keep=None):
+#: per mode: cells of the large run, the sizes both pages are measured at, IFeaLiD cells of the
+#: large run (smoke: the code path only, on tiny explorers)
+SIZES = {"smoke": (400, [200], 64), "quick": (20_000, [547, 2000], 1000), "full": (100_000, [547, 5000, 20_000], 1000)}
+
+
+def run(mode="quick", cells=None, keep=None):
     """Rows {name, value, unit, baseline, baseline_value, ratio, bar, meets} (ratio > 1: ours better)."""
     from playwright.sync_api import sync_playwright
     if chromium_path() is None:
         raise RuntimeError("no Chromium found (apt-get install chromium, or set $CHROMIUM)")
-    n = cells or (20_000 if quick else 100_000)
-    small = [547, 2000] if quick else [547, 5000, 20_000]
+    quick = mode != "full"
+    n, small, n_ifealid = SIZES[mode]
+    n = cells or n
     small = [s for s in small if s < n]
     load = os.getloadavg()
     print(f"bench_explorer: N = {n:,}, baseline sizes {small}, load average {load[0]:.2f} {load[1]:.2f} "
@@ -401,7 +443,7 @@ def run(quick=True, cells=None, keep=None):
     try:
         old_root = old_package(tmp) if not (tmp / "old").exists() else tmp / "old"
         new_bytes, old_bytes = {}, {}
-        new_bytes[n] = build_new(n, tmp / f"new_{n}")
+        new_bytes[n] = build_new(n, tmp / f"new_{n}", n_ifealid=n_ifealid)
         for s in small:  # feature maps of fewer cells: IFeaLiD is not measured here, and it is slow to fabricate
             new_bytes[s] = build_new(s, tmp / f"new_{s}", n_ifealid=64)
         for s in small:
@@ -490,8 +532,12 @@ def make_rows(n, small, new, old, regl, new_bytes, old_bytes, load):
     rows[-1]["note"] = largest[0]
     rows.append(row(f"largest_tile_{n}", max(tiles) / 1e6, "MB", f"{old_ref}: its one sprite sheet (in data_cells.js)",
                     old_bytes[ref].get("data_cells.js", 0) / 1e6 if ref else None, bar_key="largest_tile"))
-    rows.append(row(f"explorer_total_{n}", total[n] / 1e6, "MB", "", None))
-    rows.append(row(f"tap_loads_neighbours_{n}", big["tap_s"], "s", "", None))
+    if ref:
+        rows.append(row(f"explorer_total_{n}", total[n] / 1e6, "MB",
+                        f"{OLD_COMMIT} explorer at {ref:,} cells, scaled to {n:,} cells",
+                        sum(old_bytes[ref].values()) / ref * n / 1e6))
+    rows.append(row(f"tap_loads_neighbours_{n}", big["tap_s"], "s", "tap of another cell, files loaded",
+                    big["tap_loaded_s"]))
     rows.append(row(f"page_ready_{n}_vs_regl", big["ready_s"], "s",
                     f"regl-scatterplot: 13 plots drawn, {n:,} points", regl["ready_s"], bar_key="page_ready"))
     for r in rows:
@@ -514,13 +560,15 @@ def print_table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="100,000 cells, baselines at 547, 5,000, 20,000")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--full", action="store_true", help="100,000 cells, baselines at 547, 5,000, 20,000")
+    sizes.add_argument("--smoke", action="store_true", help="400 cells, baseline at 200: the code path only")
     parser.add_argument("--cells", type=int, help="cells of the large run (default 20,000; --full 100,000)")
     parser.add_argument("--keep", help="keep the generated explorers in this folder")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        rows = run(quick=not args.full, cells=args.cells, keep=args.keep)
+        rows = run(mode="full" if args.full else "smoke" if args.smoke else "quick", cells=args.cells, keep=args.keep)
     finally:
         print(f"({time.perf_counter() - t0:.0f} s)")
     return 0 if all(r["meets"] is not False for r in rows) else 1

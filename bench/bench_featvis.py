@@ -17,8 +17,9 @@ them (``cellscape.featvis.tasks.render_channels``: render + filtering): the reci
 at 512 steps (the 2.9 s per conv4 image of the issue), the default recipe at its steps and at
 512 (configs/paper.yaml), interleaved and repeated in one run, so their ratio holds whatever
 else the machine does.
-``run(quick=True)`` returns summary rows for the lead's benchmark table; ``main`` also writes a
-red/green PNG of the feature images.
+``run(mode)`` returns summary rows for the lead's benchmark table (``smoke``: a model trained for
+2 s and 16 render steps, the code path only); ``main`` also writes a red/green PNG of the feature
+images.
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_featvis.py [--full] [--out DIR]
     .venv/bin/python bench/bench_featvis.py --recipes [--weights results/model/weights.pt]
@@ -194,12 +195,13 @@ TODAY = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "t
          "dark": 0.0, "decay_power": 1.0, "saturation_stop": 0.0, "lr": 0.05}
 
 
-def recipe_timing(model, channels, default_steps=128, repeats=2):
+def recipe_timing(model, channels, default_steps=128, repeats=2, long_steps=512):
     """Seconds per conv4 feature image of each recipe, as a chunk job (render + filtering).
 
     Returns {name: (seconds per image (the minimum over ``repeats`` interleaved rounds), render
-    steps)}. The best cell of each channel comes from simulated cells (it only scales the
-    objective)."""
+    steps)} for ``previous`` (the recipe before the current one, ``long_steps``), ``default``
+    (``default_steps``) and ``default_long`` (``long_steps``). The best cell of each channel
+    comes from simulated cells (it only scales the objective)."""
     from snakemake.utils import validate
     from cellscape.featvis.tasks import channel_activation, data_prior, render_channels
     cfg = {}
@@ -207,9 +209,8 @@ def recipe_timing(model, channels, default_steps=128, repeats=2):
     fv = {**cfg["featvis"], "channels_last": False, "bf16": False}
     images, _ = simulated_images(64, seed=3)
     best = np.array([channel_activation(model, LAYER, [c] * len(images), images, "cpu").max() for c in channels])
-    recipes = {"before issue 15, 512 steps": {**fv, **TODAY, "steps": 512},
-               f"default, {default_steps} steps": {**fv, "steps": default_steps},
-               "default, 512 steps": {**fv, "steps": 512}}
+    recipes = {"previous": {**fv, **TODAY, "steps": long_steps}, "default": {**fv, "steps": default_steps},
+               "default_long": {**fv, "steps": long_steps}}
     timings = {name: [] for name in recipes}
     steps = {}
     for _ in range(repeats):
@@ -224,16 +225,24 @@ def recipe_timing(model, channels, default_steps=128, repeats=2):
 
 # ----------------------------------------------------------------------------- driver
 
-def run(quick=True, threads=1, out_dir=None, train_seconds=None):
+#: per mode: the stand-in model's training seconds, render steps (the default recipe's, the
+#: long ones) and whether the one-channel baseline draws every channel
+SIZES = {"smoke": dict(train_seconds=2, steps=16, default_steps=8, all_channels=False),
+         "quick": dict(train_seconds=90, steps=512, default_steps=128, all_channels=False),
+         "full": dict(train_seconds=150, steps=512, default_steps=128, all_channels=True)}
+
+
+def run(mode="quick", threads=1, out_dir=None, train_seconds=None):
     """Benchmark rows {name, value, unit, baseline, baseline_value, ratio}; optional PNG.
     ``train_seconds``: the stand-in model's training when no trained run is there (quick 90 s,
     full 150 s: the timings need live channels, not the best accuracy)."""
+    size = SIZES[mode]
     torch.set_num_threads(threads)
-    model, model_note = bench_model(train_seconds or (90 if quick else 150))
+    model, model_note = bench_model(train_seconds or size["train_seconds"])
     model.eval()
-    steps = 512
+    steps = size["steps"]
     channels = live_channels(model, 4)
-    base_channels = channels[:2] if quick else channels
+    base_channels = channels if size["all_channels"] else channels[:2]
     candidates = {"plain": {}, "channels_last": {"channels_last": True}, "bf16": {"bf16": True},
                   "channels_last+bf16": {"channels_last": True, "bf16": True}}
     if not use_bf16("auto", torch.device("cpu")):  # as the jobs decide: no emulated bfloat16
@@ -285,14 +294,14 @@ def run(quick=True, threads=1, out_dir=None, train_seconds=None):
                          f"{model_note}; feedback " + ", ".join(f"{f:.2f}" for f in feedback))
         print(f"wrote {png}")
 
-    recipes = recipe_timing(model, channels, repeats=1 if quick else 2)
-    before = recipes["before issue 15, 512 steps"][0]
-    default = recipes["default, 128 steps"][0]
-    print(f"recipes: before issue 15 at 512 steps {before:.2f} s/image, default at 128 steps {default:.2f} s/image "
-          f"({recipes['default, 128 steps'][1]} render steps), at 512 {recipes['default, 512 steps'][0]:.2f} s/image")
+    recipes = recipe_timing(model, channels, default_steps=size["default_steps"], long_steps=steps,
+                            repeats=1 if mode != "full" else 2)
+    before, default = recipes["previous"][0], recipes["default"][0]
+    print(f"recipes: the previous one at {steps} steps {before:.2f} s/image, default at {size['default_steps']} steps "
+          f"{default:.2f} s/image ({recipes['default'][1]} render steps), at {steps} {recipes['default_long'][0]:.2f} s/image")
     return [
-        {"name": f"featvis {LAYER} seconds per feature image, default recipe (128 steps)", "value": default,
-         "unit": "s", "baseline": "recipe before issue 15, 512 steps", "baseline_value": before,
+        {"name": f"featvis {LAYER} seconds per feature image, default recipe ({size['default_steps']} steps)", "value": default,
+         "unit": "s", "baseline": f"the previous recipe, {steps} steps", "baseline_value": before,
          "ratio": before / default},
         {"name": f"featvis {LAYER} seconds per feature image", "value": fast_per_channel,
          "unit": "s", "baseline": f"one channel/run, {steps} steps, full forward",
@@ -326,13 +335,13 @@ def main(argv=None):
         model.eval()
         channels = live_channels(model, 4)
         result = recipe_timing(model, channels, repeats=args.repeats)
-        base = result["before issue 15, 512 steps"][0]
+        base = result["previous"][0]
         print(f"model: {note}; {LAYER} channels {channels}; {args.threads} thread(s); min of {args.repeats} rounds")
         for name, (seconds, steps) in result.items():
             print(f"  {name:28s} {seconds:6.2f} s per image ({steps} render steps), {base / seconds:.2f}x "
-                  f"faster than before issue 15 at 512 steps")
+                  f"faster than the previous recipe at 512 steps")
         return
-    for row in run(quick=not args.full, threads=args.threads, out_dir=args.out,
+    for row in run(mode="full" if args.full else "quick", threads=args.threads, out_dir=args.out,
                    train_seconds=args.train_seconds):
         print(row)
 

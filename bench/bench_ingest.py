@@ -10,10 +10,10 @@ Reports events per second against the plain reads and peak RSS at both sizes. In
 kept cells to disk, so peak RSS should grow by far less per event than the output array does
 (2 x 78 x 78 float32 = 48.7 kB per cell); the ``rss_growth`` row compares the two.
 
-``run(quick=True)`` uses 3,000 events (~1 min on one core), ``quick=False`` the paper's 28,325
-(~10 min).
+``run(mode)``: ``quick`` 3,000 events (~1 min on one core), ``full`` the paper's 28,325
+(~10 min), ``smoke`` 48 (the code path only).
 
-    PYTHONPATH=scripts .venv/bin/python bench/bench_ingest.py [--full] [--keep DIR]
+    PYTHONPATH=scripts .venv/bin/python bench/bench_ingest.py [--full | --smoke] [--keep DIR]
 """
 import argparse
 import json
@@ -27,20 +27,20 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 PAPER_EVENTS = 28_325
 QUICK_EVENTS = 3_000
+EVENTS = {"smoke": 48, "quick": QUICK_EVENTS, "full": PAPER_EVENTS}
 CHUNKS = 4
 IMAGE_SIZE = 78
 
-# Run in a child process: prints {"seconds", "events", "kept", "peak_rss_mb"} as JSON.
+# Run in a child process: prints {"seconds", "events", "kept", "peak_rss_mb"} as JSON. Ingestion
+# gets the settings rule ``ingest`` passes (cellscape.data.settings.data_settings) and runs the
+# rule's own entry point.
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {scripts!r})
-mode, roots, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+mode, roots, out, settings = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 from pathlib import Path
 import tifffile
-from snakemake.utils import validate
-from cellscape.data.ingest import ingest, read_properties
-cfg = {{}}
-validate(cfg, {schema!r}, set_default=True)
+from cellscape.data.ingest import ingest_job
 started = time.perf_counter()
 if mode == "read":
     files = sorted(f for r in roots for f in Path(r).rglob("*.ome.tif"))
@@ -48,34 +48,43 @@ if mode == "read":
         tifffile.imread(f)
     events, kept = len(files) // 2, 0
 else:
-    props = read_properties(Path(r) / "properties.csv" for r in roots)
-    index, qc = ingest(roots, cfg["data"], cfg["qc"], cfg["classes"], {size}, 0,
-                       *(Path(out) / n for n in ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")),
-                       threads=1, properties=props)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    index, qc = ingest_job(settings, roots, *(Path(out) / n for n in
+                           ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")), threads=1)
     events, kept = len(qc), len(index)
 seconds = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: a child inherits its parent's high-water mark across fork and exec
+rss = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 print(json.dumps(dict(seconds=seconds, events=events, kept=kept, peak_rss_mb=rss)))
 """
 
 
-def simulate(raw_dir, n_events, seed=0):
-    """The workflow's chunks: ``raw_dir/000`` ... (skipped when already there)."""
+def rule_settings(overrides=None):
+    """``params.settings`` of rule ``ingest`` for the schema's defaults (plus ``overrides``), built
+    by the helper the rule uses and passed through JSON as Snakemake passes params."""
+    from snakemake.utils import validate
+    from cellscape.data.settings import data_settings
+    config = json.loads(json.dumps(overrides or {}))
+    validate(config, str(ROOT / "schemas" / "config.schema.yaml"), set_default=True)
+    return json.loads(json.dumps(data_settings(config), sort_keys=True))
+
+
+def simulate(raw_dir, n_events, channels, seed=0):
+    """The workflow's chunks of the resolved ``channels``: ``raw_dir/000`` ... (skipped when already there)."""
     from cellscape.data.simulate import simulate_chunk
     roots = []
     for k in range(CHUNKS):
         n = n_events // CHUNKS + (1 if k < n_events % CHUNKS else 0)
         root = Path(raw_dir) / f"{k:03d}"
         if not (root / "properties.csv").exists():
-            simulate_chunk(root, k, n, seed=seed, progress=True)
+            simulate_chunk(root, k, n, seed=seed, progress=True, channels=[c["file"] for c in channels])
         roots.append(str(root))
     return roots
 
 
-def measure(mode, roots, out_dir):
-    code = CHILD.format(scripts=str(ROOT / "scripts"), schema=str(ROOT / "schemas" / "config.schema.yaml"),
-                        size=IMAGE_SIZE)
-    proc = subprocess.run([sys.executable, "-c", code, mode, json.dumps(roots), str(out_dir)],
+def measure(mode, roots, out_dir, settings):
+    code = CHILD.format(scripts=str(ROOT / "scripts"))
+    proc = subprocess.run([sys.executable, "-c", code, mode, json.dumps(roots), str(out_dir), json.dumps(settings)],
                           capture_output=True, text=True, check=False)
     if proc.returncode:
         raise RuntimeError(f"{mode} child failed:\n{proc.stderr[-3000:]}")
@@ -87,15 +96,16 @@ def simulated_bad_event_fraction():
     return DEFAULTS["bad_event_fraction"]
 
 
-def run(quick=True, work_dir=None):
+def run(mode="quick", work_dir=None):
     """Rows {name, value, unit, baseline, baseline_value, ratio} for ingest vs plain reads."""
-    n_events = QUICK_EVENTS if quick else PAPER_EVENTS
+    n_events = EVENTS[mode]
+    settings = rule_settings()
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         base = Path(work_dir) if work_dir else Path(tmp)
-        roots = simulate(base / "raw", n_events)
-        read_all = measure("read", roots, base)
-        small = measure("ingest", roots[:1], base / "out_small")
-        large = measure("ingest", roots, base / "out_large")
+        roots = simulate(base / "raw", n_events, settings["data"]["channels"])
+        read_all = measure("read", roots, base, settings)
+        small = measure("ingest", roots[:1], base / "out_small", settings)
+        large = measure("ingest", roots, base / "out_large", settings)
     label = f"[{large['events']} events]"
     cell_mb = 2 * IMAGE_SIZE * IMAGE_SIZE * 4 / 2**20
     growth = (large["peak_rss_mb"] - small["peak_rss_mb"]) / (large["events"] - small["events"]) * 1000
@@ -122,10 +132,12 @@ def run(quick=True, work_dir=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help=f"{PAPER_EVENTS} events (default {QUICK_EVENTS})")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--full", action="store_true", help=f"{PAPER_EVENTS} events (default {QUICK_EVENTS})")
+    sizes.add_argument("--smoke", action="store_true", help=f"{EVENTS['smoke']} events: the code path only")
     parser.add_argument("--keep", help="work directory to keep (reuses simulated chunks found there)")
     args = parser.parse_args(argv)
-    rows = run(quick=not args.full, work_dir=args.keep)
+    rows = run(mode="full" if args.full else "smoke" if args.smoke else "quick", work_dir=args.keep)
     print(f"{'name':44s} {'value':>12s} {'unit':8s} {'baseline':36s} {'baseline_value':>14s} {'ratio':>8s}")
     for r in rows:
         print(f"{r['name']:44s} {r['value']:12.3f} {r['unit']:8s} {r['baseline']:36s} "

@@ -47,8 +47,12 @@ def training_step(mmap, steps):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(quick=True):
-    steps, rounds = (10, 2) if quick else (30, 3)
+#: (steps, rounds) per mode; smoke: the code path only
+SIZES = {"smoke": (2, 1), "quick": (10, 2), "full": (30, 3)}
+
+
+def run(mode="quick"):
+    steps, rounds = SIZES[mode]
     default, threshold = [], []
     for _ in range(rounds):
         default.append(training_step(False, steps))
@@ -71,6 +75,6 @@ def run(quick=True):
 
 
 if __name__ == "__main__":
-    for row in run(quick="--full" not in sys.argv):
+    for row in run(mode="full" if "--full" in sys.argv else "smoke" if "--smoke" in sys.argv else "quick"):
         print(f"{row['name']}: {row['value']:.4g} {row['unit']} vs {row['baseline']} "
               f"{row['baseline_value']:.4g} -> ratio {row['ratio']:.3g}")

@@ -8,8 +8,8 @@ warm-up fit of each (on >= 4,096 points when the input is that large), so numba 
 only kicks in from 4,096 points) is not counted. Scores: seconds, geodesic-distance
 correlation, cross-validated k-NN RMSE of the target, trustworthiness.
 
-``run(quick=True)`` uses 1,500 points (UMAP's exact-neighbour path, ~10 s); ``quick=False``
-the full 5,625. ``--figure PATH`` also draws MDA / UMAP / t-SNE / PCA of a 2,000-point
+``run("quick")`` uses 1,500 points (UMAP's exact-neighbour path, ~10 s); ``run("full")``
+the full 5,625; ``run("smoke")`` 300 (the code path only). ``--figure PATH`` also draws MDA / UMAP / t-SNE / PCA of a 2,000-point
 S-curve coloured by its parameter.
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_mda.py [--full] [--figure PATH]
@@ -61,11 +61,15 @@ def _timed(fit):
     return embedding, time.perf_counter() - started
 
 
-def run(quick=True, features=None, target=None, random_state=0):
+#: synthetic points per mode
+POINTS = {"smoke": 300, "quick": 1500, "full": 5625}
+
+
+def run(mode="quick", features=None, target=None, random_state=0):
     """Rows {name, value, unit, baseline, baseline_value, ratio}: MDA (value) vs UMAP (baseline)."""
     import umap
     if features is None:
-        features, target = synthetic_features(1500 if quick else 5625, seed=random_state)
+        features, target = synthetic_features(POINTS[mode], seed=random_state)
     X = np.asarray(features, dtype=np.float64)
     target = np.asarray(target)
     _warm_up(len(X), min(X.shape[1], 100))
@@ -129,7 +133,7 @@ def main():
     parser.add_argument("--figure", type=Path, help="also write the S-curve comparison PNG here")
     args = parser.parse_args()
     print(f"{'name':42s} {'value':>10s} {'baseline':>26s} {'baseline_value':>14s} {'ratio':>7s}  unit")
-    for row in run(quick=not args.full):
+    for row in run(mode="full" if args.full else "quick"):
         print(f"{row['name']:42s} {row['value']:10.4f} {row['baseline']:>26s} {row['baseline_value']:14.4f} "
               f"{row['ratio']:7.3f}  {row['unit']}")
     if args.figure:

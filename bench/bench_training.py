@@ -19,6 +19,10 @@ PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], 
 TRAIN_FLOPS_PER_IMAGE = 3 * 2 * 0.331e9   # forward MACs x 2 FLOPs, backward ~2x forward
 
 
+#: (steps, rounds) per mode; smoke: the code path only
+SIZES = {"smoke": (2, 1), "quick": (10, 2), "full": (40, 3)}
+
+
 def peak_gflops(n=2048, repeat=5):
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -59,7 +63,7 @@ def settings():
     return chosen
 
 
-def run(quick=True, threads=None):
+def run(mode="quick", threads=None):
     """For each setting, ``fit`` epochs and bare loops alternate (``rounds`` of each) so that
     machine load hits both alike; each side reports its best round. The workflow figure is
     the training part of ``fit``'s epoch (``train_seconds``: shuffling, augmentation,
@@ -69,7 +73,7 @@ def run(quick=True, threads=None):
     """
     torch.set_num_threads(threads or torch.get_num_threads())
     batch_size = 32
-    steps, rounds = (10, 2) if quick else (40, 3)
+    steps, rounds = SIZES[mode]
     n = batch_size * steps
     rng = np.random.default_rng(0)
     images = rng.random((n + 64, 2, 78, 78), dtype=np.float32)
@@ -92,7 +96,7 @@ def run(quick=True, threads=None):
                 _, history, _ = fit(images, index, ["a", "b"], PAPER, cfg, 78, 0, "cpu", Path(tmp) / "ck.pt")
             workflow[name].append(n / history[0]["train_seconds"])
         bare[name], workflow[name] = max(bare[name]), max(workflow[name])
-    peak = peak_gflops()
+    peak = peak_gflops(repeat=1 if mode == "smoke" else 5)
     plain = bare["float32 NCHW"]
     rows = []
     for name in measured:
@@ -112,5 +116,5 @@ def run(quick=True, threads=None):
 
 
 if __name__ == "__main__":
-    for row in run(quick="--full" not in sys.argv):
+    for row in run(mode="full" if "--full" in sys.argv else "smoke" if "--smoke" in sys.argv else "quick"):
         print(row)

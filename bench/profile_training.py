@@ -38,7 +38,7 @@ if __name__ == "__main__":
         print(operator_table(channels_last, precision))
     started = time.perf_counter()
     print("\n=== fit() against bare loops (bench_training, quick), images/s")
-    for row in run_training_bench(quick=True):
+    for row in run_training_bench(mode="quick"):
         print(f"{row['name']:60s} {row['value']:8.1f} {row['unit']:9s} vs {row['baseline']} "
               f"{row['baseline_value']:.1f}: x{row['ratio']:.2f}")
     print(f"({time.perf_counter() - started:.0f} s)")

@@ -17,6 +17,7 @@ from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import DEFAULTS as SIMULATOR_DEFAULTS, check_channels, resolve_params
 from cellscape.data.channels import (ChannelError, channel_roles, resolve_mda_target, display, label_free_channels, label_free_plan,
                                      missing_channel, resolve_channels)
+from cellscape.data.settings import data_settings
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -112,8 +113,6 @@ EVALUATE_ALL = config["data"]["split"] == "none"
 if EVALUATE_ALL and not EXTERNAL_MODEL:
     raise WorkflowError("config data.split: none needs a network trained elsewhere (model.source); "
                         "the workflow's own training needs a split")
-#: the split ingestion draws (data.split none: the default fractions, for the project's own regression network)
-SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2} if EVALUATE_ALL else config["data"]["split"]
 try:
     SPEC = model_spec(config)
 except ArchitectureError as err:

@@ -2,12 +2,7 @@
 
 DATA_TARGETS = figure(2, "preprocessing") + figure(2, "qc")
 #: the data settings ingestion and Fig. 2 read (the simulator's are the raw chunks' own params)
-DATA_SETTINGS = canonical({"data": {**{k: v for k, v in config["data"].items() if k not in ("channel_files", "stack_channels")},
-                                    "rgb": {"crop": config["data"]["rgb"]["crop"]},
-                                    "split": SPLIT_FRACTIONS,
-                                    # a colour is for display: changing it reruns the figures, not ingestion
-                                    "channels": [{k: v for k, v in c.items() if k != "colour"} for c in CHANNELS]}, "qc": config["qc"], "classes": config["classes"],
-                           "image_size": config["image_size"], "seed": config["seed"]})
+DATA_SETTINGS = canonical(data_settings(config, CHANNELS))
 
 
 rule simulate_chunk:

@@ -2,23 +2,15 @@
 import shutil
 from pathlib import Path
 
-from cellscape.data.ingest import ingest, read_properties
+from cellscape.data.ingest import ingest_job
 from cellscape.data.readers import InputError
 from cellscape.runtime.rulerun import job_threads, start
 
 start(snakemake)
-s = snakemake.params.settings
-data = s["data"]
-if data["source"] == "synthetic":
-    roots = list(snakemake.input)
-    properties = read_properties(Path(r) / "properties.csv" for r in roots)
-else:
-    roots, properties = [data["directory"]], None
 out = snakemake.output
 try:
-    ingest(roots, data, s["qc"], s["classes"], s["image_size"], s["seed"], out.images, out.index, out.qc,
-           out.classes, out.normalisation, threads=job_threads(snakemake), properties=properties,
-           out_summary=out.summary)
+    ingest_job(snakemake.params.settings, list(snakemake.input), out.images, out.index, out.qc, out.classes,
+               out.normalisation, threads=job_threads(snakemake), summary=out.summary)
 except InputError as err:
     if Path(out.qc).exists():  # Snakemake removes the failed job's outputs; the log's copy stays
         shutil.copyfile(out.qc, snakemake.log.qc)

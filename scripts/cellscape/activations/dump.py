@@ -18,11 +18,24 @@ from ..runtime.malloc import return_large_frees_to_the_system
 from .reduce import OnlineReduction, reduce_streamed
 
 
-def _stored(batch, dtype):
-    """float32 -> the dump's dtype; float16 through torch, faster than numpy's astype (docs/performance.md)."""
-    if dtype == np.float16:
-        return torch.from_numpy(batch).to(torch.float16).numpy()
-    return batch.astype(dtype, copy=False)
+class _Staging:
+    """float32 batch -> the dump's dtype. float16 goes through torch (faster than numpy's astype)
+    into one buffer reused for every batch and layer (it is written out before the next), so a
+    batch's conversion touches no fresh pages: a fresh 25 MB conv1 buffer per batch costs ~6,000
+    page faults (docs/performance.md, "Benchmarks")."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.buffer = torch.empty(0, dtype=torch.float16)
+
+    def __call__(self, batch):
+        if self.dtype != np.float16:
+            return batch.astype(self.dtype, copy=False)
+        if self.buffer.numel() < batch.size:
+            self.buffer = torch.empty(batch.size, dtype=torch.float16)
+        out = self.buffer[:batch.size].view(batch.shape)
+        out.copy_(torch.from_numpy(batch))
+        return out.numpy()
 
 
 def dump_layers(model, images, rows, out_paths, dtype="float16", batch_size=64, device="cpu", consumers=None):
@@ -35,7 +48,7 @@ def dump_layers(model, images, rows, out_paths, dtype="float16", batch_size=64, 
     """
     return_large_frees_to_the_system()
     layers, dtype, consumers = list(out_paths), np.dtype(dtype), consumers or {}
-    writers = {}
+    writers, stored = {}, _Staging(dtype)
     bar = tqdm(total=len(rows), desc=f"dump {', '.join(layers)}", unit="img", file=sys.stderr, mininterval=5)
     try:
         for outputs in layer_batches(model, images, layers, rows, batch_size, device, reduce="flatten"):
@@ -43,7 +56,7 @@ def dump_layers(model, images, rows, out_paths, dtype="float16", batch_size=64, 
                 batch = outputs[layer]
                 if layer not in writers:
                     writers[layer] = NpyRowWriter(out_paths[layer], (batch.shape[1],), dtype)
-                writers[layer].append(_stored(batch, dtype))
+                writers[layer].append(stored(batch))
                 for consume in consumers.get(layer, ()):
                     consume(batch)
             bar.update(len(outputs[layers[0]]))

@@ -73,6 +73,22 @@ def _process(event, data_cfg, qc_cfg, image_size, want_pixel_size):
     return image, row
 
 
+def ingest_job(settings, raw_chunks, images, index, qc, classes, normalisation, threads=1, summary=None):
+    """What rule ``ingest`` does with its ``params.settings`` (:func:`cellscape.data.settings.data_settings`):
+    ingest the simulator's ``raw_chunks`` (with their ground-truth properties) or, for an export,
+    ``data.directory`` (``data.files`` for a cif source), into the output files (``summary``:
+    qc_summary.json). Returns ingest's (index, qc)."""
+    data = settings["data"]
+    if data["source"] == "synthetic":
+        roots = [str(r) for r in raw_chunks]
+        properties = read_properties(Path(r) / "properties.csv" for r in roots)
+    else:
+        roots, properties = [data["directory"]], None
+    return ingest(roots, data, settings["qc"], settings["classes"], settings["image_size"], settings["seed"],
+                  images, index, qc, classes, normalisation, threads=threads, properties=properties,
+                  out_summary=summary)
+
+
 def ingest(roots, data_cfg, qc_cfg, classes, image_size, seed, out_images, out_index, out_qc,
            out_classes, out_normalisation, threads=1, properties=None, out_summary=None):
     """Read every event under ``roots`` (each holding one folder per class, or one folder
