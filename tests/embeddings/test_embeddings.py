@@ -237,3 +237,15 @@ def test_cutout_is_transparent_only_where_both_channels_are_zero():
     rgba = cutout_rgba(image, TWO_CHANNELS)
     assert rgba[0, 0, 3] == 1 and rgba[1, 1, 3] == 1 and rgba[2, 2, 3] == 0
     assert rgba[0, 0, 0] == 0.5 and rgba[1, 1, 1] == pytest.approx(0.7)
+
+
+def test_trustworthiness_of_a_small_set_uses_the_neighbours_it_has():
+    from sklearn.manifold import trustworthiness as sklearn_trustworthiness
+    from cellscape.embeddings.separation import trustworthiness
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(18, 5))
+    Y = X[:, :2] + rng.normal(scale=0.1, size=(18, 2))
+    # 15 neighbours need more than 30 points: scored with the 8 that 18 points allow
+    assert trustworthiness(X, Y, n_neighbors=15) == pytest.approx(sklearn_trustworthiness(X, Y, n_neighbors=8))
+    assert trustworthiness(X[:40], Y[:40], n_neighbors=5) == pytest.approx(sklearn_trustworthiness(X, Y, n_neighbors=5))
+    assert np.isnan(trustworthiness(X[:2], Y[:2], n_neighbors=5))
