@@ -31,30 +31,27 @@ from cellscape.runtime.tables import read_cell_table
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 
+def constant(epochs, patience, nesterov=False, ema_epochs=0):
+    """A constant rate of 0.003 (today's default), optionally with Nesterov or a weight average."""
+    recipe = {"schedule": "constant", "nesterov": nesterov, "warmup_epochs": 0, "epochs": epochs,
+              "patience": patience, "batch_size": 32, "lr": 0.003}
+    return {**recipe, "ema_epochs": ema_epochs} if ema_epochs else recipe
+
+
+def cosine(epochs, lr=0.003):
+    """One epoch of warm-up, then a cosine decay over ``epochs``; Nesterov; no early stop."""
+    return {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": epochs, "patience": epochs,
+            "batch_size": 32, "lr": lr}
+
+
 #: what differs between the recipes; everything else is the schema's training defaults
 RECIPES = {
-    "today": {"schedule": "constant", "nesterov": False, "warmup_epochs": 0, "epochs": 10, "patience": 4,
-              "batch_size": 32, "lr": 0.003},
-    "cosine6": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 6, "patience": 6,
-                "batch_size": 32, "lr": 0.003},
-    "cosine6_lr6": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 6, "patience": 6,
-                    "batch_size": 32, "lr": 0.006},
-    "cosine6_lr10": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 6, "patience": 6,
-                     "batch_size": 32, "lr": 0.01},
-    "cosine8_lr6": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 8, "patience": 8,
-                    "batch_size": 32, "lr": 0.006},
-    "cosine10": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 10, "patience": 10,
-                 "batch_size": 32, "lr": 0.003},
-    "ema10": {"schedule": "constant", "nesterov": False, "warmup_epochs": 0, "epochs": 10, "patience": 10,
-              "batch_size": 32, "lr": 0.003, "ema_epochs": 1},
-    "ema8": {"schedule": "constant", "nesterov": False, "warmup_epochs": 0, "epochs": 8, "patience": 8,
-             "batch_size": 32, "lr": 0.003, "ema_epochs": 1},
-    "nesterov10": {"schedule": "constant", "nesterov": True, "warmup_epochs": 0, "epochs": 10, "patience": 4,
-                   "batch_size": 32, "lr": 0.003},
-    "cosine8": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 8, "patience": 8,
-                "batch_size": 32, "lr": 0.003},
-    "cosine4": {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": 4, "patience": 4,
-                "batch_size": 32, "lr": 0.003},
+    "today": constant(10, patience=4),
+    "cosine6": cosine(6), "cosine6_lr6": cosine(6, lr=0.006), "cosine6_lr10": cosine(6, lr=0.01),
+    "cosine8_lr6": cosine(8, lr=0.006), "cosine10": cosine(10),
+    "ema10": constant(10, patience=10, ema_epochs=1), "ema8": constant(8, patience=8, ema_epochs=1),
+    "nesterov10": constant(10, patience=4, nesterov=True),
+    "cosine8": cosine(8), "cosine4": cosine(4),
 }
 
 
