@@ -119,11 +119,13 @@ class CostModel:
     def __post_init__(self):
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
-        synthetic = data["source"] == "synthetic"
-        self.n_images = self.config["simulator"]["events"] if synthetic else directory_events(self.config)
-        if data["source"] == "cif":  # the files' headers say how many objects they hold
+        if data["source"] == "synthetic":
+            self.n_images = self.config["simulator"]["events"]
+        elif data["source"] == "cif":  # the files' headers say how many objects they hold
             from ..data.cif.source import total_objects
             self.n_images = total_objects(data) or DIRECTORY_EVENTS
+        else:
+            self.n_images = directory_events(self.config)
         split = data["split"]
         every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
         share = 1.0 if every else split["test"] / sum(split.values())
