@@ -294,16 +294,16 @@ def measure_new(session, folder, n, quick, label, full_set):
     before = page.evaluate(sig)
     lat = []
     for _ in range(2 if quick else 3):
-        previous = page.evaluate(f"{E}.lastInputLatency()")
+        previous = page.evaluate(f"{E}.inputsShown()")
         check_lasso_target(page, LASSO_VIEW, polygon)
         lasso(page, polygon)
         try:
-            page.wait_for_function(f"{E}.lastInputLatency() !== {json.dumps(previous)} && {E}.selected().length > 0",
+            page.wait_for_function(f"{E}.inputsShown() > {previous} && {E}.selected().length > 0",
                                    timeout=20000)
         except Exception as error:
             state = page.evaluate(f"[{E}.selected().length, {E}.lastInputLatency()]")
             raise RuntimeError(f"{label}: the lasso {polygon} in {LASSO_VIEW} selected {state[0]} cells "
-                               f"(last input latency {state[1]}, before {previous})") from error
+                               f"(last input latency {state[1]}, {previous} inputs drawn before)") from error
         lat.append(page.evaluate(f"{E}.lastInputLatency()"))
     after = page.evaluate(sig)
     out["lasso_ms"], out["lasso_all_ms"] = median(lat), lat

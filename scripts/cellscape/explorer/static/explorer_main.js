@@ -30,6 +30,8 @@
 //     channels()                 [{name, colour, on}] of the image channels (#channels checkboxes)
 //     lastInputLatency()         ms from the last lasso/click/select() to the end of the frame
 //                                that showed it (includes the selection's computation)
+//     inputsShown()              how many such inputs have been drawn so far (to wait for the
+//                                next one: two latencies can be equal)
 //   }
 "use strict";
 (function () {
@@ -487,6 +489,7 @@
     hovered: () => ({index: st.hovered >= 0 ? st.hovered : null, thumbnail: st.hoverThumb}),
     channels: () => D.meta.channels.map((c, k) => ({name: c.name, colour: c.colour, on: D.channelsOn[k]})),
     lastInputLatency: () => S.lastLatency,
+    inputsShown: () => S.inputsShown,
   };
 
   CSX.state = st;   // for debugging in the console

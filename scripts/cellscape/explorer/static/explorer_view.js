@@ -23,6 +23,7 @@ window.CSX = window.CSX || {};
     frameTimes: [],
     inputAt: 0,         // performance.now() of the last selection/tap input, until drawn
     lastLatency: null,  // ms from that input to the end of the frame that showed it
+    inputsShown: 0,     // how many such inputs have been drawn (latencies can repeat)
   };
 
   // ---- render scheduler: one requestAnimationFrame for all views --------------------------------
@@ -42,7 +43,7 @@ window.CSX = window.CSX || {};
     dirtyOverlay.clear();
     for (const v of overlays) v.renderOverlay();
     if (drew) {
-      if (shared.inputAt) { shared.lastLatency = performance.now() - shared.inputAt; shared.inputAt = 0; }
+      if (shared.inputAt) { shared.lastLatency = performance.now() - shared.inputAt; shared.inputAt = 0; shared.inputsShown++; }
       const ft = shared.frameTimes;
       ft.push(performance.now() - t0);
       if (ft.length > 600) ft.splice(0, ft.length - 600);
