@@ -2,6 +2,7 @@
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
 from cellscape.featvis.jobs import FeatvisJobs
+from cellscape.model.architecture import ArchitectureError
 
 try:
     FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV, external=EXTERNAL_MODEL, flops=SPEC.flops,

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..model.architecture import ArchitectureError, resolve_layer
-from ..runtime.resources import TORCH_MB, calibrated, request_minutes
+from ..plan.costs import TORCH_MB, calibrated, request_minutes
 
 
 def figure_layers(featvis_cfg, conv_layers, notes=None, external=False):
@@ -158,7 +158,7 @@ class FeatvisJobs:
 
     Bound methods serve as input, params and resource functions of ``rules/featvis.smk``, so
     the rule file holds rules only. ``featvis_dir`` is the results folder of the stage.
-    Runtimes follow the project's cost model (``runtime.resources``): the forward FLOPs of the
+    Runtimes follow the project's cost model (``plan.costs``): the forward FLOPs of the
     layer at its rate, three passes per step (forward, backward ~2x forward).
     """
 
@@ -200,7 +200,7 @@ class FeatvisJobs:
         return images * steps * 3 * flops / 1e9
 
     def job_gflop(self, rule, wildcards):
-        """A render job's work: the driver of its calibrated time line (runtime.resources)."""
+        """A render job's work: the driver of its calibrated time line (plan.costs)."""
         if rule == "featvis_chunk":
             start, stop = self.slots(wildcards)
             return self.render_gflop(wildcards.layer, stop - start, self.cfg["steps"])

@@ -76,17 +76,30 @@ SHOWN_BYTES_PER_CELL = 30e3
 FIGURE_BYTES = 50 * MB
 
 
-def directory_events(config):
+def directory_events(config, channels=None):
     """The events of a directory source, from a listing of its files (no image is opened); when
     it cannot be listed (missing, a class folder empty...: ingestion then says why),
-    DIRECTORY_EVENTS."""
+    DIRECTORY_EVENTS. ``channels``: resolved (None: resolved here from the config)."""
     from ..data.readers import InputError, discover_events
     data = config["data"]
+    channels = resolve_channels(data) if channels is None else channels
     try:
-        return len(discover_events(data["directory"], config["classes"], resolve_channels(data),
+        return len(discover_events(data["directory"], config["classes"], channels,
                                    data.get("labels"))) or DIRECTORY_EVENTS
     except (InputError, OSError, TypeError):
         return DIRECTORY_EVENTS
+
+
+def source_events(config, channels):
+    """The events the data source holds, as planning can count them: the simulator's setting,
+    the .cif files' headers, or a listing of the directory (DIRECTORY_EVENTS when unknown)."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return config["simulator"]["events"]
+    if data["source"] == "cif":  # the files' headers say how many objects they hold
+        from ..data.cif.source import total_objects
+        return total_objects(data) or DIRECTORY_EVENTS
+    return directory_events(config, channels)
 
 
 def calibrated(rule):
@@ -109,29 +122,30 @@ class CostModel:
     """Snakemake resource callables (``wildcards, attempt``) for one configuration.
 
     ``config``: the validated config; ``shapes``: the network's LayerShapes; ``n_parameters``:
-    a network trained elsewhere's (None: the paper network's, from the config).
+    a network trained elsewhere's (None: the paper network's, from the config); ``channels``:
+    the image set's, resolved (None: resolved here); ``n_images``: the events the source holds,
+    when the planning has counted them (None: counted here).
     """
 
     config: dict
     shapes: list
     n_parameters: int = None
+    channels: list = None
+    n_images: int = None
 
     def __post_init__(self):
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
-        if data["source"] == "synthetic":
-            self.n_images = self.config["simulator"]["events"]
-        elif data["source"] == "cif":  # the files' headers say how many objects they hold
-            from ..data.cif.source import total_objects
-            self.n_images = total_objects(data) or DIRECTORY_EVENTS
-        else:
-            self.n_images = directory_events(self.config)
+        if self.channels is None:
+            self.channels = resolve_channels(data)
+        if self.n_images is None:
+            self.n_images = source_events(self.config, self.channels)
         split = data["split"]
         every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
         share = 1.0 if every else split["test"] / sum(split.values())
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
-        self.n_channels = len(resolve_channels(data))
+        self.n_channels = len(self.channels)
         self.n_evaluated = self.n_images if split == "none" else int(self.n_images * split["test"] / sum(split.values())) + 1
 
     # ---- the calibrated lines
