@@ -14,7 +14,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from cellscape.mda.scores import (  # noqa: E402
     geodesic_distance_correlation, knn_graph, knn_regression_error, trustworthiness)
-from cellscape.embeddings.mda_estimator import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind  # noqa: E402
+from cellscape.mda.estimator import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind  # noqa: E402
 
 # umap-learn warns that a fixed random_state makes it single-threaded: that is intended.
 pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")
