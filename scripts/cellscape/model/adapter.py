@@ -11,6 +11,7 @@ from torch import nn
 from .sources import open_network
 from .taps import submodule, torchscript_regions, torchscript_taps
 
+
 class ConfiguredModel(nn.Module):
     """A network from elsewhere as the workflow sees the paper's: image-set channels in
     (``in_channels`` of them, ``image_size`` px), logits out, layers named by alias.
