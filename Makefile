@@ -54,7 +54,7 @@ FLOAT32_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
 ## (the end-to-end runs assert nothing that depends on the precision: make test-float32 runs them too)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -ra --durations=25 tests
-	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.network import resolve_precision; \
+	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.precision import resolve_precision; \
 		sys.exit(resolve_precision('auto', 'cpu') != 'bfloat16')"; then \
 		echo "bfloat16 CPU: the unit tests that train, again in float32 ($(FLOAT32_ONLY))"; \
 		$(FLOAT32_ONLY) $(BIN)/python -m pytest -ra -m "trains and not slow" tests; fi

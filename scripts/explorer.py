@@ -15,7 +15,7 @@ from cellscape.explorer.feature_store import feature_store  # noqa: E402
 from cellscape.explorer.featuremaps import channel_scores, top_activating_cells  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
 from cellscape.model.hooks import layer_batches  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params

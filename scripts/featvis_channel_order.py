@@ -15,7 +15,7 @@ from cellscape.featvis.jobs import channel_order, live_channels  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 layers = snakemake.params.layers
 device = job_device(snakemake)

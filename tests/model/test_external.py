@@ -14,10 +14,10 @@ import torchvision
 from torch import nn
 
 from cellscape.attribution.methods import CascadingRandomisation
-from cellscape.model.architecture import ArchitectureError, resolve_layer
+from cellscape.model.architecture import ArchitectureError, ModelError, resolve_layer
 from cellscape.model.hooks import capture_activations, layer_outputs
 from cellscape.model.inspect import inspect_model
-from cellscape.model.loading import ModelError, load_network
+from cellscape.model.loading import load_network
 from cellscape.model.spec import alias, aliases, model_spec
 
 SIZE = 40
