@@ -189,7 +189,7 @@ def read_jobs(out):
 def with_drivers(rows):
     """Each row with ``x``: its time driver's value, and ``x_memory``: its memory driver's."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from cellscape.featvis.jobs import FeatvisJobs
+    from cellscape.plan.featvis import FeatvisJobs
     from cellscape.model.architecture import layer_shapes
     from cellscape.plan.costs import DRIVERS, SHARED, CostModel
     models = {}

@@ -10,12 +10,13 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from cellscape.plan.build import PlanError, build  # torch-free (a network from elsewhere is inspected in a subprocess)
+from cellscape.plan.build import build  # torch-free (a network from elsewhere is inspected in a subprocess)
+from cellscape.plan.errors import PlanError
 from cellscape.plan.costs import GB, disk_summary
 from cellscape.runtime.params import canonical
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
 from cellscape.data.simulate import check_channels, resolve_params
-from cellscape.data.channels import channel_roles, resolve_mda_target, label_free_channels, label_free_plan, missing_channel
+from cellscape.data.channels import label_free_channels, label_free_plan
 from cellscape.data.settings import data_settings
 
 

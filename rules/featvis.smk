@@ -1,15 +1,7 @@
 # Stage 5, featvis: feature visualisation by optimisation (paper Figs. 13-18).
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
-from cellscape.featvis.jobs import FeatvisJobs
-from cellscape.model.architecture import ArchitectureError
-
-try:
-    FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV, external=EXTERNAL_MODEL, flops=SPEC.flops,
-                          in_channels=len(CHANNELS))  # chunks, slots, resources
-except ArchitectureError as err:
-    raise WorkflowError(str(err))
-LAYER_NOTES += FV_JOBS.notes
+FV_JOBS = PLAN.featvis  # chunks, slots, resources (cellscape.plan.featvis)
 FV_LAYERS = FV_JOBS.layers
 # Fig. 18 draws the clusters on the embedding they were found in (as the layer_metrics rule)
 CLUSTER_BASIS = "umap" if "umap" in config["embeddings"]["methods"] else config["embeddings"]["methods"][0]

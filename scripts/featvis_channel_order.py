@@ -11,7 +11,7 @@ import pandas as pd
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
-from cellscape.featvis.jobs import channel_order, live_channels  # noqa: E402
+from cellscape.featvis.channel_order import channel_order, live_channels  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from ..data.channels import ChannelError, display, resolve_channels
 from ..model.architecture import ArchitectureError, layer_shapes, resolve_layer
 from ..model.spec import ModelSpec, model_spec, project_network
+from .errors import PlanError
 from .costs import DIRECTORY_EVENTS, CostModel, source_events
+from .featvis import FeatvisJobs
+from .mda import MdaPlan, mda_plan
 from .paths import Paths
-
-
-class PlanError(ValueError):
-    """A configuration that cannot be planned; the message names the setting."""
 
 
 @dataclass
@@ -37,6 +36,10 @@ class Plan:
     image_size_note: str = None
     #: configured layers the network lacks and what replaced them (said once at planning)
     notes: list = field(default_factory=list)
+    #: the feature-visualisation stage's jobs (layers, chunks, slots, costs)
+    featvis: FeatvisJobs = None
+    #: the MDA stage's layers and target
+    mda: MdaPlan = None
 
     @property
     def external_model(self):
@@ -130,6 +133,14 @@ def build(config):
     n_images = (len(listed) if listed else DIRECTORY_EVENTS) if directory else source_events(config, channels)
     costs = CostModel(config, spec.shapes, spec.n_parameters if external else None, channels, n_images)
     project_costs = costs if not external else CostModel(config, project_shapes, None, channels, costs.n_images)
-    return Plan(config=config, channels=channels, paths=Paths(config["results"]), spec=spec,
+    plan = Plan(config=config, channels=channels, paths=Paths(config["results"]), spec=spec,
                 project_shapes=project_shapes, project_network=project_network(config, n_classes, channels),
                 costs=costs, project_costs=project_costs, image_size_note=note)
+    try:
+        plan.featvis = FeatvisJobs(config["featvis"], spec.shapes, plan.paths.featvis, external=external,
+                                   flops=spec.flops, in_channels=len(channels))
+    except ArchitectureError as err:
+        raise PlanError(str(err)) from None
+    plan.notes += plan.featvis.notes
+    plan.mda = mda_plan(plan)
+    return plan

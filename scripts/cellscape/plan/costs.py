@@ -31,7 +31,7 @@ TRAINING_SAFETY = 1.5  # on top of the float32 model: 1.5x float32, 3.5x bfloat1
 #: config sizes; "events": simulated (or a directory's assumed) events; "cells": selected after
 #: training (activations.max_cells); "chunk_events": a simulator chunk's events; "epoch_events":
 #: events x epochs; "method_cells": cells x embedding methods; "values": millions of activation
-#: values a dump writes; "render": GFLOP of a feature-image job (featvis.jobs); "channel_passes":
+#: values a dump writes; "render": GFLOP of a feature-image job (plan.featvis); "channel_passes":
 #: test cells x the channel ablation's conditions (1 + 2 x channels)
 DRIVERS = {
     "simulate_chunk": ("chunk_events", "fixed"), "ingest": ("events", "events"),
