@@ -149,25 +149,13 @@ def merged(base, extra):
     return out
 
 
-def driver_value(row, model, featvis, config):
-    """A job's value of its rule's time driver (cellscape.plan.costs.DRIVERS), as the rule
-    passes it."""
-    from cellscape.data.channels import resolve_channels
-    from cellscape.plan.costs import DRIVERS
-    rule, wildcards = row["calibrated"], dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
-    driver = DRIVERS[rule][0]
-    mda_layers = [l for l in (config["mda"]["layers"] or model.shape) if l in model.shape]
-    if driver == "render":
-        return featvis.job_gflop(rule, type("W", (), wildcards)())
-    return {"fixed": 0, "events": model.n_images, "cells": model.n_selected,
-            "chunk_events": model.n_images / config["simulator"]["chunks"],
-            "epoch_events": model.n_images * (config["mda"]["training"]["epochs"] if rule == "mda_train"
-                                             else config["training"]["epochs"]),
-            "method_cells": model.n_selected * {"embed": len(config["embeddings"]["methods"]),
-                                                "mda_embed": len(config["mda"]["methods"])}.get(rule, 1),
-            "values": model.layer_values(mda_layers if rule == "mda_layers" else list(model.shape)),
-            "channel_passes": model.channel_passes(len(resolve_channels(config["data"]))),
-            }[driver]
+def driver_value(row, plan):
+    """A job's value of its rule's time driver, from the cost model the rules use
+    (cellscape.plan.costs.CostModel.driver_value of the run's plan)."""
+    from types import SimpleNamespace
+    wildcards = dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
+    model = plan.project_costs if row["rule"] in ("mda_activations", "mda_layers") else plan.costs
+    return model.driver_value(row["rule"], SimpleNamespace(**wildcards))
 
 
 def read_jobs(out):
@@ -189,21 +177,18 @@ def read_jobs(out):
 def with_drivers(rows):
     """Each row with ``x``: its time driver's value, and ``x_memory``: its memory driver's."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from cellscape.plan.featvis import FeatvisJobs
-    from cellscape.model.architecture import layer_shapes
-    from cellscape.plan.costs import DRIVERS, SHARED, CostModel
-    models = {}
+    from cellscape.plan.build import build
+    from cellscape.plan.costs import DRIVERS, SHARED
+    plans = {}
     for row in rows:
         row["calibrated"] = SHARED.get(row["rule"], row["rule"])
         workdir = row["workdir"]
-        if workdir not in models:
-            config = run_config(Path(workdir))
-            shapes = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
-            models[workdir] = (CostModel(config, shapes), FeatvisJobs(config["featvis"], shapes, "fv"), config)
-        model, featvis, config = models[workdir]
-        row["x"] = driver_value(row, model, featvis, config)
+        if workdir not in plans:
+            plans[workdir] = build(run_config(Path(workdir)))
+        plan = plans[workdir]
+        row["x"] = driver_value(row, plan)
         memory = DRIVERS[row["calibrated"]][1]
-        row["x_memory"] = model.value(memory, None, {}) if memory else None
+        row["x_memory"] = plan.costs.memory_value(memory) if memory else None
     return rows
 
 

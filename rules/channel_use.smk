@@ -41,7 +41,7 @@ rule channel_use:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("channel_use"),
-        runtime=RES.runtime("channel_use", channel_passes=RES.channel_passes(len(CHANNELS))),
+        runtime=RES.runtime("channel_use"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

@@ -181,9 +181,8 @@ wildcard_constraints:
 
 
 def events_in_chunk(wildcards):
-    """Events of one simulator chunk; the first chunks take the remainder."""
-    n, k = config["simulator"]["events"], config["simulator"]["chunks"]
-    return n // k + (1 if int(wildcards.chunk) < n % k else 0)
+    """Events of one simulator chunk (the cost model's count: the first chunks take the remainder)."""
+    return RES.driver_value("simulate_chunk", wildcards)
 
 
 def raw_inputs(wildcards):

@@ -59,7 +59,7 @@ rule featvis_chunk:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime("featvis_chunk"),
+        runtime=RES.runtime("featvis_chunk"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -105,7 +105,7 @@ rule featvis_evolution:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime("featvis_evolution"),
+        runtime=RES.runtime("featvis_evolution"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -131,7 +131,7 @@ rule featvis_nmf:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("featvis_nmf"),  # the layer's dump of every selected cell
-        runtime=FV_JOBS.runtime("featvis_nmf"),
+        runtime=RES.runtime("featvis_nmf"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -160,7 +160,7 @@ rule featvis_clusters:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("featvis_clusters"),  # the layer's dump of every selected cell
-        runtime=FV_JOBS.runtime("featvis_clusters"),
+        runtime=RES.runtime("featvis_clusters"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

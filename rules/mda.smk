@@ -132,7 +132,7 @@ use rule dump_activations as mda_activations with:
     priority: 0
     resources:
         mem_mb=RES_PROJECT.mem_mb_dump,
-        runtime=RES_PROJECT.runtime("dump_layers", values=RES_PROJECT.dump_values),
+        runtime=RES_PROJECT.runtime("mda_activations"),
         gpu=gpu_count,
 
 
@@ -145,7 +145,7 @@ use rule mda_activations as mda_layers with:
         f"{BENCH}/mda/activations/all_layers.tsv"
     resources:
         mem_mb=RES_PROJECT.mem_mb_dump_layers(MDA_LAYERS),
-        runtime=RES_PROJECT.runtime("mda_layers", values=RES_PROJECT.layer_values(MDA_LAYERS)),
+        runtime=RES_PROJECT.runtime("mda_layers"),
         gpu=gpu_count,
 
 
@@ -177,7 +177,7 @@ rule mda_embed:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("mda_embed"),
-        runtime=RES.runtime("mda_embed", method_cells=RES.n_selected * len(MDA_METHODS)),
+        runtime=RES.runtime("mda_embed"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -204,7 +204,7 @@ use rule mda_embed as mda_classifier with:
         keep_columns=["id", "class", "label", "predicted", "certainty"],
     resources:
         mem_mb=RES.mem_mb("mda_classifier"),
-        runtime=RES.runtime("mda_classifier", method_cells=RES.n_selected),  # one method
+        runtime=RES.runtime("mda_classifier"),
 
 
 rule mda_metrics:

@@ -143,4 +143,6 @@ def build(config):
         raise PlanError(str(err)) from None
     plan.notes += plan.featvis.notes
     plan.mda = mda_plan(plan)
+    for model in (costs, project_costs):  # what the render and MDA dump costs are computed from
+        model.featvis, model.mda_layers = plan.featvis, plan.mda.layers
     return plan

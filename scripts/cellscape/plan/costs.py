@@ -149,28 +149,54 @@ class CostModel:
         self.n_evaluated = self.n_images if split == "none" else int(self.n_images * split["test"] / sum(split.values())) + 1
 
     # ---- the calibrated lines
-    def value(self, driver, wildcards, job):
-        """The driver's value for one job: given by the rule (``job``) or sized by the config."""
-        if driver in job:
-            given = job[driver]
-            return given(wildcards) if callable(given) else given
+    #: set by the plan (cellscape.plan.build): the feature-image jobs (their render GFLOP) and the
+    #: MDA stage's layers (its one-pass dump's values)
+    featvis = None
+    mda_layers = None
+
+    def driver_value(self, rule, wildcards=None):
+        """The value of ``rule``'s time driver for one job (``wildcards``): what its runtime is
+        computed from, and what bench/scaling.py fits the calibration to. ``rule``: the rule's
+        own name (``SHARED`` rules are calibrated as another)."""
+        driver = DRIVERS[SHARED.get(rule, rule)][0]
+        if driver == "render":
+            return self.featvis.job_gflop(rule, wildcards)
+        if driver == "values":  # one layer's dump, the one-pass dump of every layer, or MDA's layers
+            if getattr(wildcards, "layer", None) is not None:
+                return self.layer_values([wildcards.layer])
+            return self.layer_values(self.mda_layers if rule in ("mda_layers", "mda_activations") else list(self.shape))
+        if driver == "chunk_events":  # the simulator's chunks: the first take the remainder
+            n, k = self.config["simulator"]["events"], self.config["simulator"]["chunks"]
+            return n // k + (1 if int(wildcards.chunk) < n % k else 0)
+        if driver == "epoch_events":
+            training = self.config["mda"]["training"] if rule == "mda_train" else self.config["training"]
+            return self.n_images * training["epochs"]
+        if driver == "method_cells":
+            methods = {"embed": len(self.config["embeddings"]["methods"]),
+                       "mda_embed": len(self.config["mda"]["methods"])}.get(rule, 1)  # mda_classifier: MDA alone
+            return self.n_selected * methods
+        if driver == "channel_passes":
+            return self.channel_passes(self.n_channels)
+        return self.memory_value(driver)
+
+    def memory_value(self, driver):
+        """The value of a driver the config alone sizes (every memory driver)."""
         return {"fixed": 0, "events": self.n_images, "cells": self.n_selected}[driver]
 
-    def mem_mb(self, rule, **job):
-        """``mem_mb`` callable of ``rule`` from its calibrated memory line; ``job``: driver values
-        the rule knows (a number or a function of the wildcards), e.g. ``chunk_events=...``."""
-        driver, (c, d) = DRIVERS[rule][1], calibrated(rule)["memory"]
+    def mem_mb(self, rule):
+        """``mem_mb`` callable of ``rule`` from its calibrated memory line."""
+        driver, (c, d) = DRIVERS[SHARED.get(rule, rule)][1], calibrated(SHARED.get(rule, rule))["memory"]
 
         def mem_mb(wildcards, attempt):
-            return request_mb(c + d * self.value(driver, wildcards, job), attempt)
+            return request_mb(c + d * self.memory_value(driver), attempt)
         return mem_mb
 
-    def runtime(self, rule, **job):
+    def runtime(self, rule):
         """``runtime`` callable (minutes) of ``rule`` from its calibrated time line."""
-        driver, (a, b) = DRIVERS[rule][0], calibrated(rule)["time"]
+        a, b = calibrated(SHARED.get(rule, rule))["time"]
 
         def runtime(wildcards, attempt):
-            return request_minutes(a + b * self.value(driver, wildcards, job), attempt)
+            return request_minutes(a + b * self.driver_value(rule, wildcards), attempt)
         return runtime
 
     def runtime_training(self, rule, epochs):

@@ -12,7 +12,7 @@ as the figures show (Figs. 14-16); with ``all`` every channel of every conv laye
 import math
 
 from ..model.architecture import ArchitectureError, resolve_layer
-from .costs import TORCH_MB, calibrated, request_minutes
+from .costs import TORCH_MB
 
 
 def figure_layers(featvis_cfg, conv_layers, notes=None, external=False):
@@ -136,7 +136,7 @@ class FeatvisJobs:
         return images * steps * 3 * flops / 1e9
 
     def job_gflop(self, rule, wildcards):
-        """A render job's work: the driver of its calibrated time line (plan.costs)."""
+        """A render job's work: the driver of its calibrated time line (plan.costs.CostModel)."""
         if rule == "featvis_chunk":
             start, stop = self.slots(wildcards)
             return self.render_gflop(wildcards.layer, stop - start, self.cfg["steps"])
@@ -144,14 +144,6 @@ class FeatvisJobs:
             return self.render_gflop(wildcards.layer, self.cfg["evolution_channels"], max(self.cfg["evolution_steps"]))
         n = max(self.cfg["nmf_groups"], self.cfg["max_clusters"])  # featvis_nmf, featvis_clusters
         return self.render_gflop(wildcards.layer, n, self.cfg["steps"])
-
-    def runtime(self, rule):
-        """``runtime`` callable of a render rule: its calibrated line in GFLOP."""
-        a, b = calibrated(rule)["time"]
-
-        def runtime(wildcards, attempt):
-            return request_minutes(a + b * self.job_gflop(rule, wildcards), attempt)
-        return runtime
 
     def mem_mb(self, wildcards, attempt):
         """A render holds a batch of every layer's activations up to the target, with
