@@ -13,7 +13,7 @@ if LABEL_FREE_NOTE and workflow.is_main_process:
     print(LABEL_FREE_NOTE, file=sys.stderr)
 #: the label-free channels' indices in the image set (the label-free network's input)
 LABEL_FREE_CHANNELS = label_free_channels(CHANNELS)
-LABEL_FREE_DIR = f"{RESULTS}/label_free"
+LABEL_FREE_DIR = PLAN.paths.label_free
 
 CHANNEL_USE_TARGETS = [f"{METRICS}/channel_use.csv"] + figure(23, "channel_use")
 if LABEL_FREE:

@@ -187,7 +187,7 @@ def events_in_chunk(wildcards):
 
 def raw_inputs(wildcards):
     if config["data"]["source"] == "synthetic":
-        return expand(f"{RESULTS}/raw/{{chunk}}", chunk=CHUNKS)
+        return expand(f"{PLAN.paths.raw}/{{chunk}}", chunk=CHUNKS)
     if config["data"]["source"] == "cif":  # the files and their label table: a new file reruns ingestion
         from cellscape.data.cif.source import input_files
         return input_files(config["data"], config["classes"])

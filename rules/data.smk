@@ -7,7 +7,7 @@ DATA_SETTINGS = canonical(data_settings(config, CHANNELS))
 
 rule simulate_chunk:
     output:
-        directory(f"{RESULTS}/raw/{{chunk}}"),
+        directory(f"{PLAN.paths.raw}/{{chunk}}"),
     log:
         f"{LOGS}/simulate/{{chunk}}.log",
     benchmark:

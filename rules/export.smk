@@ -4,7 +4,7 @@
 from cellscape.model.spec import PROJECT_KEYS
 from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, per_cell_budget, plan_fcs_parts
 
-EXPORT_DIR = f"{RESULTS}/export"
+EXPORT_DIR = PLAN.paths.export
 EXPORT_METHODS = config["embeddings"]["methods"]
 # the layers of each FCS file: one file unless the layers need more than FCS_MAX_PARAMETERS channels
 # beside the per-cell ones (more of those with more image channels: their index.csv columns)

@@ -50,6 +50,14 @@ class Paths:
         return f"{self.results}/explorer"
 
     @property
+    def export(self):
+        return f"{self.results}/export"
+
+    @property
+    def label_free(self):
+        return f"{self.results}/label_free"
+
+    @property
     def figures(self):
         return f"{self.results}/figures"
 
