@@ -275,7 +275,6 @@ def test_failed_slurm_job_fails_the_run_and_rerun_continues(slurm_cluster, tmp_p
     failed = run_snakemake_on_slurm(tmp_path, timeout_s=TOY_TIMEOUT_S)
 
     assert failed.returncode != 0, failed.stdout
-    assert "Error in rule flaky" in failed.stdout, failed.stdout
     assert not (tmp_path / "flaky.txt").exists()
     assert not (tmp_path / "final.txt").exists()
     first_job_id = (tmp_path / "first.txt").read_text()

@@ -25,6 +25,7 @@ class Job:
     """One planned job as Snakemake describes it."""
     rule: str
     wildcards: dict = field(default_factory=dict)
+    input: list = field(default_factory=list)
     output: list = field(default_factory=list)
     benchmark: str | None = None
     threads: int = 1
@@ -51,7 +52,8 @@ class _JobRecords(logging.Handler):
             return
         resources = {k: v for k, v in dict(record.resources).items() if not k.startswith("_")}
         benchmark = _files(record.benchmark)
-        self.jobs.append(Job(rule=record.rule_name, wildcards=dict(record.wildcards), output=_files(record.output),
+        self.jobs.append(Job(rule=record.rule_name, wildcards=dict(record.wildcards), input=_files(record.input),
+                             output=_files(record.output),
                              benchmark=benchmark[0] if benchmark else None, threads=int(record.threads),
                              resources=resources, reason=str(record.reason)))
 
