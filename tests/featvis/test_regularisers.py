@@ -1,4 +1,4 @@
-"""Regularisers of the feature images (issue 15): frequency penalties, the data-like start and fill,
+"""Regularisers of the feature images: frequency penalties, the data-like start and fill,
 magnitude-free and neuron objectives, the saturation stop, the activity floor, and the quality
 numbers of docs/featvis.md. Each test runs on a tiny model and fails if its piece does nothing."""
 
@@ -317,7 +317,7 @@ def test_default_recipe_renders_dark_unsaturated_images_that_beat_the_best_cell(
     assert out["steps_run"].shape == (3,)
 
 
-def test_evolution_and_layer_figures_show_the_new_numbers():
+def test_evolution_and_layer_figures_show_saturation_and_best_cell_ratio():
     import matplotlib
     matplotlib.use("Agg")
     from cellscape.data.channels import display, resolve_channels
