@@ -49,7 +49,7 @@ OLD_COMMIT = "16e5d5f"
 ARGS = CHROMIUM_ARGS + ["--enable-precise-memory-info"]
 VIEWPORT = {"width": 1400, "height": 900}
 BUNDLE = ROOT / "tools" / "explorer_bundle" / "dist" / "regl-scatterplot.js"
-E = "window.explorer"
+E = "window.cellscape.testApi"  # the page's test hooks (static/explorer_test_api.js)
 LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the old page: fractions of its plot's box
 LASSO_VIEW = "conv3"  # today's page: the small multiple the lasso is drawn in
 

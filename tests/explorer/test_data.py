@@ -2,7 +2,6 @@
 import base64
 import io
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.browser import packed_planes, sprite_cell  # noqa: E402
+from support.browser import assigned, packed_planes, sprite_cell  # noqa: E402
 from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
 from cellscape.activations.selection import misclassified_first  # noqa: E402
 from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
@@ -26,14 +25,6 @@ from cellscape.model.hooks import layer_batches, layer_outputs  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-def assigned(path):
-    """What a data script assigns: (the CELLSCAPE key path, the JSON payload)."""
-    last = Path(path).read_text().strip().splitlines()[-1]
-    match = re.search(r'^(window\.CELLSCAPE(?:\["[^"]*"\])+) = (.*);$', last)
-    keys = re.findall(r'\["([^"]*)"\]', match.group(1))
-    return keys, json.loads(match.group(2))
 
 
 def page_ids(out):

@@ -3,8 +3,9 @@ fabricated build (tests/support/demo.py).
 
 Every expectation comes from the fabricated inputs or from the data files decoded with numpy
 (support.browser.ExplorerFiles), never from the page's own code; the page's test hooks
-(window.explorer, documented in explorer_main.js) only report its state. Every test fails on a
-console error. Screenshots of each view land in pytest's tmp directory.
+(cellscape.testApi, documented in explorer_test_api.js; ``explorer`` in the evaluated scripts,
+see support.browser.open_page) only report its state. Every test fails on a console error.
+Screenshots of each view land in pytest's tmp directory.
 """
 import numpy as np
 import pandas as pd
