@@ -1,6 +1,6 @@
 // The one global of both pages (index.html, gallery.html): window.cellscape. Code modules hang
 // off it by name (common, channels, data, colour, mapView, state, maps, selection, thumbnails,
-// tooltip, cellPanel, ifealid, testApi, gallery); the data files assign their payload into
+// tooltip, cellPanel, ifealid, testApi); the data files assign their payload into
 // cellscape.payload only (docs/explorer.md), never beside the code.
 // This file: what both pages share: loading a data script, menu options, HTML escaping.
 "use strict";
