@@ -476,7 +476,7 @@ def run(mode="quick", cells=None, keep=None):
 
 def view_sizes(playwright):
     """The large view's and a small multiple's CSS size in today's page at our viewport (the page's
-    own layout rule, explorer_main.js buildViews), so regl-scatterplot draws the same pixels."""
+    own layout rule, explorer_maps.js build), so regl-scatterplot draws the same pixels."""
     vw, vh = VIEWPORT["width"], VIEWPORT["height"]
     mw = max(460, min(900, vw - 258 - 470 - 50))
     mh = max(340, min(760, vh - 492))

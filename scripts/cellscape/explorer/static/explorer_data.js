@@ -22,7 +22,6 @@
   const D = {
     meta: null, n: 0, ids: null, columns: {}, layerNames: [],
     maps: new Map(), neighbourArrays: new Map(), ifealidTiles: new Map(),
-    bytes, typed,
 
     async init() {
       await load("data/meta.js");

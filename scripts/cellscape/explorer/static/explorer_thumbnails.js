@@ -15,7 +15,6 @@
     const r = v.viewRect(), list = st.thumbList;
     let cnt = 0;
     v.forEachIn(r[0], r[1], r[2], r[3], i => { if (cnt < list.length) list[cnt] = i; cnt++; return cnt > THUMB_LIMIT; });
-    st.visibleApprox = cnt;
     $("visible-info").textContent = cnt > THUMB_LIMIT ? `zoom in until ≤ ${THUMB_LIMIT} cells are in view to see their images`
       : `${cnt} cells in view: images shown`;
     st.thumbCount = cnt <= THUMB_LIMIT ? cnt : 0;
