@@ -1,4 +1,4 @@
-// Explorer side panels for the tapped cell (cellscape.cellPanel): its image, classes and probabilities (#cell-panel),
+// Explorer side panels for the tapped cell: its image, classes and probabilities (#cell-panel),
 // its neighbours in every layer (#neighbour-table) and "why this cell" (#attribution).
 "use strict";
 (function () {

@@ -1,7 +1,8 @@
-// One map view of the explorer (cellscape.mapView.MapView: the large view or a small multiple): draws every cell as a small
-// disc into an ImageData on the CPU (typed arrays, no allocation per point and frame), keeps a
-// camera (wheel zooms at the pointer, drag pans), a bucket-grid spatial index for picking, lasso
-// and viewport counts, and an overlay canvas for rings, thumbnails and the lasso.
+// One map view of the explorer (cellscape.mapView.MapView: the large view or a small multiple):
+// draws every cell as a small disc into an ImageData on the CPU (typed arrays, no allocation per
+// point and frame), keeps a camera (wheel zooms at the pointer, drag pans), a bucket-grid spatial
+// index for picking, lasso and viewport counts, and an overlay canvas for rings, thumbnails and
+// the lasso. One requestAnimationFrame draws every view that changed (nextFrame waits for it).
 //
 // Why the CPU and not WebGL: in headless Chromium with software WebGL (SwiftShader) one
 // regl-scatterplot draw of 100,000 points took 120-200 ms (a hand-written WebGL2 renderer
