@@ -41,7 +41,8 @@ from cellscape.featvis.param import FourierParam  # noqa: E402
 from cellscape.featvis.render import PlateauStop, render  # noqa: E402
 from cellscape.featvis.tasks import use_bf16  # noqa: E402
 from cellscape.featvis.transforms import standard_transforms  # noqa: E402
-from cellscape.model.network import build_model, load_model  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.sources.train import load_model  # noqa: E402
 
 MODEL_CFG = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
              "dense": [256], "dropout": 0.25}

@@ -24,7 +24,8 @@ import torch
 import yaml
 
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics
-from cellscape.model.network import inference_model, resolve_precision
+from cellscape.model.precision import resolve_precision
+from cellscape.model.sources.train import inference_model
 from cellscape.model.training import fit
 from cellscape.runtime.tables import read_cell_table
 

@@ -3,6 +3,7 @@
 # channel kept. The label-free network (Fig. 24, channel_use.label_free): the classifier's
 # architecture and training settings on the brightfield and darkfield channels alone, the same
 # split and seed, scored and compared with the classifier layer by layer. Exports CHANNEL_USE_TARGETS.
+from cellscape.data.channels import ChannelError
 
 try:
     LABEL_FREE, LABEL_FREE_NOTE = label_free_plan(config["channel_use"]["label_free"], CHANNELS, EXTERNAL_MODEL)
@@ -40,7 +41,7 @@ rule channel_use:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("channel_use"),
-        runtime=RES.runtime("channel_use", channel_passes=RES.channel_passes(len(CHANNELS))),
+        runtime=RES.runtime("channel_use"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

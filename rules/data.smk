@@ -20,7 +20,7 @@ rule simulate_chunk:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("simulate_chunk"),
-        runtime=RES.runtime("simulate_chunk", chunk_events=events_in_chunk),
+        runtime=RES.runtime("simulate_chunk"),
     conda:
         "../envs/cellscape.yaml"
     script:

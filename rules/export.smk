@@ -1,6 +1,7 @@
 # Stage 9, export: the embedded cells where cytometrists and single-cell researchers already work,
 # an FCS 3.1 file (FlowJo, FCS Express, flowCore) and an AnnData .h5ad (scanpy); docs/formats.md,
 # export/. Exports EXPORT_TARGETS for all_targets().
+from cellscape.model.spec import PROJECT_KEYS
 from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, per_cell_budget, plan_fcs_parts
 
 EXPORT_DIR = f"{RESULTS}/export"

@@ -8,7 +8,7 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.attribution.methods import METHODS, CascadingRandomisation, attribute, importance  # noqa: E402
 from cellscape.featvis.tasks import example_cells  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 

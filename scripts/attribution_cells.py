@@ -7,7 +7,7 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.activations.selection import misclassified_first  # noqa: E402
 from cellscape.attribution.methods import METHODS, attribute, importance  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.io import read_rows, save_npz  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 

@@ -12,7 +12,7 @@ from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import gallery_top_cells, stored_feature_maps  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cellscape.data.channels import display, resolve_channels  # noqa: E402
-from cellscape.featvis.jobs import channel_order  # noqa: E402
+from cellscape.featvis.channel_order import channel_order  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles, data_prior, render_channels  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 START, END = "<!-- comparison:start -->", "<!-- comparison:end -->"
 

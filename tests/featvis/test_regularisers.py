@@ -8,7 +8,7 @@ import torch
 
 from cellscape.featvis import objectives as obj
 from cellscape.featvis.filtering import channel_maps
-from cellscape.featvis.jobs import channel_order, live_channels
+from cellscape.featvis.channel_order import channel_order, live_channels
 from cellscape.featvis.param import FourierParam, PixelParam
 from cellscape.featvis.quality import (best_cell_ratio, high_frequency_energy, high_frequency_share,
                                       saturated_share)

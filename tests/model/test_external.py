@@ -14,10 +14,10 @@ import torchvision
 from torch import nn
 
 from cellscape.attribution.methods import CascadingRandomisation
-from cellscape.model.architecture import ArchitectureError, resolve_layer
+from cellscape.model.architecture import ArchitectureError, ModelError, resolve_layer
 from cellscape.model.hooks import capture_activations, layer_outputs
 from cellscape.model.inspect import inspect_model
-from cellscape.model.loading import ModelError, load_network
+from cellscape.model.loading import load_network
 from cellscape.model.spec import alias, aliases, model_spec
 
 SIZE = 40
@@ -204,7 +204,8 @@ def test_planning_a_mismatched_model_stops_within_seconds_naming_both_numbers(sa
     started = time.perf_counter()
     with pytest.raises(ArchitectureError, match="takes 3 input channels and the image set gives 2"):
         model_spec(config)
-    assert time.perf_counter() - started < 10
+    # at planning, in one inspection subprocess (seconds idle): never after a job has started
+    assert time.perf_counter() - started < 60
 
 
 def test_model_spec_names_layers_by_alias_and_caches_the_inspection(saved, default_config, tmp_path, monkeypatch):
