@@ -50,7 +50,7 @@ OLD_COMMIT = "16e5d5f"
 ARGS = CHROMIUM_ARGS + ["--enable-precise-memory-info"]
 VIEWPORT = {"width": 1400, "height": 900}
 BUNDLE = ROOT / "tools" / "explorer_bundle" / "dist" / "regl-scatterplot.js"
-E = "window.explorer"
+E = "window.cellscape.testApi"  # the page's test hooks (static/explorer_test_api.js)
 LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the old page: fractions of its plot's box
 LASSO_VIEW = "conv3"  # today's page: the small multiple the lasso is drawn in
 
@@ -477,7 +477,7 @@ def run(mode="quick", cells=None, keep=None):
 
 def view_sizes(playwright):
     """The large view's and a small multiple's CSS size in this page at our viewport (the page's
-    own layout rule, explorer_main.js buildViews), so regl-scatterplot draws the same pixels."""
+    own layout rule, explorer_maps.js build), so regl-scatterplot draws the same pixels."""
     vw, vh = VIEWPORT["width"], VIEWPORT["height"]
     mw = max(460, min(900, vw - 258 - 470 - 50))
     mh = max(340, min(760, vh - 492))

@@ -3,8 +3,9 @@ fabricated build (tests/support/demo.py).
 
 Every expectation comes from the fabricated inputs or from the data files decoded with numpy
 (support.browser.ExplorerFiles), never from the page's own code; the page's test hooks
-(window.explorer, documented in explorer_main.js) only report its state. Every test fails on a
-console error. Screenshots of each view land in pytest's tmp directory.
+(cellscape.testApi, documented in explorer_test_api.js; ``explorer`` in the evaluated scripts,
+see support.browser.open_page) only report its state. Every test fails on a console error.
+Screenshots of each view land in pytest's tmp directory.
 """
 import numpy as np
 import pandas as pd
@@ -533,3 +534,24 @@ def test_gallery_shows_each_channels_feature_image_and_top_activating_cells(brow
         no_errors(page)
     finally:
         page.close()
+
+
+# ----------------------------------------------------------------------------- the code
+
+#: what the data scripts may assign into cellscape.payload (docs/explorer.md, the file table)
+PAYLOAD_KEYS = {"meta", "cells", "maps", "neighbours", "tiles", "attribution", "ifealid", "gallery", "galleryLayers"}
+
+
+def test_both_pages_add_one_global_and_the_data_only_under_its_payload(browser, explorer):
+    for html in ("index.html", "gallery.html"):
+        page = open_page(browser, explorer["out"] / html)
+        added, payload = page.evaluate("""() => {
+            const blank = document.createElement('iframe');
+            document.body.appendChild(blank);
+            const own = new Set(Object.getOwnPropertyNames(blank.contentWindow));
+            blank.remove();
+            return [Object.getOwnPropertyNames(window).filter(k => !own.has(k)), Object.keys(cellscape.payload)]; }""")
+        no_errors(page)
+        page.close()
+        assert sorted(added) == ["cellscape", "explorer"], html  # explorer: the test hooks, bound by open_page
+        assert payload and set(payload) <= PAYLOAD_KEYS, (html, payload)

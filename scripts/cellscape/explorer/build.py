@@ -54,7 +54,7 @@ def map_payload(ids, embedding, grid, predicted, n_classes, colours, boundary=No
 
 
 def attribution_payload(maps, sanity_verdicts, positions, classes):
-    """``CELLSCAPE.attribution``: per cell (by index) its importance maps as grey PNGs, and verdicts."""
+    """``cellscape.payload.attribution``: per cell (by index) its importance maps as grey PNGs, and verdicts."""
     methods = [str(m) for m in maps["methods"]]
     cells = {}
     for i, (cid, target) in enumerate(zip(maps["ids"], maps["targets"])):

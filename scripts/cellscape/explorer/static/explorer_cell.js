@@ -1,9 +1,8 @@
 // Explorer side panels for the tapped cell: its image, classes and probabilities (#cell-panel),
 // its neighbours in every layer (#neighbour-table) and "why this cell" (#attribution).
 "use strict";
-window.CSX = window.CSX || {};
 (function () {
-  const D = window.CSX.data, colour = window.CSX.colour, esc = colour.esc;
+  const D = window.cellscape.data, colour = window.cellscape.colour, esc = window.cellscape.common.esc;
   const $ = id => document.getElementById(id);
   let app = null, jumpAt = 0;
 
@@ -30,7 +29,7 @@ window.CSX = window.CSX || {};
       return;
     }
     const cls = D.columns.class.data[i], pred = D.columns.predicted.data[i], cert = D.columns.certainty.data[i];
-    const classes = D.meta.classes, S = window.CSX.shared;
+    const classes = D.meta.classes, S = window.cellscape.mapView.drawState;
     let probs = "";
     classes.forEach((c, k) => {
       const col = D.columns["p_" + c];
@@ -145,14 +144,14 @@ window.CSX = window.CSX || {};
     b.onclick = async () => {
       const cells = attributionCells(A || await D.attribution());
       if (!cells.length) return;
-      const mis = cells.filter(c => window.CSX.shared.mis[c]);
+      const mis = cells.filter(c => window.cellscape.mapView.drawState.mis[c]);
       const pool = mis.length ? mis : cells;
       const i = pool[jumpAt++ % pool.length];
       app.tap(i);
     };
   }
 
-  window.CSX.cell = {
+  window.cellscape.cellPanel = {
     init(a) { app = a; show(-1); },
     show, neighbourTable, layerChanged, redrawImages,
   };
