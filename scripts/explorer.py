@@ -1,15 +1,14 @@
 """Rule explorer: write results/explorer/ (every layer's map, cells, neighbours, attribution,
 feature localisation between cells, feature-image gallery)."""
+import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
 from cellscape.activations.selection import misclassified_first  # noqa: E402
-from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.feature_store import feature_store  # noqa: E402
 from cellscape.explorer.featuremaps import channel_scores, top_activating_cells  # noqa: E402
@@ -51,8 +50,8 @@ ids_by_row = cells.sort_values("row")["id"].to_numpy()
 top = {layer: top_activating_cells(s, ids_by_row, k=p.top_cells) for layer, s in scores.items()}
 
 attribution = dict(np.load(inp.attribution_cells))
-attribution["methods"] = np.array([m for m in ("saliency", "integrated_gradients") if m in attribution])
-verdicts = sanity_verdicts(pd.read_csv(inp.sanity))
+with open(inp.attribution_verdicts) as f:
+    verdicts = json.load(f)["methods"]
 featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
 maps = {pair: (embeddings[pair], grids[pair]) for pair in pairs}
 sizes = build_explorer(Path(snakemake.output.page).parent, cells, p.layer_info, maps, neighbours, images, p.classes,
