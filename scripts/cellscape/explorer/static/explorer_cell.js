@@ -125,12 +125,17 @@ window.CSX = window.CSX || {};
       `${A.target_note ? "; " + esc(A.target_note) : "; brighter = more important"}.</p><div class="attr-row">` +
       `<figure><canvas id="attr-cell" width="104" height="104" data-index="${i}"></canvas><figcaption>cell</figcaption></figure>`;
     for (const m of methods) if (entry[m]) html += figure(entry[m], m, label(m));
-    // Grad-CAM at the large view's layer (a conv layer), whatever its verdict
-    const layer = app.st.layer, cam = entry.gradcam && entry.gradcam[layer];
+    // Grad-CAM at the large view's layer, whatever its verdict (a dense layer: the deepest conv layer's)
+    const camLayers = A.gradcam_layers || [];
+    const layer = camLayers.includes(app.st.layer) ? app.st.layer : camLayers[camLayers.length - 1];
+    const cam = entry.gradcam && layer !== undefined && entry.gradcam[layer];
     const shown = methods.filter(m => entry[m]);
-    if (cam) { html += figure(cam, "gradcam_" + layer, label("gradcam_" + layer)); shown.push("gradcam_" + layer); }
+    if (cam) {
+      const note = layer === app.st.layer ? "" : " (deepest conv)";
+      html += figure(cam, "gradcam_" + layer, label("gradcam_" + layer) + note);
+      shown.push("gradcam_" + layer);
+    }
     html += "</div>";
-    if (entry.gradcam && !cam) html += `<p class="hint">Grad-CAM needs a conv layer: pick one in the large view.</p>`;
     const verdict = A.verdict || {};
     const hidden = Object.keys(verdict).filter(m => !m.startsWith("gradcam_") && !shown.includes(m));
     for (const m of shown.concat(hidden)) {
