@@ -17,7 +17,8 @@ from cellscape.attribution.quality import flipping_rows, label_rows, quality_tab
 from cellscape.attribution.randomisation import (LabelRandomisation, ModelRandomisation,  # noqa: E402
                                                  shuffled_label_copy)
 from cellscape.attribution.similarity import cell_masks, channel_masks  # noqa: E402
-from cellscape.attribution.verdict import FAITHFUL_SE, RANDOMISATION_BELOW, passing_first, verdicts  # noqa: E402
+from cellscape.attribution.verdict import (FAITHFUL_MIN, FAITHFUL_SE, RANDOMISATION_BELOW,  # noqa: E402
+                                          passing_first, verdicts)
 from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.io import read_rows, save_npz, write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
@@ -93,7 +94,8 @@ for m in methods:
 write_csv(quality, out.quality)
 write_csv(randomisation, out.randomisation)
 write_csv(pd.DataFrame(flipping_rows(flipping, ids)), out.faithfulness)
-write_json({"rule": {"randomisation_below": RANDOMISATION_BELOW, "faithful_standard_errors": FAITHFUL_SE},
+write_json({"rule": {"randomisation_below": RANDOMISATION_BELOW, "faithful_standard_errors": FAITHFUL_SE,
+                     "faithful_min": FAITHFUL_MIN},
             "label_randomisation": label_info, "cpu_seconds": cpu, "methods": found}, out.verdicts)
 
 # Fig. 19's data: the example cells' maps (passing methods first) and the first cell's cascade

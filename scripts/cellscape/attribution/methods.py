@@ -53,7 +53,7 @@ def _batch(model, images):
 
 
 def _targets(targets, device):
-    return torch.as_tensor(np.asarray(targets), dtype=torch.long, device=device)
+    return torch.as_tensor(np.array(targets), dtype=torch.long, device=device)
 
 
 def _input_gradient(model, x, target):

@@ -10,8 +10,8 @@ A method passes when every check it was given passes:
 - **label randomisation** (when run): the mean absolute Spearman correlation with the maps of a
   copy trained on shuffled labels is below ``RANDOMISATION_BELOW``;
 - **faithfulness**: removing the cell's pixels in the map's order lowers the predicted class's
-  probability more than random order: the area between the curves is positive by more than
-  ``FAITHFUL_SE`` standard errors over the cells.
+  probability more than random order: the area between the curves exceeds ``FAITHFUL_SE``
+  standard errors over the cells and ``FAITHFUL_MIN``.
 
 Localisation (share inside the cell and the nucleus) is reported beside it, not judged: where a
 network should look is what the map is meant to tell.
@@ -25,6 +25,8 @@ from .methods import gradcam_layer
 RANDOMISATION_BELOW = 0.5
 #: the area between the pixel-flipping curves must exceed this many standard errors over the cells
 FAITHFUL_SE = 2.0
+#: ... and this much predicted probability (a consistent but negligible gap is not faithfulness)
+FAITHFUL_MIN = 0.01
 
 
 def _value(quality, method, check, score, column="mean"):
@@ -48,20 +50,20 @@ def verdicts(quality):
         if cascade is not None:
             checks["randomisation"] = cascade < RANDOMISATION_BELOW
             scores["cascade_spearman_abs"] = round(cascade, 3)
-            parts.append(f"cascading randomisation |rho| {cascade:.2f} "
+            parts.append(f"cascading randomisation: rank corr. of |maps| {cascade:.2f} "
                          f"{'<' if checks['randomisation'] else '>='} {RANDOMISATION_BELOW}")
         shuffled = _value(quality, method, "label_randomisation", "spearman_abs")
         if shuffled is not None:
             checks["label_randomisation"] = shuffled < RANDOMISATION_BELOW
             scores["label_spearman_abs"] = round(shuffled, 3)
-            parts.append(f"label randomisation |rho| {shuffled:.2f} "
+            parts.append(f"label randomisation: rank corr. of |maps| {shuffled:.2f} "
                          f"{'<' if checks['label_randomisation'] else '>='} {RANDOMISATION_BELOW}")
         abc = _value(quality, method, "faithfulness", "area_between_curves")
         if abc is not None:
             sd = _value(quality, method, "faithfulness", "area_between_curves", "sd")
             n = _value(quality, method, "faithfulness", "area_between_curves", "n_cells")
             se = sd / np.sqrt(n) if n and n > 1 else np.inf
-            checks["faithfulness"] = bool(abc > FAITHFUL_SE * se)
+            checks["faithfulness"] = bool(abc > max(FAITHFUL_SE * se, FAITHFUL_MIN))
             scores["faithfulness_abc"] = round(abc, 4)
             scores["faithfulness_se"] = round(float(se), 4) if np.isfinite(se) else None
             drops = [(_value(quality, method, "faithfulness", s) or np.nan)
@@ -69,7 +71,7 @@ def verdicts(quality):
             scores["drop_top_10"], scores["drop_random_10"] = (round(d, 4) for d in drops)
             parts.append(f"pixel flipping: top 10% of the cell removed lowers p by {drops[0]:.3f} "
                          f"(random 10%: {drops[1]:.3f}), area between curves {abc:.3f} "
-                         f"({'>' if checks['faithfulness'] else '<='} {FAITHFUL_SE:g} SE)")
+                         f"({'>' if checks['faithfulness'] else '<='} {FAITHFUL_SE:g} SE and {FAITHFUL_MIN:g})")
         for where in ("cell", "nucleus"):
             share = _value(quality, method, "localisation", f"share_in_{where}")
             if share is not None and np.isfinite(share):

@@ -29,7 +29,7 @@ def _title(method, verdict):
     failed = [c.replace("_", " ") for c, ok in verdict["checks"].items() if not ok]
     head = "PASSES" if verdict["passes"] else "fails " + ", ".join(failed)
     abc = scores.get("faithfulness_abc")
-    drops = (f"\ntop 10% -{scores['drop_top_10']:.2f} vs random -{scores['drop_random_10']:.2f}"
+    drops = (f"\n10% removed: p falls {scores['drop_top_10']:.2f} (random {scores['drop_random_10']:.2f})"
              if "drop_top_10" in scores else "")
     return f"{label(method)}\n{head}" + (f"\nABC {abc:.3f}" if abc is not None else "") + drops
 
@@ -63,11 +63,11 @@ def _table(ax, quality, verdicts):
         row = quality[(quality["method"] == method) & (quality["check"] == check) & (quality["score"] == score)]
         return f"{row['mean'].iloc[0]:.2f}" if len(row) and np.isfinite(row["mean"].iloc[0]) else "-"
 
-    columns = [("cascading_randomisation", "spearman_abs", "cascade\n|rho|"),
+    columns = [("cascading_randomisation", "spearman_abs", "cascade\nrho |map|"),
                ("cascading_randomisation", "spearman_signed", "cascade\nrho"),
                ("cascading_randomisation", "ssim", "cascade\nSSIM"),
-               ("independent_randomisation", "spearman_abs", "independent\n|rho|"),
-               ("label_randomisation", "spearman_abs", "labels\n|rho|"),
+               ("independent_randomisation", "spearman_abs", "independent\nrho |map|"),
+               ("label_randomisation", "spearman_abs", "labels\nrho |map|"),
                ("faithfulness", "area_between_curves", "flipping\nABC"),
                ("localisation", "share_in_cell", "share in\ncell"),
                ("localisation", "share_in_nucleus", "share in\nnucleus")]
@@ -85,7 +85,7 @@ def _table(ax, quality, verdicts):
             cell.set_height(cell.get_height() * 1.8)
         elif c == len(columns):
             cell.set_facecolor("#d9f2d9" if verdicts[methods[r - 1]]["passes"] else "#f7d4d4")
-    ax.set_title("every method's checks (mean over cells; |rho| and SSIM inside the cell, lower = depends "
+    ax.set_title("every method's checks (mean over cells; rank corr. rho and SSIM inside the cell, lower = depends "
                  "more on the weights)", fontsize=8)
 
 
@@ -95,9 +95,9 @@ def attribution_sanity_figure(randomisation, faithfulness, quality, verdicts, sh
     scores and verdict, and one cell's maps at each cascade stage."""
     randomisation, faithfulness, quality = (pd.DataFrame(t) for t in (randomisation, faithfulness, quality))
     n_stages = len(stages)
-    fig = plt.figure(figsize=(max(13.0, 1.0 * n_stages + 2), 7.5 + 0.3 * len(verdicts) + 1.1 * len(shown)),
+    fig = plt.figure(figsize=(max(13.0, 1.0 * n_stages + 2), 3.8 + 0.2 * len(verdicts) + 1.1 * len(shown)),
                      constrained_layout=True)
-    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[3.2, 0.9 + 0.3 * len(verdicts), 1.1 * len(shown)])
+    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[3.2, 0.6 + 0.2 * len(verdicts), 1.1 * len(shown)])
     ax_cascade, ax_flip = top.subplots(1, 2, width_ratios=[1.6, 1])
     cascade = randomisation[randomisation["mode"] == "cascading"]
     x = np.arange(n_stages)
@@ -112,7 +112,7 @@ def attribution_sanity_figure(randomisation, faithfulness, quality, verdicts, sh
     ax_cascade.text(n_stages - 1, RANDOMISATION_BELOW + 0.02, f"rule: mean over the stages < {RANDOMISATION_BELOW}",
                     ha="right", fontsize=7, color="gray")
     ax_cascade.set_xticks(x, ["trained"] + [f"+{name}" for name in stages[1:]], rotation=45, fontsize=7)
-    ax_cascade.set_ylabel("|Spearman| inside the cell\nwith the trained maps")
+    ax_cascade.set_ylabel("Spearman of |maps| inside the\ncell, with the trained maps")
     ax_cascade.set_xlabel("layers re-initialised, cumulatively from the top")
     ax_cascade.set_ylim(-0.05, 1.05)
     ax_cascade.legend(fontsize=6.5, loc="lower left")
