@@ -28,6 +28,9 @@ out = snakemake.output
 device = job_device(snakemake)
 model = load_network(snakemake.input.weights, p.network, device)
 methods = list(PIXEL_METHODS) + [gradcam_method(layer) for layer in p.conv_layers]
+if not getattr(model, "hookable", True):  # guided backprop changes each ReLU module's backward pass
+    methods.remove("guided_backprop")
+    print("guided backpropagation left out: this network's modules take no hooks (TorchScript)", flush=True)
 cpu = {}
 
 

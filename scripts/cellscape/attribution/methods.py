@@ -27,6 +27,8 @@ from ..model.hooks import capture_activations
 #: pixel methods, in the order tables and figures list them (Grad-CAM follows, one per conv layer)
 PIXEL_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop")
 GRADCAM = "gradcam_"
+#: images per forward pass along integrated gradients' paths (bounds the memory of a long path)
+IG_BATCH = 64
 #: SmoothGrad's noise: sd as a share of the image's value range (Smilkov et al.'s 10-20%)
 SMOOTHGRAD_NOISE = 0.15
 
@@ -116,7 +118,7 @@ def attribute(model, images, targets, method="saliency", n_steps=32, n_samples=1
             result = Saliency(model).attribute(x.detach().requires_grad_(True), target=target, abs=False)
         elif method == "integrated_gradients":
             result = IntegratedGradients(model).attribute(x, baselines=0.0, target=target, n_steps=n_steps,
-                                                          internal_batch_size=len(x) * n_steps)
+                                                          internal_batch_size=max(len(x), IG_BATCH))
         elif method == "smoothgrad":
             generator = torch.Generator().manual_seed(int(random_state))
             result = smoothgrad(model, x, target, n_samples, generator)
