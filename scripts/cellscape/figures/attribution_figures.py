@@ -76,14 +76,12 @@ def _table(ax, quality, verdicts):
             for m in methods]
     hide_axes(ax)
     table = ax.table(cellText=text, rowLabels=[label(m) for m in methods],
-                     colLabels=[name for _, _, name in columns] + ["verdict"], loc="center", cellLoc="center")
+                     colLabels=[name for _, _, name in columns] + ["verdict"], cellLoc="center",
+                     bbox=[0.1, 0.0, 0.9, 1.0])
     table.auto_set_font_size(False)
     table.set_fontsize(6.5)
-    table.scale(1.0, 1.35)
     for (r, c), cell in table.get_celld().items():
-        if r == 0:
-            cell.set_height(cell.get_height() * 1.8)
-        elif c == len(columns):
+        if r > 0 and c == len(columns):
             cell.set_facecolor("#d9f2d9" if verdicts[methods[r - 1]]["passes"] else "#f7d4d4")
     ax.set_title("every method's checks (mean over cells; rank corr. rho and SSIM inside the cell, lower = depends "
                  "more on the weights)", fontsize=8)
@@ -95,9 +93,9 @@ def attribution_sanity_figure(randomisation, faithfulness, quality, verdicts, sh
     scores and verdict, and one cell's maps at each cascade stage."""
     randomisation, faithfulness, quality = (pd.DataFrame(t) for t in (randomisation, faithfulness, quality))
     n_stages = len(stages)
-    fig = plt.figure(figsize=(max(13.0, 1.0 * n_stages + 2), 3.8 + 0.2 * len(verdicts) + 1.1 * len(shown)),
+    fig = plt.figure(figsize=(max(13.0, 1.0 * n_stages + 2), 4.1 + 0.25 * len(verdicts) + 1.1 * len(shown)),
                      constrained_layout=True)
-    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[3.2, 0.6 + 0.2 * len(verdicts), 1.1 * len(shown)])
+    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[3.2, 0.9 + 0.25 * len(verdicts), 1.1 * len(shown)])
     ax_cascade, ax_flip = top.subplots(1, 2, width_ratios=[1.6, 1])
     cascade = randomisation[randomisation["mode"] == "cascading"]
     x = np.arange(n_stages)
@@ -109,13 +107,13 @@ def attribution_sanity_figure(randomisation, faithfulness, quality, verdicts, sh
                         label=f"{label(method)} ({'passes' if verdicts[method]['passes'] else 'fails'})")
         ax_cascade.fill_between(x, rho.min(axis=1), rho.max(axis=1), color=f"C{k}", alpha=0.12)
     ax_cascade.axhline(RANDOMISATION_BELOW, color="gray", lw=0.8, ls=":")
-    ax_cascade.text(n_stages - 1, RANDOMISATION_BELOW + 0.02, f"rule: mean over the stages < {RANDOMISATION_BELOW}",
-                    ha="right", fontsize=7, color="gray")
+    ax_cascade.text(0.3, RANDOMISATION_BELOW + 0.02, f"rule: mean over the stages < {RANDOMISATION_BELOW}",
+                    ha="left", fontsize=7, color="gray")
     ax_cascade.set_xticks(x, ["trained"] + [f"+{name}" for name in stages[1:]], rotation=45, fontsize=7)
     ax_cascade.set_ylabel("Spearman of |maps| inside the\ncell, with the trained maps")
     ax_cascade.set_xlabel("layers re-initialised, cumulatively from the top")
-    ax_cascade.set_ylim(-0.05, 1.05)
-    ax_cascade.legend(fontsize=6.5, loc="lower left")
+    ax_cascade.set_ylim(-0.35, 1.05)
+    ax_cascade.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax_cascade.set_title("Cascading model randomisation (Adebayo et al. 2018): solid = passes", fontsize=9)
     curves = faithfulness.groupby(["method", "fraction"], sort=False)["probability"].mean()
     random = curves.loc["random"]
