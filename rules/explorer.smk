@@ -14,7 +14,7 @@ rule explorer:
         neighbours=expand(f"{EMB}/{{layer}}/neighbours.npy", layer=LAYERS),
         featvis=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         attribution_cells=f"{ATTR}/explorer_cells.npz",
-        sanity=f"{ATTR}/sanity.csv",
+        attribution_verdicts=f"{ATTR}/verdicts.json",
         predictions=f"{MODEL}/predictions.csv",
         selection=f"{ACT}/selection.csv",
         weights=f"{MODEL}/weights.pt",

@@ -1,14 +1,13 @@
 """Rule explorer: write results/explorer/ (every layer's map, cells, neighbours, attribution,
 feature localisation between cells, feature-image gallery)."""
+import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
-from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import gallery_top_cells, stored_feature_maps  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
@@ -40,8 +39,8 @@ for layer, entry in store.items():
 top = gallery_top_cells(model, images, cells, p.conv_layers, k=p.top_cells, device=device)
 
 attribution = dict(np.load(inp.attribution_cells))
-attribution["methods"] = np.array([m for m in ("saliency", "integrated_gradients") if m in attribution])
-verdicts = sanity_verdicts(pd.read_csv(inp.sanity))
+with open(inp.attribution_verdicts) as f:
+    verdicts = json.load(f)["methods"]
 featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
 maps = {pair: (embeddings[pair], grids[pair]) for pair in pairs}
 sizes = build_explorer(Path(snakemake.output.page).parent, cells, p.layer_info, maps, neighbours, images, p.classes,

@@ -129,10 +129,18 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
     store, stored = stored_feature_maps(model, images, cells, conv_names, n_ifealid, seed, batch_size=64)
     chosen = misclassified_first(cells, n_attribution, seed)
     heat = gaussian_filter(rng.random((len(chosen), image_size, image_size)), (0, 4, 4)).astype(np.float16)
-    attribution = ({"ids": np.array(ids)[chosen], "targets": predicted[chosen], "methods": np.array(
-        ["saliency", "integrated_gradients"]), "saliency": heat, "integrated_gradients": heat[:, ::-1]},
-        {"saliency": {"passes": True, "spearman": 0.1, "text": "saliency: passes (fabricated)"},
-         "integrated_gradients": {"passes": False, "spearman": 0.8, "text": "integrated gradients: FAILS (fabricated)"}})
+    # the maps of the pixel methods that pass (saliency, SmoothGrad) and Grad-CAM at every conv layer
+    attribution = ({"ids": np.array(ids)[chosen], "targets": predicted[chosen],
+                    "methods": np.array(["saliency", "smoothgrad"]), "saliency": heat, "smoothgrad": heat[:, ::-1],
+                    "gradcam_layers": np.array(conv_names),
+                    **{f"gradcam_{layer}": np.roll(heat, k, axis=1) for k, layer in enumerate(conv_names)}},
+                   {"saliency": {"passes": True, "text": "saliency passes every check (fabricated)"},
+                    "smoothgrad": {"passes": True, "text": "smoothgrad passes every check (fabricated)"},
+                    "integrated_gradients": {"passes": False, "text": "integrated gradients FAILS (fabricated)"},
+                    "guided_backprop": {"passes": False, "text": "guided backprop FAILS (fabricated)"},
+                    **{f"gradcam_{layer}": {"passes": k == len(conv_names) - 1,
+                                            "text": f"Grad-CAM {layer}: {'passes' if k == len(conv_names) - 1 else 'fails'} (fabricated)"}
+                       for k, layer in enumerate(conv_names)}})
     layers = [{"name": s.name, "kind": s.kind, "shape": [s.channels, s.height, s.width] if s.kind == "conv"
                else [s.channels]} for s in shapes]
     return {"cells": cells, "layers": layers, "maps": maps, "neighbours": neighbours, "images": images,
