@@ -66,3 +66,20 @@ def truth_agreement(table):
             r = float(np.corrcoef(a, b)[0, 1]) if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
             out.append({"truth": truth, "measured": measured, "n": int(ok.sum()), "pearson_r": r})
     return out
+
+
+def catalogue(channels, columns):
+    """DataFrame ``feature, group, kind, unit, formula`` of the feature table's ``columns`` (its
+    measured features and its ``truth_*`` columns): ``group`` is the channel a feature measures
+    (``cell`` for the whole cell, ``truth`` for the simulator's), ``kind`` which probe scores it."""
+    registered = {column.name: column for column in feature_columns(channels)}
+    rows = []
+    for name in columns:
+        if name in registered:
+            column = registered[name]
+            rows.append({"feature": name, "group": column.channel_name, "kind": column.feature.kind,
+                         "unit": column.feature.unit, "formula": column.feature.formula})
+        elif name.startswith("truth_"):
+            rows.append({"feature": name, "group": "truth", "kind": "count" if name.endswith("lobes") else "continuous",
+                         "unit": "", "formula": "the simulator's ground truth"})
+    return pd.DataFrame(rows, columns=["feature", "group", "kind", "unit", "formula"])
