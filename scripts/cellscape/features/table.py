@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ..runtime.io import read_rows
 from .masks import CellView
 from .registry import feature_columns
 
@@ -38,9 +39,8 @@ def measure_image_set(images, rows, channels, min_object_px=8, chunk=256, progre
     with tqdm(total=len(rows), desc="cell features", unit="cell", file=sys.stderr, mininterval=5,
               disable=not progress) as bar:
         for start in range(0, len(rows), chunk):
-            block = np.asarray(images[np.sort(rows[start:start + chunk])])
-            order = np.argsort(np.argsort(rows[start:start + chunk]))
-            for k, image in enumerate(block[order]):
+            block = read_rows(images, rows[start:start + chunk])
+            for k, image in enumerate(block):
                 measured = measure_cell(image, channels, min_object_px, columns)
                 values[start + k] = [measured[column.name] for column in columns]
             bar.update(len(block))
