@@ -14,6 +14,7 @@ from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.feature_store import feature_store  # noqa: E402
 from cellscape.explorer.featuremaps import channel_scores, top_activating_cells  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
+from cellscape.features import feature_descriptions  # noqa: E402
 from cellscape.model.hooks import layer_batches  # noqa: E402
 from cellscape.model.network import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
@@ -28,7 +29,8 @@ mda = {"mda_targets": read_cell_table(inp.mda_targets), "mda_predictions": read_
        "mda_target": p.mda_target} if inp.get("mda_targets") else {}
 table = assemble_cells(selection, read_cell_table(inp.predictions), read_cell_table(inp.index), embeddings,
                        {layer: read_cell_table(path) for layer, path in zip(p.layers, inp.clusters)}, {},
-                       p.classes, p.methods, **mda)
+                       p.classes, p.methods, features=feature_descriptions(read_cell_table(inp.features), p.channels),
+                       **mda)
 cells = table.obs
 neighbours = {layer: np.load(path) for layer, path in zip(p.layers, inp.neighbours)}
 images = np.load(inp.images, mmap_mode="r")

@@ -79,3 +79,23 @@ def test_every_layer_and_feature_is_a_row_and_mismatched_cells_are_an_error():
     assert table.loc[table["feature"] == "b", "skipped"].str.len().gt(0).all()
     with pytest.raises(ValueError, match="same cells"):
         probe_layers({"conv1": X}, {"conv1": X[:50]}, features, catalogue, progress=False)
+
+
+def test_the_ridge_probe_equals_scikit_learns_ridgecv_on_standardised_features():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from cellscape.probes.probe import RIDGE_ALPHAS, ridge_scores
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(120, 8)) * rng.uniform(0.1, 10, 8)
+    X[:, 3] = 2.0  # a constant column: 0 after standardising
+    Y = np.column_stack([X[:, 0] - 0.5 * X[:, 1] + rng.normal(size=120), rng.normal(size=120),
+                         X[:, 5] ** 2])
+    splits = fold_splits(Y[:, 0], "continuous", 4, seed=1)
+    ours = ridge_scores(X, Y, splits)
+    for j in range(Y.shape[1]):
+        for k, (train, test) in enumerate(splits):
+            model = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)).fit(X[train], Y[train, j])
+            assert ours[k, j] == pytest.approx(r2_score(Y[test, j], model.predict(X[test])), abs=1e-8)

@@ -5,6 +5,6 @@ registered with its unit and formula (``registry``); docs/layer_knowledge.md lis
 no I/O."""
 from . import shape, intensity, texture, nucleus  # noqa: F401,I001  (registers the features, in this order)
 from .registry import FEATURES, feature_columns
-from .table import catalogue, measure_cell, measure_image_set, truth_agreement, truth_table
+from .table import catalogue, feature_descriptions, measure_cell, measure_image_set, truth_agreement, truth_table
 
-__all__ = ["FEATURES", "catalogue", "feature_columns", "measure_cell", "measure_image_set", "truth_agreement", "truth_table"]
+__all__ = ["FEATURES", "catalogue", "feature_columns", "feature_descriptions", "measure_cell", "measure_image_set", "truth_agreement", "truth_table"]

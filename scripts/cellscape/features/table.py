@@ -83,3 +83,12 @@ def catalogue(channels, columns):
             rows.append({"feature": name, "group": "truth", "kind": "count" if name.endswith("lobes") else "continuous",
                          "unit": "", "formula": "the simulator's ground truth"})
     return pd.DataFrame(rows, columns=["feature", "group", "kind", "unit", "formula"])
+
+
+def feature_descriptions(table, channels):
+    """(``table``, {measured feature column: what it measures, in words with its unit}): how the
+    export and the explorer take data/features.csv (its ``truth_*`` columns repeat index.csv's)."""
+    described = catalogue(channels, [c for c in table.columns if not c.startswith("truth_")])
+    words = {row.feature: f"{row.feature.replace('_', ' ')} ({row.unit}): {row.formula}"
+             for row in described.itertuples(index=False)}
+    return table, words
