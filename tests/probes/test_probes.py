@@ -99,3 +99,14 @@ def test_the_ridge_probe_equals_scikit_learns_ridgecv_on_standardised_features()
         for k, (train, test) in enumerate(splits):
             model = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)).fit(X[train], Y[train, j])
             assert ours[k, j] == pytest.approx(r2_score(Y[test, j], model.predict(X[test])), abs=1e-8)
+
+
+def test_an_r2_below_zero_counts_as_zero_in_the_selectivity():
+    from cellscape.probes.probe import summarise
+    real = np.array([0.5, 0.4, 0.6])
+    untrained = np.array([-60.0, 0.1, -0.2])  # a probe far worse than the mean on one fold
+    result = summarise("continuous", 30, real, untrained, np.zeros(3))
+    assert result.selectivity == pytest.approx(np.mean([0.5, 0.3, 0.6]))
+    assert result.untrained == pytest.approx(untrained.mean())  # the raw control is reported as it is
+    counts = summarise("count", 30, np.array([0.6, 0.7]), np.array([0.5, 0.4]), np.array([0.5, 0.5]))
+    assert counts.selectivity == pytest.approx(0.2)

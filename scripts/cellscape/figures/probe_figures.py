@@ -36,7 +36,7 @@ def probe_figure(table, layers, title):
     score = _grid(table, layers, features, "score")
     height = 1.6 + 0.2 * len(features)
     fig, axes = plt.subplots(1, 2, figsize=(4.5 + 0.5 * len(layers), height), sharey=True)
-    limit = max(0.1, float(np.nanmax(np.abs(selectivity)))) if np.isfinite(selectivity).any() else 1.0
+    limit = float(np.clip(np.nanmax(np.abs(selectivity)), 0.1, 1.0)) if np.isfinite(selectivity).any() else 1.0
     panels = ((axes[0], selectivity, "RdBu_r", -limit, limit,
                "selectivity: trained - untrained network\n(R\u00b2 or balanced accuracy)",
                "Selectivity (dot: 95% interval above 0)"),

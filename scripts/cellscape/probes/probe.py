@@ -13,7 +13,9 @@ fold-to-fold confidence interval.
 
 Every condition uses the same folds, so the per-fold differences pair: selectivity = trained score
 - untrained score, its interval the t interval of the fold-to-fold differences (k - 1 degrees of
-freedom). Folds are not independent samples (their training sets overlap), so the interval is a
+freedom). An R^2 below 0 (worse than predicting the mean; unbounded below, e.g. -60 on a few
+cells whose untrained features are nearly constant) counts as 0 there: both networks then encode
+nothing of the feature, and selectivity stays within [-1, 1]. Folds are not independent samples (their training sets overlap), so the interval is a
 guide of the probe's stability, not an exact test.
 """
 from dataclasses import asdict, dataclass
@@ -165,6 +167,7 @@ def skipped(kind, n_cells, reason):
 def summarise(kind, n_cells, real, random_network, shuffled, level=0.95):
     """A :class:`ProbeResult` from the per-fold scores of the three conditions (same folds)."""
     score, score_low, score_high = mean_interval(real, level)
-    selectivity, low, high = mean_interval(real - random_network, level)
+    floor = 0.0 if kind == "continuous" else -np.inf  # R^2 below 0: no better than the mean
+    selectivity, low, high = mean_interval(np.maximum(real, floor) - np.maximum(random_network, floor), level)
     return ProbeResult(METRIC[kind], n_cells, score, score_low, score_high, float(np.mean(random_network)),
                        float(np.mean(shuffled)), selectivity, low, high)
