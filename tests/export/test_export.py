@@ -550,6 +550,17 @@ def test_every_cell_feature_reaches_both_files_with_what_it_measures(tmp_path):
     assert "truth_cell_area" not in events and "truth_cell_area" not in adata.obs  # the truth is index.csv's
 
 
+def test_a_file_holds_the_first_64_cell_features_and_the_h5ad_every_one(tmp_path):
+    twelve = [{"name": f"stain{k}", "kind": "fluorescence", "colour": "#ff0000"} for k in range(12)]
+    fabricate_run(tmp_path, n_images=12, n_selected=6, seed=6, channels=twelve)
+    fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", channels=twelve)
+    events, _, long_names = read_fcs(fcs[0])
+    names = [c.name for c in feature_columns(twelve)]  # 5 of the cell, then 10 per channel
+    in_file = [name for name in events if long_names[name].endswith("(data/features.csv)")]
+    assert in_file == names[:64] and len(names) == 125
+    assert set(names) <= set(anndata.read_h5ad(h5ad).obs.columns)
+
+
 def test_an_index_without_a_channels_measurements_is_an_error_naming_them(tmp_path):
     fabricate_run(tmp_path, n_images=20, n_selected=9, seed=3)  # measures cytoplasm and nucleus only
     with pytest.raises(TableError, match=r"lacks \['intensity_brightfield', 'intensity_darkfield'"):

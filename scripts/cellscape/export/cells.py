@@ -168,12 +168,12 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     described = {}
     if features is not None:
         table, described = features
-        joined = aligned(ids, table, "data/features.csv", "covers")
+        joined = aligned(ids, table[["id", *described]].copy(), "data/features.csv", "covers")
         clash = sorted(set(described) & set(obs.columns))
         if clash:
             raise TableError(f"data/features.csv: columns {clash} clash with the exported columns")
-        for column in described:
-            obs[column] = joined[column].to_numpy(dtype=np.float64)
+        obs = pd.concat([obs, pd.DataFrame({column: joined[column].to_numpy(dtype=np.float64)
+                                            for column in described})], axis=1)  # at once: one block
 
     maps = {}
     for (layer, method), table in embeddings.items():
