@@ -51,7 +51,7 @@ def probe_figure(table, layers, title):
         bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
         bar.set_label(bar_label, fontsize=8)
         ax.set_facecolor("#dddddd")  # features that could not be probed (constant): grey
-        _group_lines(ax, order["group"].tolist(), len(layers))
+        _group_lines(ax, order["group"].tolist())
     ys, xs = np.nonzero(significant)
     axes[0].scatter(xs, ys, s=6, c="black", marker="o", linewidths=0)
     axes[0].set_yticks(range(len(features)),
@@ -62,7 +62,8 @@ def probe_figure(table, layers, title):
     return fig
 
 
-def _group_lines(ax, groups, n_layers):
+def _group_lines(ax, groups):
+    """A white line between the channels' blocks of rows."""
     for k in range(1, len(groups)):
         if groups[k] != groups[k - 1]:
             ax.axhline(k - 0.5, color="white", linewidth=2.5)
