@@ -222,6 +222,7 @@ def all_targets():
     targets += EXPLORER_TARGETS
     targets += EXPORT_TARGETS
     targets += CHANNEL_USE_TARGETS
+    targets += PROBE_TARGETS
     return targets
 
 

@@ -20,6 +20,7 @@ rule explorer:
         weights=f"{MODEL}/weights.pt",
         images=f"{DATA}/images.npy",
         index=f"{DATA}/index.csv",
+        features=f"{DATA}/features.csv",
         mda_targets=f"{MDA_DIR}/targets.csv" if EXPLORER_MDA else [],
         mda_predictions=f"{MDA_DIR}/predictions.csv" if EXPLORER_MDA else [],
     output:

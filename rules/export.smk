@@ -3,12 +3,14 @@
 # export/. Exports EXPORT_TARGETS for all_targets().
 from cellscape.model.spec import PROJECT_KEYS
 from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, per_cell_budget, plan_fcs_parts
+from cellscape.features import feature_columns
 
 EXPORT_DIR = PLAN.paths.export
 EXPORT_METHODS = config["embeddings"]["methods"]
 # the layers of each FCS file: one file unless the layers need more than FCS_MAX_PARAMETERS channels
-# beside the per-cell ones (more of those with more image channels: their index.csv columns)
-FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS, per_cell_budget(len(CHANNELS)))
+# beside the per-cell ones (more of those with more image channels: their index.csv columns and cell features)
+FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS,
+                           per_cell_budget(len(CHANNELS), len(feature_columns(CHANNEL_DISPLAY))))
 FCS_FILES = fcs_part_paths(f"{EXPORT_DIR}/cells.fcs", len(FCS_PARTS))
 EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
 # the configuration the .h5ad records (uns["config"]), without the settings that change no result:
@@ -29,6 +31,7 @@ rule export:
         selection=f"{ACT}/selection.csv",
         predictions=f"{MODEL}/predictions.csv",
         index=f"{DATA}/index.csv",
+        features=f"{DATA}/features.csv",
         classes=f"{DATA}/classes.json",
         embeddings=expand(f"{EMB}/{{layer}}/{{method}}.csv", layer=LAYERS, method=EXPORT_METHODS),
         clusters=expand(f"{EMB}/{{layer}}/clusters.csv", layer=LAYERS),

@@ -11,6 +11,7 @@ start(snakemake, uses_torch=True)
 from cellscape.explorer.build import build_explorer  # noqa: E402
 from cellscape.explorer.featuremaps import gallery_top_cells, stored_feature_maps  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
+from cellscape.features import feature_descriptions  # noqa: E402
 from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
@@ -24,7 +25,8 @@ mda = {"mda_targets": read_cell_table(inp.mda_targets), "mda_predictions": read_
        "mda_target": p.mda_target} if inp.get("mda_targets") else {}
 table = assemble_cells(selection, read_cell_table(inp.predictions), read_cell_table(inp.index), embeddings,
                        {layer: read_cell_table(path) for layer, path in zip(p.layers, inp.clusters)}, {},
-                       p.classes, p.methods, **mda)
+                       p.classes, p.methods, features=feature_descriptions(read_cell_table(inp.features), p.channels),
+                       **mda)
 cells = table.obs
 neighbours = {layer: np.load(path) for layer, path in zip(p.layers, inp.neighbours)}
 images = np.load(inp.images, mmap_mode="r")

@@ -9,6 +9,7 @@ from cellscape.runtime.rulerun import start
 start(snakemake)
 from cellscape.export.anndata_export import build_anndata, write_h5ad  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
+from cellscape.features import feature_descriptions  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 from cellscape.export.fcs import write_fcs_parts  # noqa: E402
 
@@ -30,6 +31,7 @@ cells = assemble_cells(
     mda_predictions=read_cell_table(inp.mda_predictions) if p.mda else None,
     mda_target=p.mda_target,
     selections={name: (path, read_cell_table(path)) for name, path in zip(p.selection_names, inp.selections)},
+    features=feature_descriptions(read_cell_table(inp.features), p.channels),
 )
 for path, parameters, filled in write_fcs_parts(cells, list(snakemake.output.fcs), p.fcs_parts, p.fcs_max_parameters):
     print(f"{path}: {len(cells)} events x {parameters} parameters; missing values written as -1: {filled or 'none'}")

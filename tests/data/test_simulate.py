@@ -16,7 +16,7 @@ from cellscape.data.simulate_cells import CellGeometry, Lobe, render_cell  # noq
 
 DOCUMENTED_COLUMNS = ("event_id", "class", "event_type", "cell_diameter_px",
                       "nucleus_area_ratio", "lobes", "brightness_cyto", "brightness_nuc",
-                      "offset_x", "offset_y", "rotation_deg")
+                      "offset_x", "offset_y", "rotation_deg", "cell_area_px", "nucleus_area_px", "granularity")
 
 
 def read_rows(chunk_dir):
@@ -226,3 +226,15 @@ def test_command_line_writes_a_chunk(tmp_path):
     rows = read_rows(tmp_path / "2")
     assert [int(r["event_id"]) for r in rows] == [2_000_000, 2_000_001, 2_000_002]
     assert read_event(tmp_path / "2", rows[0]).shape == (2, 48, 48)
+
+
+def test_truth_areas_are_the_noiseless_masks_pixel_counts():
+    """The recorded areas and ratio agree with each other and with the drawn diameter (a disc of
+    that diameter, within the body's elongation and ruffles); granularity grows with the class."""
+    rng = np.random.default_rng(2)
+    rows = [simulate_event(rng, cls, None, "cell")[1] for cls in ("lymphocyte", "neutrophil") * 10]
+    for row in rows:
+        assert row["nucleus_area_px"] / row["cell_area_px"] == pytest.approx(row["nucleus_area_ratio"], rel=1e-9)
+        assert row["cell_area_px"] == pytest.approx(np.pi * row["cell_diameter_px"] ** 2 / 4, rel=0.15)
+    lymphocytes, neutrophils = rows[0::2], rows[1::2]
+    assert np.mean([r["granularity"] for r in neutrophils]) > 3 * np.mean([r["granularity"] for r in lymphocytes])

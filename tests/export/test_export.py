@@ -21,6 +21,7 @@ from cellscape.export.fcs import Channel, write_fcs
 from cellscape.export.cells import aligned
 from cellscape.runtime.tables import TableError
 from cellscape.export.parts import plan_fcs_parts
+from cellscape.features import feature_columns
 from support.workflow import REPO, plan
 
 SCRIPT = REPO / "scripts" / "export.py"
@@ -65,11 +66,15 @@ def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAY
            for measure in ("intensity", "max", "mean") for c in channels},
         "event_type": "cell", "cell_diameter_px": rng.uniform(18, 40, n_images).round(4),
         "offset_x": rng.normal(0, 3, n_images).round(4)})
+    # the cell features (data/features.csv: every kept cell, here in another order) with a truth column
+    features = pd.DataFrame({"row": np.arange(n_images), "id": ids,
+                             **{c.name: rng.uniform(0, 100, n_images).round(3) for c in feature_columns(channels)},
+                             "truth_cell_area": rng.uniform(200, 900, n_images)}).iloc[rng.permutation(n_images)]
     # the embedded cells: a shuffled subset (dump order is not row order)
     chosen = rng.permutation(n_images)[:n_selected]
     selection = predictions.iloc[chosen].reset_index(drop=True)
     sel_ids = selection["id"].tolist()
-    tables = {"predictions": predictions, "index": index, "selection": selection, "embeddings": {},
+    tables = {"predictions": predictions, "index": index, "features": features, "selection": selection, "embeddings": {},
               "clusters": {}, "reduced": {}}
     for layer in layers:
         for method in methods:
@@ -103,7 +108,7 @@ def fabricate_run(root, n_images=40, n_selected=15, ids=None, seed=0, layers=LAY
     mda_pred["predicted"] = mda_pred["target"] + rng.normal(0, 0.05, len(mda_pred))
     mda_pred["error"] = mda_pred["predicted"] - mda_pred["target"]
     tables.update(mda_targets=targets, mda_predictions=mda_pred)
-    for name, table in (("model/predictions.csv", predictions), ("data/index.csv", index),
+    for name, table in (("model/predictions.csv", predictions), ("data/index.csv", index), ("data/features.csv", features),
                         ("activations/selection.csv", selection), ("mda/targets.csv", targets),
                         ("mda/predictions.csv", mda_pred)):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +130,8 @@ def run_export_script(root, out, layers=LAYERS, methods=METHODS, mda=True, parts
     fcs = [str(out / "cells.fcs")] + [str(out / f"cells_part{k}.fcs") for k in range(2, len(parts) + 1)]
     inputs = dict(
         selection=str(root / "activations/selection.csv"), predictions=str(root / "model/predictions.csv"),
-        index=str(root / "data/index.csv"), classes=str(root / "data/classes.json"),
+        index=str(root / "data/index.csv"), features=str(root / "data/features.csv"),
+        classes=str(root / "data/classes.json"),
         embeddings=[str(root / f"embeddings/{layer}/{m}.csv") for layer in layers for m in methods],
         clusters=[str(root / f"embeddings/{layer}/clusters.csv") for layer in layers],
         reduced=[str(root / f"activations/{layer}/reduced.npy") for layer in layers],
@@ -191,8 +197,9 @@ def test_fcs_channels_are_named_for_gating(exported):
     events, _, long_names = read_fcs(fcs[0])
     expected = (["cell_index", "row", "object", "class", "predicted", "p_CD4+_T_cell", P_BAND, "certainty", "split",
                  "mda_target", "mda_predicted", "mda_error", "mda_missing", "measured_nucleus_area_ratio",
-                 "measured_cell_area", "measured_nucleus_area", "measured_nucleus_intensity",
-                 "intensity_cytoplasm", "intensity_nucleus", "max_cytoplasm", "max_nucleus", "mean_cytoplasm",
+                 "measured_cell_area", "measured_nucleus_area", "measured_nucleus_intensity"]
+                + [c.name for c in feature_columns(PAPER_CHANNELS)]  # the cell features of data/features.csv
+                + ["intensity_cytoplasm", "intensity_nucleus", "max_cytoplasm", "max_nucleus", "mean_cytoplasm",
                  "mean_nucleus", "cell_diameter_px", "offset_x"]
                 + [name for layer in LAYERS for name in
                    (f"cluster_{layer}", f"{layer}_umap_1", f"{layer}_umap_2", f"{layer}_tsne_1", f"{layer}_tsne_2")])
@@ -525,6 +532,33 @@ def test_every_image_channels_measurements_and_description_reach_both_files(tmp_
             zip(*(list(recorded[k]) for k in ("name", "kind", "colour")))] == FOUR_CHANNELS
 
 
+def test_every_cell_feature_reaches_both_files_with_what_it_measures(tmp_path):
+    tables = fabricate_run(tmp_path, n_images=20, n_selected=9, seed=4, channels=FOUR_CHANNELS)
+    fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", channels=FOUR_CHANNELS)
+    events, _, long_names = read_fcs(fcs[0])
+    adata = anndata.read_h5ad(h5ad)
+    features = tables["features"].set_index("id").loc[tables["selection"]["id"]]
+    names = [c.name for c in feature_columns(FOUR_CHANNELS)]
+    assert "darkfield_granularity" in names and "nucleus_lobes" in names
+    for name in names:
+        np.testing.assert_array_equal(events[name].to_numpy(), f32(features[name]), err_msg=name)
+        np.testing.assert_array_equal(adata.obs[name].to_numpy(), features[name].to_numpy(), err_msg=name)
+    assert long_names["cell_area"].startswith("cell area (px): ") and long_names["cell_area"].endswith(
+        "(data/features.csv)")
+    assert "truth_cell_area" not in events and "truth_cell_area" not in adata.obs  # the truth is index.csv's
+
+
+def test_a_file_holds_the_first_64_cell_features_and_the_h5ad_every_one(tmp_path):
+    twelve = [{"name": f"stain{k}", "kind": "fluorescence", "colour": "#ff0000"} for k in range(12)]
+    fabricate_run(tmp_path, n_images=12, n_selected=6, seed=6, channels=twelve)
+    fcs, h5ad = run_export_script(tmp_path, tmp_path / "export", channels=twelve)
+    events, _, long_names = read_fcs(fcs[0])
+    names = [c.name for c in feature_columns(twelve)]  # 5 of the cell, then 10 per channel
+    in_file = [name for name in events if long_names[name].endswith("(data/features.csv)")]
+    assert in_file == names[:64] and len(names) == 125
+    assert set(names) <= set(anndata.read_h5ad(h5ad).obs.columns)
+
+
 def test_an_index_without_a_channels_measurements_is_an_error_naming_them(tmp_path):
     fabricate_run(tmp_path, n_images=20, n_selected=9, seed=3)  # measures cytoplasm and nucleus only
     with pytest.raises(TableError, match=r"lacks \['intensity_brightfield', 'intensity_darkfield'"):
@@ -535,6 +569,11 @@ def test_the_per_cell_budget_grows_with_the_image_channels_so_twelve_fit():
     from cellscape.export.parts import FCS_PER_CELL_BUDGET, per_cell_budget
     assert per_cell_budget(1) == per_cell_budget(2) == FCS_PER_CELL_BUDGET
     assert per_cell_budget(12) == FCS_PER_CELL_BUDGET + 3 * 10
+    twelve = [{"name": f"stain{k}", "kind": "fluorescence"} for k in range(11)] + [{"name": "nucleus", "kind": "fluorescence"}]
+    n_features = len(feature_columns(twelve))  # 5 of the cell, 10 per channel, 2 of the nucleus
+    assert n_features == 5 + 10 * 12 + 2
+    budget = per_cell_budget(12, n_features)
+    assert budget == FCS_PER_CELL_BUDGET + 3 * 10 + 64  # the features a file holds are capped
     layers = [f"conv{i}" for i in range(1, 13)]
-    for part in plan_fcs_parts(layers, ["umap", "tsne", "pca", "mda"], FCS_LIMIT, per_cell_budget(12)):
-        assert per_cell_budget(12) + 9 * len(part) <= FCS_LIMIT
+    for part in plan_fcs_parts(layers, ["umap", "tsne", "pca", "mda"], FCS_LIMIT, budget):
+        assert budget + 9 * len(part) <= FCS_LIMIT

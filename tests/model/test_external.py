@@ -269,3 +269,18 @@ def test_a_users_own_module_is_built_loaded_and_explored(tmp_path, monkeypatch):
     assert got["7"].shape == (2, 2)
     with pytest.raises(ModelError, match="cannot import nowhere:build"):
         inspect_model({**req, "architecture": "nowhere:build"})
+
+
+def test_the_untrained_control_of_a_foreign_network_redraws_every_kernel_from_the_seed(saved):
+    from cellscape.model.initial import initial_network
+    answer = inspect_model(request("torchvision", saved["torchvision"]))
+    net = network("torchvision", answer)
+    trained = load_network(saved["torchvision"], net)
+    first, again = initial_network(saved["torchvision"], net, 0), initial_network(saved["torchvision"], net, 0)
+    kernels = [n for n, p in trained.named_parameters() if p.dim() >= 2]
+    assert any(n.endswith("conv1.weight") for n in kernels)
+    for name, p in first.named_parameters():
+        q = dict(again.named_parameters())[name]
+        assert torch.equal(p, q), name  # seeded
+        if p.dim() >= 2:
+            assert not torch.equal(p, dict(trained.named_parameters())[name]), name  # re-drawn

@@ -24,6 +24,8 @@ NO_OUTPUT_KEYS = {
               "node must not make its finished results stale",
     "activations.jobs": "one job for every layer's dump or one job per layer write the same files with the "
                         "same params: how the dumps are split into jobs is no result setting",
+    "probes.enabled": "switching the probes off (the tiny run has them on) drops their outputs from the plan and "
+                      "changes no other output: nothing reruns",
 }
 
 #: values for keys whose other valid value cannot be derived from the schema alone

@@ -113,7 +113,7 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     assert not missing, missing
     figures = {p.name for p in (results / "figures").glob("fig*.png")}
     numbers = {int(name[3:5]) for name in figures}
-    assert numbers == set(range(1, 24)), sorted(figures)
+    assert numbers == set(range(1, 24)) | {25}, sorted(figures)
     for name in figures:
         assert (results / "figures" / name.replace(".png", ".pdf")).exists(), name
     index = pd.read_csv(results / "data" / "index.csv")
@@ -130,6 +130,15 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     mda = pd.read_csv(results / "mda" / "metrics.csv")
     assert sorted(set(mda["layer"])) == sorted(tiny["mda"]["layers"])
     assert len(mda) == len(tiny["mda"]["layers"]) * 4
+    # what each layer knows: every kept cell's features; every layer (the input pixels first) x every feature
+    features = pd.read_csv(results / "data" / "features.csv")
+    assert features["id"].tolist() == index["id"].tolist()
+    assert {"cell_area", "nucleus_to_cell_ratio", "nucleus_lobes", "truth_nucleus_lobes"} <= set(features)
+    probes = pd.read_csv(results / "metrics" / "probes.csv")
+    layers = ["input"] + [f"conv{k}" for k in range(1, 7)] + ["dense1", "dense2"]
+    assert list(dict.fromkeys(probes["layer"])) == layers
+    assert len(probes) == len(layers) * (len(features.columns) - 2)
+    assert probes.loc[probes["layer"] == "input", "selectivity"].dropna().eq(0).all()  # one input for both nets
     # each job used its share of the machine's CPUs (Snakefile -> rule script plumbing)
     usable = len(os.sched_getaffinity(0))
     train_log = (results / "logs" / "train.log").read_text()

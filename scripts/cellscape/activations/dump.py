@@ -16,6 +16,7 @@ from ..model.hooks import layer_batches
 from ..runtime.io import NpyRowWriter
 from ..runtime.malloc import return_large_frees_to_the_system
 from .reduce import OnlineReduction, reduce_streamed
+from ..runtime.io import read_rows
 
 
 class _Staging:
@@ -105,3 +106,16 @@ def dump_and_reduce(model, images, rows, layer, out_path, reduction="rpca", k=50
     (:func:`dump_and_reduce_layers` for one layer)."""
     return dump_and_reduce_layers(model, images, rows, {layer: out_path}, reduction, k, seed, dtype, batch_size,
                                   device)[layer]
+
+
+def reduce_images(images, rows, reduction="projection_pca", k=50, seed=0, batch_size=64):
+    """The input pixels of ``images[rows]`` (flattened ``C x H x W``) reduced as a layer's features
+    are (same method, dimension and seed): the layer-0 row of the probes. float32 (n, k)."""
+    rows = np.asarray(rows)
+    if OnlineReduction.supports(reduction):
+        online = OnlineReduction(reduction, k, seed)
+        for start in range(0, len(rows), batch_size):
+            online(read_rows(images, rows[start:start + batch_size]))
+        return online.result().astype(np.float32)
+    return reduce_streamed(read_rows(images, rows).reshape(len(rows), -1), reduction, k, seed,
+                           progress=False).astype(np.float32)

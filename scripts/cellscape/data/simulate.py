@@ -81,7 +81,8 @@ EVENT_TYPES = ("cell",) + BAD_EVENT_TYPES
 CLASSES = ("lymphocyte", "neutrophil")
 PROPERTY_COLUMNS = ("cell_diameter_px", "nucleus_area_ratio", "lobes", "brightness_cyto",
                     "brightness_nuc", "offset_x", "offset_y", "rotation_deg",
-                    "morphology_score", "defocus_sigma_px", "motion_blur_px")
+                    "morphology_score", "defocus_sigma_px", "motion_blur_px",
+                    "cell_area_px", "nucleus_area_px", "granularity")
 CSV_COLUMNS = ("event_id", "class", "event_type") + PROPERTY_COLUMNS
 EVENTS_PER_CHUNK_LIMIT = 1_000_000  # event_id = chunk * 1_000_000 + i
 
@@ -271,11 +272,19 @@ def _stained_cell(rng, cls, params, offset=None, at_border=False, extra=()):
         geometry = dataclasses.replace(geometry, offset_x=float(x), offset_y=float(y))
     rendering = render_cell(geometry, params["frame_size"])
     b_cyto, b_nuc = _brightness(rng, params)
-    expected = stain(rendering, rng, b_cyto, b_nuc, params["granularity"] * m, params, extra)
+    expected = stain(rendering, rng, b_cyto, b_nuc, _granularity(m, params), params, extra)
     return expected, geometry, rendering, m, (b_cyto, b_nuc)
 
 
-def _cell_properties(geometry, rendering, m, brightness):
+def _granularity(m, params):
+    """The granule contrast ``stain`` gives a cell of morphology ``m``."""
+    return float(params["granularity"] * m)
+
+
+def _cell_properties(geometry, rendering, m, brightness, granularity=0.0):
+    """The ground truth of one drawn cell; areas are counted on the noiseless masks, granularity is
+    the granule contrast its cytoplasm was stained with (no random draw here: recording the truth
+    leaves every image as it is)."""
     return {
         "cell_diameter_px": geometry.diameter_px,
         "nucleus_area_ratio": rendering.nucleus_area_ratio,
@@ -286,6 +295,9 @@ def _cell_properties(geometry, rendering, m, brightness):
         "offset_y": geometry.offset_y,
         "rotation_deg": geometry.rotation_deg,
         "morphology_score": m,
+        "cell_area_px": int(rendering.cell_mask.sum()),
+        "nucleus_area_px": int(rendering.nucleus_mask.sum()),
+        "granularity": granularity,
     }
 
 
@@ -326,11 +338,11 @@ def simulate_event(rng, cls, params=None, event_type="cell", channels=CHANNELS, 
             scale = rng.uniform(*params["saturation_factor"]) * UINT16_MAX / expected[:2].max()
             expected[:2] = expected[:2] * scale
             brightness = (brightness[0] * scale, brightness[1] * scale)
-        properties = _cell_properties(geometry, rendering, m, brightness)
+        properties = _cell_properties(geometry, rendering, m, brightness, _granularity(m, params))
     elif event_type == "border":
         expected, geometry, rendering, m, brightness = _stained_cell(rng, cls, params,
                                                                      at_border=True, extra=extra)
-        properties = _cell_properties(geometry, rendering, m, brightness)
+        properties = _cell_properties(geometry, rendering, m, brightness, _granularity(m, params))
     elif event_type == "doublet":
         first, geometry, rendering, m, brightness = _stained_cell(rng, cls, params, (0.0, 0.0), extra=extra)
         second, other, _, _, _ = _stained_cell(rng, _draw_class(rng, params), params, (0.0, 0.0), extra=extra)
@@ -346,7 +358,7 @@ def simulate_event(rng, cls, params=None, event_type="cell", channels=CHANNELS, 
         first = ndimage.shift(first, (0, a_centre[1], a_centre[0]), order=1, mode="constant")
         second = ndimage.shift(second, (0, b_centre[1], b_centre[0]), order=1, mode="constant")
         expected = first + second
-        properties = _cell_properties(geometry, rendering, m, brightness)
+        properties = _cell_properties(geometry, rendering, m, brightness, _granularity(m, params))
         properties["offset_x"], properties["offset_y"] = float(a_centre[0]), float(a_centre[1])
     elif event_type == "debris":
         geometry = debris_geometry(rng, params["max_offset_px"] * 3)

@@ -39,6 +39,7 @@ class CellTable:
     channels: list = field(default_factory=list)  # the image channels [{name, kind, colour}]
     measured_columns: list = field(default_factory=list)  # measured_<m> columns from mda/targets.csv
     selection_columns: dict = field(default_factory=dict)  # selection_<name> -> the explorer's saved CSV
+    feature_columns: dict = field(default_factory=dict)  # cell features (data/features.csv) -> what each measures
 
     def __len__(self):
         return len(self.obs)
@@ -82,7 +83,8 @@ def channel_columns(channels):
 
 
 def assemble_cells(selection, predictions, index, embeddings, clusters, reduced, classes, methods,
-                   mda_targets=None, mda_predictions=None, mda_target="target", selections=None, channels=None):
+                   mda_targets=None, mda_predictions=None, mda_target="target", selections=None, channels=None,
+                   features=None):
     """The :class:`CellTable` of the embedded cells.
 
     ``embeddings``: {(layer, method): table with id, x, y}; ``clusters``: {layer: table with id,
@@ -93,6 +95,9 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     becomes a boolean ``selection_<name>`` column (a gate in FCS, an ``obs`` column in AnnData).
     ``channels``: the image channels (``[{name, kind, colour}]``); index.csv must hold each one's
     ``intensity_``, ``max_`` and ``mean_<name>`` (ingestion writes them), so none is lost silently.
+    ``features``: (data/features.csv as a table, {column: what it measures}): the cell features of
+    the described columns join the cells under their own names (the simulator's truth is in
+    index.csv already).
     A table that misses, repeats or adds cells is a :class:`TableError` naming it and the ids.
     """
     classes = [str(c) for c in classes]
@@ -160,6 +165,16 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
         obs[column] = (values.to_numpy() if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
                        else _as_object_strings(values.fillna("")))
 
+    described = {}
+    if features is not None:
+        table, described = features
+        joined = aligned(ids, table[["id", *described]].copy(), "data/features.csv", "covers")
+        clash = sorted(set(described) & set(obs.columns))
+        if clash:
+            raise TableError(f"data/features.csv: columns {clash} clash with the exported columns")
+        obs = pd.concat([obs, pd.DataFrame({column: joined[column].to_numpy(dtype=np.float64)
+                                            for column in described})], axis=1)  # at once: one block
+
     maps = {}
     for (layer, method), table in embeddings.items():
         joined = aligned(ids, table, f"embeddings/{layer}/{method}.csv", "exact")
@@ -179,7 +194,8 @@ def assemble_cells(selection, predictions, index, embeddings, clusters, reduced,
     return CellTable(obs=obs, embeddings=maps, features=features, classes=classes, layers=layers,
                      methods=list(methods), mda=mda, mda_target=mda_target if mda else "", index_columns=extra,
                      channels=[{k: c[k] for k in ("name", "kind", "colour")} for c in channels or []],
-                     measured_columns=[f"measured_{c}" for c in measured], selection_columns=chosen)
+                     measured_columns=[f"measured_{c}" for c in measured], selection_columns=chosen,
+                     feature_columns=dict(described))
 
 
 def selected_cells(ids, table, path):

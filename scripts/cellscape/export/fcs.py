@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..runtime.io import atomic_path
 from .cells import SPLITS, channel_columns
-from .parts import FCS_MAX_PARAMETERS
+from .parts import FCS_FEATURE_BUDGET, FCS_MAX_PARAMETERS
 
 #: what a missing value is written as (the ``*_missing`` channel marks the cell)
 MISSING_VALUE = -1.0
@@ -108,6 +108,8 @@ def cell_channels(cells):
                              obs[c].to_numpy(dtype=float), missing_ok=True) for c in cells.measured_columns]
     channels += [Channel(fcs_name(column), f"1 = in the selection saved as {path}", obs[column].to_numpy(dtype=float))
                  for column, path in cells.selection_columns.items()]
+    channels += [Channel(fcs_name(column), f"{words} (data/features.csv)", obs[column].to_numpy(dtype=float),
+                         missing_ok=True) for column, words in list(cells.feature_columns.items())[:FCS_FEATURE_BUDGET]]
     measured = channel_columns(cells.channels)
     for column in cells.index_columns:
         values = obs[column]

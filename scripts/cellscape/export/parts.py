@@ -14,11 +14,16 @@ FCS_MAX_PARAMETERS = 200
 FCS_PER_CELL_BUDGET = 64
 #: index.csv columns per image channel: intensity_<name>, max_<name>, mean_<name>
 INDEX_COLUMNS_PER_CHANNEL = 3
+#: cell features (data/features.csv) a file holds at most: the whole cell's, then each channel's in
+#: channel order (27 for the paper's two channels, 43 for four); the .h5ad holds every one
+FCS_FEATURE_BUDGET = 64
 
 
-def per_cell_budget(n_image_channels):
-    """Channels kept for the per-cell channels of an image set of ``n_image_channels`` channels."""
-    return FCS_PER_CELL_BUDGET + INDEX_COLUMNS_PER_CHANNEL * max(0, n_image_channels - 2)
+def per_cell_budget(n_image_channels, n_features=0):
+    """Channels kept for the per-cell channels of an image set of ``n_image_channels`` channels
+    with ``n_features`` cell features (data/features.csv; at most FCS_FEATURE_BUDGET of them)."""
+    return (FCS_PER_CELL_BUDGET + INDEX_COLUMNS_PER_CHANNEL * max(0, n_image_channels - 2)
+            + min(n_features, FCS_FEATURE_BUDGET))
 
 
 def layer_channel_count(n_methods):

@@ -53,11 +53,11 @@ DRIVERS = {
     "explorer": ("cells", "cells"),
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
     "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
-    "label_free_separation": ("cells", "cells"),
+    "label_free_separation": ("cells", "cells"), "cell_features": ("events", "events"), "probes": ("cells", "cells"),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
-          "label_free_train": "train", "label_free_layers": "dump_layers"}
+          "label_free_train": "train", "label_free_layers": "dump_layers", "untrained_layers": "dump_layers"}
 #: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
 #: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
 #: a rule it has not measured gets UNCALIBRATED
