@@ -265,6 +265,7 @@ def all_targets():
     targets += EXPLORER_TARGETS
     targets += EXPORT_TARGETS
     targets += CHANNEL_USE_TARGETS
+    targets += SIMILARITY_TARGETS
     return targets
 
 
@@ -313,3 +314,7 @@ def method_outputs(pattern, methods, **names):
 def layer_embeddings(wildcards):
     return expand(f"{EMB}/{wildcards.layer}/{{method}}.csv", method=config["embeddings"]["methods"])
 
+
+def replicate_seed(wildcards):
+    """The training seed of the classifier's copy ``seed<s>`` (rules/similarity.smk)."""
+    return int(wildcards.replicate.removeprefix("seed"))

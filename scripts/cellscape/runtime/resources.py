@@ -54,10 +54,12 @@ DRIVERS = {
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
     "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
     "label_free_separation": ("cells", "cells"),
+    "cka": ("values", None),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
-          "label_free_train": "train", "label_free_layers": "dump_layers"}
+          "label_free_train": "train", "label_free_layers": "dump_layers",
+          "replicate_train": "train", "replicate_layers": "dump_layers"}
 #: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
 #: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
 #: a rule it has not measured gets UNCALIBRATED
@@ -182,6 +184,15 @@ class CostModel:
         """Millions of values one layer's dump writes (rule dump_activations)."""
         return self.layer_values([wildcards.layer])
 
+    def cka_cells(self):
+        """The cells CKA compares (similarity.max_cells of the shown ones)."""
+        return min(self.n_selected, self.config["similarity"]["max_cells"])
+
+    def similarity_values(self, sizes):
+        """Millions of activation values the CKA job reads: its cells x the compared layers'
+        ``sizes`` (features per cell, every network's layers)."""
+        return self.cka_cells() * sum(sizes) / 1e6
+
     # ---- memory from what a job holds
     def image_set_mb(self):
         """The image set (float32, every channel) with working room (x1.5)."""
@@ -208,6 +219,16 @@ class CostModel:
         """A one-pass dump of ``layers`` (rule dump_layers): every layer's working memory at once."""
         def mem_mb(wildcards, attempt):
             return int(self._dump_mb(layers)) * attempt
+        return mem_mb
+
+    def mem_mb_cka(self, n_layers):
+        """The CKA job: one float32 cells x cells matrix per compared layer (every network), the
+        float64 sum of the layer being read and a block of 4,096 features of it."""
+        n = self.cka_cells()
+        held = n_layers * n * n * 4 + 3 * n * n * 8 + n * 4096 * (2 + 4 + 4)
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(FLOOR_MB + held / MB, attempt)
         return mem_mb
 
     def mem_mb_profiles(self, layers, n_images, batch_size=64):
@@ -238,9 +259,12 @@ class CostModel:
             "raw images": (self.n_images * channels * self.frame_size() ** 2 * RAW_BYTES_PER_PIXEL
                            if self.config["data"]["source"] == "synthetic" else 0),
             "image set": self.n_images * channels * size * size * 4,
-            "networks": weights * 4 * (2 if mda["enabled"] else 1),  # weights, best, checkpoint, momentum
+            "networks": weights * 4 * ((2 if mda["enabled"] else 1) + self.config["similarity"]["replicates"]),  # weights, best, checkpoint, momentum
             "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
             "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
+            # the classifier's copies (similarity.replicates): on disk until the CKA job has read them
+            "replicate dumps (temporary)": (self.config["similarity"]["replicates"] * self.n_selected
+                                            * sum(self.shape[layer].size for layer in layers) * itemsize),
             "embeddings, explorer, export": self.n_selected * SHOWN_BYTES_PER_CELL,
             "figures, feature images": FIGURE_BYTES,
         }
