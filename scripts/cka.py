@@ -6,7 +6,10 @@ architecture (metrics/cka_matches.csv) and the CKA matrices (Fig. 26).
 ``params.networks``: ``{network: its layers}`` in dump order, the classifier first; inputs
 ``selection_<network>`` (the dump's selection table) and ``features_<network>`` (one
 ``features.npy`` per layer)."""
+import sys
+
 import pandas as pd
+from tqdm import tqdm
 
 from cellscape.runtime.rulerun import start
 
@@ -25,14 +28,13 @@ rows = shared_cells(selections, p.max_cells, p.seed)
 cells = len(rows["classifier"])
 print(f"CKA on {cells} cells shared by the dumps of {', '.join(networks)}")
 
-keys, units = [], []
-for net, layers in networks.items():
-    for layer, path in zip(layers, inp[f"features_{net}"]):
-        unit = unit_gram(streamed_centred_gram(path, rows[net], progress=f"{net} {layer}"))
-        if unit is None:
-            print(f"{net} {layer}: constant over the cells, no CKA")
-        keys.append((net, layer))
-        units.append(unit)
+keys = [(net, layer) for net, layers in networks.items() for layer in layers]
+paths = [path for net in networks for path in inp[f"features_{net}"]]
+units = []
+for (net, layer), path in zip(keys, tqdm(paths, desc="centred Gram matrices", file=sys.stderr, mininterval=5.0)):
+    units.append(unit_gram(streamed_centred_gram(path, rows[net])))
+    if units[-1] is None:
+        print(f"{net} {layer}: constant over the cells, no CKA")
 table = cka_table(gram_similarity(units), keys, cells)
 write_csv(table, snakemake.output.table)
 

@@ -5,13 +5,14 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 #: how each network is called in the figure
-NETWORK_TITLES = {"classifier": "the classifier itself", "label_free": "the label-free network",
+NETWORK_TITLES = {"classifier": "the classifier", "label_free": "the label-free network",
                   "regression": "the regression network (MDA)"}
 
 
 def network_title(network):
+    """``seed<s>``: the classifier's copy trained from seed s; the others by their role."""
     if network.startswith("seed"):
-        return f"the classifier trained from {network.replace('seed', 'seed ')}"
+        return f"the classifier's copy from seed {network.removeprefix('seed')}"
     return NETWORK_TITLES.get(network, network)
 
 
@@ -27,9 +28,9 @@ def cka_figure(panels, reference_layers, cells):
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", aspect="equal", interpolation="nearest")
         ax.set_xticks(range(len(layers)), layers, rotation=90, fontsize=7)
         ax.set_yticks(range(len(reference_layers)), reference_layers, fontsize=7)
-        ax.set_xlabel(f"layer of {network_title(network).removeprefix('the ')}", fontsize=8)
+        ax.set_xlabel(f"layer of {network_title(network)}", fontsize=8)
         ax.set_ylabel("layer of the classifier", fontsize=8)
-        title = f"classifier vs {network_title(network)}"
+        title = "the classifier with itself" if network == "classifier" else f"the classifier vs {network_title(network)}"
         if matches is not None and network != "classifier":
             rows = [m for m in matches if m["best_b"] is not None]
             kept = sum(m["match"] in ("same", "adjacent") for m in rows)
@@ -44,6 +45,6 @@ def cka_figure(panels, reference_layers, cells):
     if any(matches is not None and network != "classifier" for network, _, _, matches in panels):
         fig.legend(handles=[Line2D([], [], marker="o", linestyle="none", markerfacecolor="none",
                                    markeredgecolor="black", label="each classifier layer's best match")],
-                   loc="lower left", fontsize=7, frameon=False)
+                   loc="outside lower right", fontsize=7, frameon=False)
     fig.suptitle(f"Representational similarity of the layers (linear CKA on {cells} cells)", fontsize=10)
     return fig
