@@ -1,7 +1,7 @@
-# Stage 9, similarity: does the layer story replicate. Linear CKA between every pair of layers of
-# the classifier, its copies trained from other seeds (similarity.replicates), the label-free
-# network (channel_use.label_free) and the regression network (mda.enabled), on the same cells.
-# Exports SIMILARITY_TARGETS.
+# Stage 9, similarity: does the layer story replicate (every run). Linear CKA between every pair
+# of layers of the classifier, its copies trained from other seeds (similarity.replicates), the
+# label-free network (channel_use.label_free) and the regression network (mda.enabled), on the
+# same cells. Exports SIMILARITY_TARGETS.
 
 SIMILARITY = config["similarity"]
 REPLICATE_DIR = f"{RESULTS}/replicates"
@@ -32,9 +32,7 @@ for network, (layers, directory, selection) in SIMILARITY_NETWORKS.items():
     SIMILARITY_INPUTS[f"selection_{network}"] = selection
     SIMILARITY_INPUTS[f"features_{network}"] = expand(f"{directory}/{{layer}}/features.npy", layer=layers)
 
-SIMILARITY_TARGETS = []
-if SIMILARITY["enabled"]:
-    SIMILARITY_TARGETS = [f"{METRICS}/cka.csv", f"{METRICS}/cka_matches.csv"] + figure(26, "cka")
+SIMILARITY_TARGETS = [f"{METRICS}/cka.csv", f"{METRICS}/cka_matches.csv"] + figure(26, "cka")
 
 
 wildcard_constraints:
