@@ -77,7 +77,7 @@ def gram_cka(K, L):
     return float(np.sum(K * L) / (norm_k * norm_l))
 
 
-def _npy_columns(path):
+def dump_shape(path):
     """(cells, features) and dtype of a 2-D row-major ``.npy`` dump, from its header."""
     with open(path, "rb") as handle:
         version = np.lib.format.read_magic(handle)
@@ -98,7 +98,7 @@ def streamed_centred_gram(path, rows, block_columns=BLOCK_COLUMNS, progress=None
     than a block's pages stay resident. ``progress``: a tqdm description, or None.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    (n_rows, n_features), _ = _npy_columns(path)
+    (n_rows, n_features), _ = dump_shape(path)
     if rows.size < 2:
         raise ValueError(f"{path}: CKA needs at least 2 cells, {rows.size} chosen")
     if rows.min() < 0 or rows.max() >= n_rows:
