@@ -8,7 +8,7 @@ from scipy import stats
 from torch import nn
 
 from cellscape.concepts.sensitivity import (bonferroni, concept_test, layer_sensitivities, random_directions,
-                                            score_significance, tcav_scores)
+                                            score_significance, sensitivities, tcav_scores)
 
 D = 16
 
@@ -115,3 +115,22 @@ def test_random_directions_in_a_subspace_stay_in_it():
     basis = np.linalg.qr(np.random.default_rng(7).standard_normal((D, 3)))[0].T  # 3 orthonormal rows
     v = random_directions(20, D, seed=8, basis=basis)
     np.testing.assert_allclose(np.linalg.norm(v @ basis.T, axis=1), 1.0, rtol=1e-5)  # no part outside the span
+
+
+def test_one_pass_serves_every_layer_with_the_gradients_of_the_chain_rule():
+    rng = np.random.default_rng(9)
+    A, B, C = (torch.as_tensor(rng.normal(size=shape), dtype=torch.float32) for shape in ((6, 5), (4, 6), (3, 4)))
+    model = nn.Sequential()
+    for name, weight in (("first", A), ("second", B), ("logits", C)):
+        linear = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+        linear.weight.data = weight
+        model.add_module(name, linear)
+    x = rng.normal(size=(7, 5)).astype(np.float32)
+    V1, V2 = rng.normal(size=(3, 6)), rng.normal(size=(2, 4))
+    s = sensitivities(model, x, {"first": V1, "second": V2}, targets=[0, 2], batch_size=3)
+    # linear layers: d logit_c / d second = C[c], d logit_c / d first = B^T C[c], at every cell
+    for k, c in enumerate([0, 2]):
+        np.testing.assert_allclose(s["second"][:, k], np.tile(V2 @ C[c].numpy(), (7, 1)), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(s["first"][:, k], np.tile(V1 @ (B.numpy().T @ C[c].numpy()), (7, 1)),
+                                   rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer_sensitivities(model, x, "second", V2, [0, 2]), s["second"], rtol=1e-6)

@@ -20,9 +20,12 @@ the units of a dense one). A probe fitted on a reduced copy of the features (``r
 gradient (``LayerGradientXActivation`` without the multiplication by the activation, as
 ``captum.concept.TCAV`` computes them). No I/O here.
 """
+import sys
+
 import numpy as np
 import torch
 from scipy import stats
+from tqdm import tqdm
 
 from ..model.hooks import frozen_eval, layer_module
 
@@ -39,30 +42,40 @@ def _directions(directions):
     return directions
 
 
-def layer_sensitivities(model, images, layer, directions, targets, batch_size=32, device=None):
-    """Directional derivatives of the ``targets`` logits (class indices) along ``directions``
-    at ``layer``, for every image: (n_images, n_targets, n_directions) float64.
+def sensitivities(model, images, directions, targets, batch_size=32, device=None, progress=None):
+    """Directional derivatives of the ``targets`` logits (class indices) along each layer's
+    directions, for every image: ``{layer: (n_images, n_targets, n_directions) float64}``.
 
-    ``images``: (N, C, H, W) array; ``layer``: a layer name (``model.layer`` or a module path);
-    ``directions``: (n_directions, layer size) or one vector, in the layer's flattened activation
-    space. Only the directions' orientation matters to the TCAV score; the derivative is per unit
-    of the given vector's length."""
+    ``images``: (N, C, H, W) array; ``directions``: ``{layer: (n_directions, layer size) or one
+    vector}`` in each layer's flattened activation space (layer names as ``model.layer`` or
+    module paths). One forward and one backward pass per batch and target serve every layer.
+    Only a direction's orientation matters to the TCAV score; the derivative is per unit of the
+    given vector's length. ``progress``: a tqdm description, or None."""
     from captum.attr import LayerGradientXActivation
-    directions = _directions(directions)
+    layers = list(directions)
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    basis = torch.from_numpy(directions).to(device)
-    gradient = LayerGradientXActivation(model, layer_module(model, layer), multiply_by_inputs=False)
-    out = np.empty((len(images), len(targets), len(directions)))
+    bases = [torch.from_numpy(_directions(directions[layer])).to(device) for layer in layers]
+    gradient = LayerGradientXActivation(model, [layer_module(model, layer) for layer in layers],
+                                        multiply_by_inputs=False)
+    out = {layer: np.empty((len(images), len(targets), len(basis))) for layer, basis in zip(layers, bases)}
+    starts = range(0, len(images), batch_size)
     with frozen_eval(model):
-        for start in range(0, len(images), batch_size):
+        for start in tqdm(starts, desc=progress, file=sys.stderr, disable=progress is None, mininterval=5.0):
             x = torch.as_tensor(np.asarray(images[start:start + batch_size], dtype=np.float32), device=device)
             for k, target in enumerate(targets):
-                grads = gradient.attribute(x, target=int(target)).flatten(1)
-                if grads.shape[1] != basis.shape[1]:
-                    raise ValueError(f"layer {layer} has {grads.shape[1]} values per cell; the directions have "
-                                     f"{basis.shape[1]}")
-                out[start:start + len(x), k] = (grads @ basis.T).double().cpu().numpy()
+                grads = gradient.attribute(x, target=int(target))
+                for layer, basis, grad in zip(layers, bases, grads):
+                    grad = grad.flatten(1)
+                    if grad.shape[1] != basis.shape[1]:
+                        raise ValueError(f"layer {layer} has {grad.shape[1]} values per cell; its directions have "
+                                         f"{basis.shape[1]}")
+                    out[layer][start:start + len(x), k] = (grad @ basis.T).double().cpu().numpy()
     return out
+
+
+def layer_sensitivities(model, images, layer, directions, targets, batch_size=32, device=None):
+    """:func:`sensitivities` of one layer: (n_images, n_targets, n_directions) float64."""
+    return sensitivities(model, images, {layer: directions}, targets, batch_size, device)[layer]
 
 
 def tcav_scores(sensitivities):
