@@ -28,6 +28,16 @@ def test_the_streamed_lift_equals_the_in_memory_one(tmp_path):
     rows = np.array([20, 2, 7, 11, 0, 15, 9, 24, 3, 5])
     scores = rng.normal(size=len(rows))
     np.testing.assert_allclose(lift_direction_streamed(path, rows, scores, block_columns=256),
-                               lift_direction(dump[rows], scores), atol=1e-6)
+                               lift_direction(dump[rows], scores), atol=1e-5)
     with pytest.raises(ValueError, match="one score per cell"):
         lift_direction(dump[rows], scores[:5])
+
+
+def test_several_score_columns_lift_to_one_direction_each():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 200))
+    scores = rng.normal(size=(30, 3))
+    lifted = lift_direction(X, scores)
+    assert lifted.shape == (3, 200)
+    for k in range(3):
+        np.testing.assert_allclose(lifted[k], lift_direction(X, scores[:, k]), atol=1e-10)
