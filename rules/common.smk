@@ -266,6 +266,7 @@ def all_targets():
     targets += EXPORT_TARGETS
     targets += CHANNEL_USE_TARGETS
     targets += SIMILARITY_TARGETS
+    targets += CONCEPT_TARGETS
     return targets
 
 

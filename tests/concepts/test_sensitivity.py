@@ -134,3 +134,13 @@ def test_one_pass_serves_every_layer_with_the_gradients_of_the_chain_rule():
         np.testing.assert_allclose(s["first"][:, k], np.tile(V1 @ (B.numpy().T @ C[c].numpy()), (7, 1)),
                                    rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(layer_sensitivities(model, x, "second", V2, [0, 2]), s["second"], rtol=1e-6)
+
+
+def test_several_fold_directions_are_tested_as_their_mean_score_against_the_random_ones():
+    rng = np.random.default_rng(10)
+    signs = np.concatenate([np.ones((100, 1, 3)), rng.choice([-1.0, 1.0], size=(100, 1, 30))], axis=2)
+    signs[:10, 0, :3] = -1.0  # the three fold directions: 0.9 of the cells positive
+    row = concept_test(signs, None, ["only"], n_concept=3)[0]
+    random = np.mean(signs[:, 0, 3:] > 0, axis=0)
+    assert row["tcav_score"] == pytest.approx(0.9) and row["tcav_sd"] == 0.0
+    assert (row["t"], row["p"]) == pytest.approx(score_significance(0.9, random))

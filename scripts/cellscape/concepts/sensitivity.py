@@ -131,11 +131,14 @@ def bonferroni(p_values, n_tests):
 def concept_test(sensitivities, labels, classes, n_concept=1):
     """Per class: the TCAV score of the concept direction(s) and its test against the random ones.
 
-    ``sensitivities``: (n_cells, n_classes, n_concept + n_random) from
-    :func:`layer_sensitivities` with the targets ``range(len(classes))`` and the concept
-    direction(s) first; ``labels``: each cell's class index, or None to score every cell for
-    every class (TCAV scores a class on the cells of that class). Returns dict rows: class,
-    cells, tcav_score (the concept's, mean over its directions), mean_sensitivity, random_mean,
+    ``sensitivities``: (n_cells, n_classes, n_concept + n_random) from :func:`sensitivities`
+    with the targets ``range(len(classes))`` and the concept direction(s) first; ``labels``: each
+    cell's class index, or None to score every cell for every class (TCAV scores a class on the
+    cells of that class). Several concept directions (one per probe fold) are fitted on nearly
+    the same cells, so they are no independent draws: their mean score is tested as one value
+    against the random directions' (:func:`score_significance`), which asks whether the
+    direction is unusual among directions of the layer. Returns dict rows: class, cells,
+    tcav_score (the folds' mean), tcav_sd (across folds), mean_sensitivity, random_mean,
     random_sd, t, p (uncorrected)."""
     sensitivities = np.asarray(sensitivities, dtype=np.float64)
     if sensitivities.shape[2] - n_concept < 2:
@@ -148,8 +151,9 @@ def concept_test(sensitivities, labels, classes, n_concept=1):
             continue
         scores = tcav_scores(sensitivities[cells, k])
         concept, random = scores[:n_concept], scores[n_concept:]
-        t, p = score_significance(concept, random)
+        t, p = score_significance(concept.mean(), random)
         rows.append({"class": name, "cells": int(cells.sum()), "tcav_score": float(concept.mean()),
+                     "tcav_sd": float(concept.std(ddof=1)) if n_concept > 1 else 0.0,
                      "mean_sensitivity": float(sensitivities[cells, k, :n_concept].mean()),
                      "random_mean": float(random.mean()), "random_sd": float(random.std(ddof=1)), "t": t, "p": p})
     return rows

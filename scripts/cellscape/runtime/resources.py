@@ -54,7 +54,7 @@ DRIVERS = {
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
     "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
     "label_free_separation": ("cells", "cells"),
-    "cka": ("values", None),
+    "cka": ("values", None), "concepts": ("values", None),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
@@ -229,6 +229,19 @@ class CostModel:
 
         def mem_mb(wildcards, attempt):
             return request_mb(FLOOR_MB + held / MB, attempt)
+        return mem_mb
+
+    def mem_mb_concepts(self, layers, n_directions):
+        """The concepts job: the network, the shown cells' images, every tested layer's directions
+        (float32), a batch's gradients at every layer and one cells x cells Gram matrix."""
+        size = sum(self.shape[layer].size for layer in layers)
+        cells = self.n_selected
+        images = cells * self.n_channels * self.config["image_size"] ** 2 * 4
+        batch = self.config["activations"]["batch_size"] * size * 4 * 4
+        held = images + size * n_directions * 4 + batch + 3 * cells * cells * 8
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(TORCH_MB + held / MB, attempt)
         return mem_mb
 
     def mem_mb_profiles(self, layers, n_images, batch_size=64):
