@@ -81,6 +81,7 @@ SPEC = PLAN.spec
 SHAPES = SPEC.shapes
 LAYERS = PLAN.layers
 CONV_LAYERS = PLAN.conv_layers
+LAYER_SHAPE = {s.name: s for s in SHAPES}
 #: layer name (alias) -> module path, and kinds, of a network from elsewhere (None: the paper's names say both)
 LAYER_PATHS = SPEC.paths if EXTERNAL_MODEL else None
 LAYER_KINDS = SPEC.kinds if EXTERNAL_MODEL else None
@@ -223,6 +224,8 @@ def all_targets():
     targets += EXPORT_TARGETS
     targets += CHANNEL_USE_TARGETS
     targets += PROBE_TARGETS
+    targets += SIMILARITY_TARGETS
+    targets += CONCEPT_TARGETS
     return targets
 
 
@@ -270,3 +273,7 @@ def method_outputs(pattern, methods, **names):
 def layer_embeddings(wildcards):
     return expand(f"{EMB}/{wildcards.layer}/{{method}}.csv", method=config["embeddings"]["methods"])
 
+
+def replicate_seed(wildcards):
+    """The training seed of the classifier's copy ``seed<s>`` (rules/similarity.smk)."""
+    return int(wildcards.replicate.removeprefix("seed"))

@@ -146,6 +146,12 @@ TOGETHER = {
     "model.input.channels": {"model": {**EXTERNAL, "input": {"channels": ["nucleus", "cytoplasm"]}}},
     "model.input.mean": {"model": {**EXTERNAL, "input": {"mean": [0.1, 0.1], "std": [0.5, 0.5]}}},
     "model.input.std": {"model": {**EXTERNAL, "input": {"std": [0.5, 0.5]}}},
+    # the concept test runs only for named measures: each of its settings with one
+    "concepts.measures": {"concepts": {"measures": ["nucleus_area_ratio"]}},
+    "concepts.layers": {"concepts": {"measures": ["nucleus_area_ratio"], "layers": ["conv3"]}},
+    "concepts.folds": {"concepts": {"measures": ["nucleus_area_ratio"], "folds": 3}},
+    "concepts.random_directions": {"concepts": {"measures": ["nucleus_area_ratio"], "random_directions": 20}},
+    "concepts.alpha": {"concepts": {"measures": ["nucleus_area_ratio"], "alpha": 0.01}},
     # the tiny run's two stains have no label-free channel: the setting is about a darkfield channel too
     "channel_use.label_free": {"channel_use": {"label_free": True}, "data": {"channels": EXPLICIT["data.channels"]}},
 }

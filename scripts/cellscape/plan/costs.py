@@ -54,10 +54,12 @@ DRIVERS = {
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
     "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
     "label_free_separation": ("cells", "cells"), "cell_features": ("events", "events"), "probes": ("cells", "cells"),
+    "cka": ("values", None), "concepts": ("values", None),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
-          "label_free_train": "train", "label_free_layers": "dump_layers", "untrained_layers": "dump_layers"}
+          "label_free_train": "train", "label_free_layers": "dump_layers", "untrained_layers": "dump_layers",
+          "replicate_train": "train", "replicate_layers": "dump_layers"}
 #: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
 #: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
 #: a rule it has not measured gets UNCALIBRATED
@@ -134,6 +136,7 @@ class CostModel:
     n_images: int = None
 
     def __post_init__(self):
+        self.given = {}
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
         if self.channels is None:
@@ -159,6 +162,8 @@ class CostModel:
         computed from, and what bench/scaling.py fits the calibration to. ``rule``: the rule's
         own name (``SHARED`` rules are calibrated as another)."""
         driver = DRIVERS[SHARED.get(rule, rule)][0]
+        if rule in self.given:  # a value only the stage's rules file knows (runtime(rule, value=...))
+            return self.given[rule]
         if driver == "render":
             return self.featvis.job_gflop(rule, wildcards)
         if driver == "values":  # one layer's dump, the one-pass dump of every layer, or MDA's layers
@@ -191,9 +196,12 @@ class CostModel:
             return request_mb(c + d * self.memory_value(driver), attempt)
         return mem_mb
 
-    def runtime(self, rule):
-        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line."""
+    def runtime(self, rule, value=None):
+        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line; ``value``: its
+        driver's value where the plan cannot derive it (the similarity and concept stages' layers)."""
         a, b = calibrated(SHARED.get(rule, rule))["time"]
+        if value is not None:
+            self.given[rule] = value
 
         def runtime(wildcards, attempt):
             return request_minutes(a + b * self.driver_value(rule, wildcards), attempt)
@@ -222,6 +230,15 @@ class CostModel:
         """Millions of values one layer's dump writes (rule dump_activations)."""
         return self.layer_values([wildcards.layer])
 
+    def cka_cells(self):
+        """The cells CKA compares (similarity.max_cells of the shown ones)."""
+        return min(self.n_selected, self.config["similarity"]["max_cells"])
+
+    def similarity_values(self, sizes):
+        """Millions of activation values the CKA job reads: its cells x the compared layers'
+        ``sizes`` (features per cell, every network's layers)."""
+        return self.cka_cells() * sum(sizes) / 1e6
+
     # ---- memory from what a job holds
     def image_set_mb(self):
         """The image set (float32, every channel) with working room (x1.5)."""
@@ -248,6 +265,29 @@ class CostModel:
         """A one-pass dump of ``layers`` (rule dump_layers): every layer's working memory at once."""
         def mem_mb(wildcards, attempt):
             return int(self._dump_mb(layers)) * attempt
+        return mem_mb
+
+    def mem_mb_cka(self, n_layers):
+        """The CKA job: one float32 cells x cells matrix per compared layer (every network), the
+        float64 sum of the layer being read and a block of 4,096 features of it."""
+        n = self.cka_cells()
+        held = n_layers * n * n * 4 + 3 * n * n * 8 + n * 4096 * (2 + 4 + 4)
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(FLOOR_MB + held / MB, attempt)
+        return mem_mb
+
+    def mem_mb_concepts(self, layers, n_directions):
+        """The concepts job: the network, the shown cells' images, every tested layer's directions
+        (float32), a batch's gradients at every layer and one cells x cells Gram matrix."""
+        size = sum(self.shape[layer].size for layer in layers)
+        cells = self.n_selected
+        images = cells * self.n_channels * self.config["image_size"] ** 2 * 4
+        batch = self.config["activations"]["batch_size"] * size * 4 * 4
+        held = images + size * n_directions * 4 + batch + 3 * cells * cells * 8
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(TORCH_MB + held / MB, attempt)
         return mem_mb
 
     def mem_mb_profiles(self, layers, n_images, batch_size=64):
@@ -278,9 +318,12 @@ class CostModel:
             "raw images": (self.n_images * channels * self.frame_size() ** 2 * RAW_BYTES_PER_PIXEL
                            if self.config["data"]["source"] == "synthetic" else 0),
             "image set": self.n_images * channels * size * size * 4,
-            "networks": weights * 4 * (2 if mda["enabled"] else 1),  # weights, best, checkpoint, momentum
+            "networks": weights * 4 * ((2 if mda["enabled"] else 1) + self.config["similarity"]["replicates"]),  # weights, best, checkpoint, momentum
             "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
             "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
+            # the classifier's copies (similarity.replicates): on disk until the CKA job has read them
+            "replicate dumps (temporary)": (self.config["similarity"]["replicates"] * self.n_selected
+                                            * sum(self.shape[layer].size for layer in layers) * itemsize),
             "embeddings, explorer, export": self.n_selected * SHOWN_BYTES_PER_CELL,
             "figures, feature images": FIGURE_BYTES,
         }
