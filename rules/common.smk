@@ -15,7 +15,6 @@ from cellscape.plan.errors import PlanError
 from cellscape.plan.costs import GB, disk_summary
 from cellscape.runtime.params import canonical
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
-from cellscape.data.simulate import check_channels, resolve_params
 from cellscape.data.channels import label_free_channels, label_free_plan
 from cellscape.data.settings import data_settings
 
@@ -150,30 +149,9 @@ def configured_layer(requested, key, layers=None):
         raise WorkflowError(str(err))
 
 
-if config["data"]["source"] == "synthetic":
-    try:
-        SIMULATOR = resolve_params({k: v for k, v in config["simulator"].items()
-                                    if k not in ("events", "chunks")}
-                                   | {"frame_size": config["simulator"].get("frame_size", config["image_size"])})
-    except ValueError as err:
-        raise WorkflowError(f"config simulator: {err}")
-    if set(config["classes"]) - set(SIMULATOR["class_fractions"]):
-        raise WorkflowError(f"config classes {config['classes']}: the simulator makes only "
-                            f"{sorted(SIMULATOR['class_fractions'])}")
-    try:
-        check_channels([c["file"] or f"(channel {c['name']} has no file suffix)" for c in CHANNELS])
-    except ValueError as err:
-        raise WorkflowError(f"config data.channels (simulated data): {err}")
-    CHUNKS = [f"{k:03d}" for k in range(config["simulator"]["chunks"])]
-elif config["data"]["source"] == "cif":
-    from cellscape.data.cif.source import check_config as check_cif_config
-    from cellscape.data.readers import InputError
-    try:
-        check_cif_config({**config["data"], "channels": CHANNELS}, config["classes"])
-    except InputError as err:
-        raise WorkflowError(str(err))
-elif not config["data"]["directory"]:
-    raise WorkflowError("config data.directory: required when data.source is 'directory'")
+#: the simulator's resolved parameters and chunks (cellscape.plan.source; None, []: real data)
+SIMULATOR = PLAN.source.simulator
+CHUNKS = PLAN.source.chunks
 
 wildcard_constraints:
     layer="|".join(dict.fromkeys(LAYERS + PROJECT_LAYERS)),

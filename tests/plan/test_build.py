@@ -62,3 +62,19 @@ def test_the_runtime_helpers_import_no_stage_package():
 def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path):
     probe = REPO / "scripts" / "cellscape" / "plan" / "build.py"
     assert {"data", "model"} <= imported_packages(probe)
+
+
+def test_a_source_that_cannot_work_stops_planning_naming_the_setting():
+    import pytest
+
+    from cellscape.plan.errors import PlanError
+    from cellscape.plan.source import source_plan
+    from support.config import validated_config
+    config = validated_config({"classes": ["lymphocyte", "platelet"]})
+    with pytest.raises(PlanError, match=r"config classes .*platelet.*the simulator makes only"):
+        source_plan(config, config["data"]["channels"])
+    config = validated_config({"data": {"source": "directory"}})
+    with pytest.raises(PlanError, match="config data.directory: required"):
+        source_plan(config, config["data"]["channels"])
+    config = validated_config({"simulator": {"events": 10, "chunks": 3}})
+    assert source_plan(config, config["data"]["channels"]).chunks == ["000", "001", "002"]

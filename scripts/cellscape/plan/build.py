@@ -15,6 +15,7 @@ from .errors import PlanError
 from .costs import DIRECTORY_EVENTS, CostModel, source_events
 from .featvis import FeatvisJobs
 from .mda import MdaPlan, mda_plan
+from .source import SourcePlan, source_plan
 from .paths import Paths
 
 
@@ -40,6 +41,8 @@ class Plan:
     featvis: FeatvisJobs = None
     #: the MDA stage's layers and target
     mda: MdaPlan = None
+    #: the simulator's settings and chunks, or the real source checked
+    source: SourcePlan = None
 
     @property
     def external_model(self):
@@ -143,6 +146,7 @@ def build(config):
         raise PlanError(str(err)) from None
     plan.notes += plan.featvis.notes
     plan.mda = mda_plan(plan)
+    plan.source = source_plan(config, channels)
     for model in (costs, project_costs):  # what the render and MDA dump costs are computed from
         model.featvis, model.mda_layers = plan.featvis, plan.mda.layers
     return plan
