@@ -222,9 +222,6 @@ def gpu_count(wildcards):
     return 1 if uses_cuda() else 0
 
 
-EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
-
-
 def method_settings(layer, method):
     """One method's global settings with ``layer``'s overrides on top."""
     emb = config["embeddings"]

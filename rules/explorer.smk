@@ -2,6 +2,8 @@
 # attribution, feature localisation between cells, feature images); opens from disk.
 
 EXPLORER_TARGETS = [f"{EXPLORER_DIR}/index.html"]
+#: the maps the page shows (it lays out UMAP and t-SNE maps with their grids)
+EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
 #: the regression target and its prediction colour the maps when the MDA stage runs
 EXPLORER_MDA = config["mda"]["enabled"]
 
