@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..model.initial import randomise_layer
 from .methods import attribution_maps
 from .similarity import SCORES, cell_masks, similarity
 
@@ -26,25 +27,6 @@ MODES = ("cascading", "independent")
 def weighted_layers(model):
     """Names of the model's layers with weights, top (output) first: the cascade's order."""
     return list(reversed(model.layer_names))
-
-
-def randomise_layer(model, name, generator):
-    """Re-draw layer ``name``'s weights as at initialisation (He normal, zero bias), in place.
-    A network from elsewhere (``stage_parameters``): every kernel and bias from the layer below
-    up to this one (a block's normalisation scales stay)."""
-    if hasattr(model, "stage_parameters"):
-        for parameter_name, parameter in model.stage_parameters()[name]:
-            with torch.no_grad():
-                if parameter.dim() >= 2:
-                    nn.init.kaiming_normal_(parameter, nonlinearity="relu", generator=generator)
-                elif parameter_name.endswith("bias"):
-                    nn.init.zeros_(parameter)
-        return
-    for module in model.layer(name).modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            with torch.no_grad():
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu", generator=generator)
-                nn.init.zeros_(module.bias)
 
 
 def _randomised(model, names, generator):
