@@ -51,8 +51,8 @@ ARGS = CHROMIUM_ARGS + ["--enable-precise-memory-info"]
 VIEWPORT = {"width": 1400, "height": 900}
 BUNDLE = ROOT / "tools" / "explorer_bundle" / "dist" / "regl-scatterplot.js"
 E = "window.cellscape.testApi"  # the page's test hooks (static/explorer_test_api.js)
-LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the old page: fractions of its plot's box
-LASSO_VIEW = "conv3"  # today's page: the small multiple the lasso is drawn in
+LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the one-layer page: fractions of its plot's box
+LASSO_VIEW = "conv3"  # this page: the small multiple the lasso is drawn in
 
 # The bars the page must meet: (name prefix, comparison, limit).
 BARS = {"page_ready": ("<=", 10.0), "pan_zoom_frame_median": ("<=", 50.0),
