@@ -77,12 +77,12 @@ def test_composite_clips_where_colours_add_past_one():
     np.testing.assert_array_equal(rgb[0, 2], [0.0, 0.0, 0.0])
 
 
-def test_two_default_channels_give_the_old_red_green_images():
+def test_two_default_channels_give_the_papers_red_green_images():
     rng = np.random.default_rng(1)
     images = rng.uniform(0, 1, size=(4, 2, 7, 7)).astype(np.float32)
     for gain in (1.0, 1.7):
-        old = np.clip(np.stack([images[:, 0], images[:, 1], np.zeros_like(images[:, 0])], axis=-1) * gain, 0, 1)
-        np.testing.assert_array_equal(compose_channels(images, TWO, gain), old)
+        red_green = np.clip(np.stack([images[:, 0], images[:, 1], np.zeros_like(images[:, 0])], axis=-1) * gain, 0, 1)
+        np.testing.assert_array_equal(compose_channels(images, TWO, gain), red_green)
 
 
 def test_composite_refuses_images_with_another_channel_count():
