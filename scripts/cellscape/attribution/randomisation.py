@@ -74,7 +74,7 @@ class ModelRandomisation(MapComparison):
         masks = cell_masks(images)
         reference = self._maps(model, images, targets)
         stages, all_maps = ["none"], [reference]
-        cascade = copy.deepcopy(model).eval()
+        cascade = copy.deepcopy(model).eval() if self.mode == "cascading" else None
         for k, name in enumerate(weighted_layers(model)):
             generator = torch.Generator().manual_seed(int(self.random_state) + k)
             if self.mode == "cascading":
