@@ -110,3 +110,32 @@ def test_best_matches_names_the_most_similar_layer_and_how_far_it_is():
     assert [r["match"] for r in rows] == ["same", "adjacent", "other", "same"]
     assert [r["steps"] for r in rows] == [0, 1, 2, 0]
     assert np.isnan(rows[1]["cka_same"]) and rows[2]["cka_same"] == 0.3
+
+
+def unbiased_hsic(K, L):
+    """Song et al. (2012), Eq. 5: the unbiased HSIC estimator, with the diagonals of K and L zeroed."""
+    n = len(K)
+    K, L = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
+    one = np.ones(n)
+    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
+
+
+@pytest.mark.parametrize("n, dx, dy", [(40, 5, 8), (30, 60, 90)])
+def test_debiased_cka_equals_the_cka_of_song_et_als_unbiased_hsic(n, dx, dy):
+    X, Y = related_pair(np.random.default_rng(n + 1), n, dx, dy)
+    K, L = X @ X.T, Y @ Y.T  # uncentred kernels: the estimator needs no centring
+    expected = unbiased_hsic(K, L) / np.sqrt(unbiased_hsic(K, K) * unbiased_hsic(L, L))
+    assert linear_cka(X, Y, debiased=True) == pytest.approx(expected, rel=1e-9)
+    units = [unit_gram(centred_gram(A), debiased=True) for A in (X, Y)]
+    assert gram_similarity(units)[0, 1] == pytest.approx(expected, abs=1e-6)
+
+
+def test_debiased_cka_of_unrelated_wide_layers_is_near_zero_where_the_biased_one_is_not():
+    rng = np.random.default_rng(8)
+    X, Z = rng.normal(size=(60, 3000)), rng.normal(size=(60, 3000))  # far more features than cells
+    assert linear_cka(X, Z) > 0.9  # the biased estimator: ~ features / (features + cells)
+    assert abs(linear_cka(X, Z, debiased=True)) < 0.05
+    Q = ortho_group.rvs(50, random_state=2)
+    W = rng.normal(size=(60, 50))
+    assert abs(linear_cka(W @ Q, 3 * W, debiased=True) - 1) < 1e-6  # the invariances hold for it too

@@ -39,15 +39,18 @@ def centre_columns(X):
     return X - X.mean(axis=0, keepdims=True)
 
 
-def linear_cka(X, Y):
+def linear_cka(X, Y, debiased=False):
     """Linear CKA of two layers' features (cells x features each, the same cells in the same
-    order). NaN when either layer is constant over the cells (no variance to compare)."""
+    order); ``debiased``: from the unbiased HSIC estimator (:func:`debiased_centring`, Gram form).
+    NaN when either layer is constant over the cells (no variance to compare)."""
     X, Y = _features(X, "X"), _features(Y, "Y")
     if len(X) != len(Y):
         raise ValueError(f"X holds {len(X)} cells and Y {len(Y)}: CKA compares the same cells in both")
     if len(X) < 2:
         raise ValueError("CKA needs at least 2 cells")
     Xc, Yc = centre_columns(X), centre_columns(Y)
+    if debiased:
+        return gram_cka(debiased_centring(Xc @ Xc.T), debiased_centring(Yc @ Yc.T))
     n, (dx, dy) = len(X), (X.shape[1], Y.shape[1])
     if dx * dx + dy * dy + dx * dy <= 3 * n * n:  # feature-space form: the smaller matrices
         cross = np.sum((Yc.T @ Xc) ** 2)
@@ -117,9 +120,32 @@ def streamed_centred_gram(path, rows, block_columns=BLOCK_COLUMNS, progress=None
     return gram
 
 
-def unit_gram(gram):
+def debiased_centring(gram):
+    """The Gram matrix centred for the unbiased HSIC estimator (Song et al. 2012), as Kornblith et
+    al.'s code does: the diagonal zeroed and row and column means removed with the U-statistic's
+    weights, so that the inner product of two such matrices is, up to one factor common to every
+    pair, the unbiased HSIC. The biased estimator is pulled towards 1 when layers have many more
+    features than there are cells (every pair of wide conv layers then scores high); this one is
+    not."""
+    gram = np.array(gram, dtype=np.float64)
+    n = len(gram)
+    if n < 4:
+        raise ValueError(f"the debiased estimator needs at least 4 cells, got {n}")
+    np.fill_diagonal(gram, 0)
+    means = gram.sum(axis=0) / (n - 2)
+    means -= means.sum() / (2 * (n - 1))
+    gram -= means[:, None]
+    gram -= means[None, :]
+    np.fill_diagonal(gram, 0)
+    return gram
+
+
+def unit_gram(gram, debiased=False):
     """A centred Gram matrix scaled to unit Frobenius norm, as float32 (CKA is then a dot
-    product); None for a layer constant over the cells."""
+    product); with ``debiased``, after :func:`debiased_centring`. None for a layer constant over
+    the cells."""
+    if debiased:
+        gram = debiased_centring(gram)
     norm = np.linalg.norm(gram)
     return None if norm == 0 else (gram / norm).astype(np.float32)
 
