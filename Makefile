@@ -50,13 +50,14 @@ system-deps:
 FLOAT32_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
 
 ## test: the whole suite, end-to-end tiny run, browser and SLURM tests included; on a CPU with
-## native bfloat16 the tests that train run once more with it switched off, as on most CPUs
+## native bfloat16 the unit tests that train run once more with it switched off, as on most CPUs
+## (the end-to-end runs assert nothing that depends on the precision: make test-float32 runs them too)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -ra --durations=25 tests
-	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.network import resolve_precision; \
+	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.precision import resolve_precision; \
 		sys.exit(resolve_precision('auto', 'cpu') != 'bfloat16')"; then \
-		echo "bfloat16 CPU: the tests that train, again in float32 ($(FLOAT32_ONLY))"; \
-		$(FLOAT32_ONLY) $(BIN)/python -m pytest -ra -m trains tests; fi
+		echo "bfloat16 CPU: the unit tests that train, again in float32 ($(FLOAT32_ONLY))"; \
+		$(FLOAT32_ONLY) $(BIN)/python -m pytest -ra -m "trains and not slow" tests; fi
 
 ## test-float32: the tests that train, with bfloat16 switched off
 test-float32: $(STAMP)

@@ -26,6 +26,8 @@ include: "rules/explorer.smk"
 include: "rules/export.smk"
 include: "rules/channel_use.smk"
 include: "rules/probes.smk"
+include: "rules/similarity.smk"
+include: "rules/concepts.smk"
 
 
 for note in dict.fromkeys(LAYER_NOTES if workflow.is_main_process else []):  # once, at planning

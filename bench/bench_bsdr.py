@@ -10,7 +10,7 @@ edges (12 groups). Both fits run in the same process, single-threaded BLAS is ad
   truncated-normal integrals with a loop over its classes), the classes (one (R+1)-dimensional
   Gaussian each) and the precisions. It is slow, so it runs ``naive_iterations`` iterations
   (10 in quick mode, all 200 in full mode) and its time is scaled per iteration.
-* ``BSDR`` (cellscape.embeddings.bsdr) runs the same number of iterations for the comparison of the
+* ``BSDR`` (cellscape.mda.bsdr) runs the same number of iterations for the comparison of the
   projections (max |difference| / max |projection|, tolerance 1e-8) and of the bounds, then
   its default 200 iterations for the timing of a whole fit.
 
@@ -30,10 +30,10 @@ from scipy.special import digamma, gammaln, log_ndtr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cellscape.embeddings.bsdr import BSDR  # noqa: E402
+from cellscape.mda.bsdr import BSDR  # noqa: E402
 
 LOG_2PI = np.log(2.0 * np.pi)
-NEWTON_STEPS = 3            # as in cellscape.embeddings.bsdr
+NEWTON_STEPS = 3            # as in cellscape.mda.bsdr
 TOLERANCE = 1e-8            # max |naive - vectorised| / max |projection| after the same iterations
 
 
@@ -99,7 +99,7 @@ def _naive_truncated(m_i, own_class, nodes, log_weights):
 
 def naive_bsdr(X, y, n_components=16, n_iter=200, sigma_z=0.1, alpha=1.0, beta=1.0,
                n_quadrature=16, random_state=0):
-    """BSDR by loops: same model, updates, order and initial draws as cellscape.embeddings.bsdr.BSDR
+    """BSDR by loops: same model, updates, order and initial draws as cellscape.mda.bsdr.BSDR
     (all six Gamma priors at (alpha, beta)). Returns (E[Q], lower bound per iteration, seconds
     spent computing the bound: its per-sample loops cost more than the updates)."""
     from sklearn.utils import check_random_state
@@ -229,7 +229,7 @@ def layer_groups(results, layer):
     """A finished run's regression-network layer (reduced features) and MDA's groups of its
     predictions: the input BSDR meets in the workflow."""
     import pandas as pd
-    from cellscape.embeddings.mda_estimator import target_groups
+    from cellscape.mda.estimator import target_groups
     X = np.load(Path(results) / "mda" / "activations" / layer / "reduced.npy").astype(np.float64)
     selection = pd.read_csv(Path(results) / "mda" / "activations" / "selection.csv")
     return X, target_groups(selection["predicted"].to_numpy())[0]

@@ -1,27 +1,28 @@
-"""Benchmark: the explorer page (index.html) in headless Chromium, against the page it replaced
-and against regl-scatterplot, on generated explorers of up to 100,000 cells x 12 layers.
+"""Benchmark: the explorer page (index.html) in headless Chromium, against the one-layer page of
+git commit ``16e5d5f`` and against regl-scatterplot, on generated explorers of up to 100,000
+cells x 12 layers.
 
 Not a test. Every figure comes with a baseline measured in the same run:
 
-* today's page at N cells (quick: 20,000; ``--full``: 100,000; ``--cells N``): time to ready,
+* this page at N cells (quick: 20,000; ``--full``: 100,000; ``--cells N``): time to ready,
   median frame while panning and zooming the large view (real pointer drag and wheel), linked
   selection update in all 13 maps (a lasso drawn with real shift-drag pointer events in a small
   multiple: mouse-up to the end of the frame that shows it in every map; and ``select()`` of 20%
   of the cells), hover to thumbnail shown (real mouse move onto a cell whose tile is not loaded
   yet; median over several cells), JS heap (``--enable-precise-memory-info``), bytes on disk per
   cell, the largest file;
-* the previous explorer (git commit ``16e5d5f``, its ``embedding.html``), built in a subprocess
+* the one-layer explorer (git commit ``16e5d5f``, its ``embedding.html``), built in a subprocess
   from ``git archive`` of that commit (its package and its own ``fabricate_inputs``; the two
   ``cellscape`` packages never share an interpreter) at the sizes it can load (its single sprite
   sheet breaks past ~44,000 cells): ready, hover to image, lasso selection update, heap, bytes;
-  today's page is measured at the same sizes;
+  this page is measured at the same sizes;
 * regl-scatterplot (``tools/explorer_bundle``) in the same Chromium at N points, one large view
   and 12 small multiples on one shared renderer: median large-view frame while panning, and one
   selection redraw across the 13 instances. This is why the page draws its maps on the CPU.
 
 Hover and page-ready times are wall-clock from Python (the same way for both pages); frame and
 selection times are read inside the page. Console errors or uncaught exceptions on any page
-fail the run. ``ratio`` = baseline / value for times, sizes and memory (> 1: today's page is
+fail the run. ``ratio`` = baseline / value for times, sizes and memory (> 1: this page is
 better); for the linear-growth row it is the bytes per cell at N over those at the smaller size.
 
     PYTHONPATH=scripts .venv/bin/python bench/bench_explorer.py [--full] [--cells N] [--keep DIR]
@@ -49,11 +50,11 @@ OLD_COMMIT = "16e5d5f"
 ARGS = CHROMIUM_ARGS + ["--enable-precise-memory-info"]
 VIEWPORT = {"width": 1400, "height": 900}
 BUNDLE = ROOT / "tools" / "explorer_bundle" / "dist" / "regl-scatterplot.js"
-E = "window.explorer"
+E = "window.cellscape.testApi"  # the page's test hooks (static/explorer_test_api.js)
 LASSO = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]  # the old page: fractions of its plot's box
 LASSO_VIEW = "conv3"  # today's page: the small multiple the lasso is drawn in
 
-# The bars of the issue: (name prefix, comparison, limit).
+# The bars the page must meet: (name prefix, comparison, limit).
 BARS = {"page_ready": ("<=", 10.0), "pan_zoom_frame_median": ("<=", 50.0),
         "lasso_selection_update": ("<=", 200.0), "select_20pct_update": ("<=", 200.0),
         "hover_to_thumbnail": ("<=", 200.0), "js_heap": ("<=", 1500.0),
@@ -148,7 +149,7 @@ def build_new(n, out, n_ifealid=1000):
     t1 = time.perf_counter()
     build_explorer(out, **inputs)
     del inputs
-    print(f"  built today's explorer, {n:,} cells: fabricate {t1 - t0:.0f} s, build "
+    print(f"  built this explorer, {n:,} cells: fabricate {t1 - t0:.0f} s, build "
           f"{time.perf_counter() - t1:.0f} s", flush=True)
     return folder_bytes(out)
 
@@ -275,7 +276,7 @@ def spread(n, k):
 
 
 def measure_new(session, folder, n, quick, label, full_set):
-    """Today's page. ``full_set``: also frames, select(20%), tap and heap (the large run)."""
+    """This page. ``full_set``: also frames, select(20%), tap and heap (the large run)."""
     page, ready = session.open(folder / "index.html", label)
     out = {"ready_s": ready}
     # hover -> thumbnail, first, while no tile is loaded
@@ -451,12 +452,12 @@ def run(mode="quick", cells=None, keep=None):
         new, old = {}, {}
         with sync_playwright() as p:
             session = Session(p)
-            new[n] = measure_new(session, tmp / f"new_{n}", n, quick, f"today's page, {n} cells", True)
-            print(f"  today's page at {n:,}: {json.dumps(new[n])}", flush=True)
+            new[n] = measure_new(session, tmp / f"new_{n}", n, quick, f"this page, {n} cells", True)
+            print(f"  this page at {n:,}: {json.dumps(new[n])}", flush=True)
             for s in small:
-                new[s] = measure_new(session, tmp / f"new_{s}", s, quick, f"today's page, {s} cells", False)
+                new[s] = measure_new(session, tmp / f"new_{s}", s, quick, f"this page, {s} cells", False)
                 old[s] = measure_old(session, tmp / f"old_{s}", s, quick, f"{OLD_COMMIT} page, {s} cells")
-                print(f"  {s:,} cells: today {json.dumps(new[s])}\n  {s:,} cells: {OLD_COMMIT} {json.dumps(old[s])}",
+                print(f"  {s:,} cells: this page {json.dumps(new[s])}\n  {s:,} cells: {OLD_COMMIT} {json.dumps(old[s])}",
                       flush=True)
             page_sizes = view_sizes(p)
             regl = measure_regl(session, tmp, n, page_sizes, quick)
@@ -475,8 +476,8 @@ def run(mode="quick", cells=None, keep=None):
 
 
 def view_sizes(playwright):
-    """The large view's and a small multiple's CSS size in today's page at our viewport (the page's
-    own layout rule, explorer_main.js buildViews), so regl-scatterplot draws the same pixels."""
+    """The large view's and a small multiple's CSS size in this page at our viewport (the page's
+    own layout rule, explorer_maps.js build), so regl-scatterplot draws the same pixels."""
     vw, vh = VIEWPORT["width"], VIEWPORT["height"]
     mw = max(460, min(900, vw - 258 - 470 - 50))
     mh = max(340, min(760, vh - 492))

@@ -12,10 +12,9 @@ draws conv4 feature images two ways:
 It prints seconds per channel, the speed-up and the objective each reaches on the final
 (untransformed) images, plus the pixel correlation between the two images of each channel.
 
-``recipes`` (issue 15, docs/featvis.md) times the feature-image recipes as a chunk job runs
-them (``cellscape.featvis.tasks.render_channels``: render + filtering): the recipe before issue 15
-at 512 steps (the 2.9 s per conv4 image of the issue), the default recipe at its steps and at
-512 (configs/paper.yaml), interleaved and repeated in one run, so their ratio holds whatever
+``recipes`` (docs/featvis.md) times the feature-image recipes as a chunk job runs them
+(``cellscape.featvis.tasks.render_channels``: render + filtering): lucid's plain recipe at 512
+steps, the default recipe at its steps and at 512 (configs/paper.yaml), interleaved and repeated in one run, so their ratio holds whatever
 else the machine does.
 ``run(mode)`` returns summary rows for the lead's benchmark table (``smoke``: a model trained for
 2 s and 16 render steps, the code path only); ``main`` also writes a red/green PNG of the feature
@@ -41,7 +40,8 @@ from cellscape.featvis.param import FourierParam  # noqa: E402
 from cellscape.featvis.render import PlateauStop, render  # noqa: E402
 from cellscape.featvis.tasks import use_bf16  # noqa: E402
 from cellscape.featvis.transforms import standard_transforms  # noqa: E402
-from cellscape.model.network import build_model, load_model  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.sources.train import load_model  # noqa: E402
 
 MODEL_CFG = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
              "dense": [256], "dropout": 0.25}
@@ -188,10 +188,10 @@ def save_feature_png(path, rows, channels, title):
     plt.close(fig)
 
 
-# ----------------------------------------------------------------------------- recipes (issue 15)
+# ----------------------------------------------------------------------------- recipes
 
-#: featvis settings of the recipe before issue 15 (grey start and fill, plain objective, lr 0.05)
-TODAY = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "tv": 0.0, "blur": 0.0, "range": 0.0,
+#: featvis settings of lucid's plain recipe (grey start and fill, plain objective, lr 0.05)
+PLAIN = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "tv": 0.0, "blur": 0.0, "range": 0.0,
          "dark": 0.0, "decay_power": 1.0, "saturation_stop": 0.0, "lr": 0.05}
 
 
@@ -199,7 +199,7 @@ def recipe_timing(model, channels, default_steps=128, repeats=2, long_steps=512)
     """Seconds per conv4 feature image of each recipe, as a chunk job (render + filtering).
 
     Returns {name: (seconds per image (the minimum over ``repeats`` interleaved rounds), render
-    steps)} for ``previous`` (the recipe before the current one, ``long_steps``), ``default``
+    steps)} for ``plain`` (lucid's plain recipe, ``long_steps``), ``default``
     (``default_steps``) and ``default_long`` (``long_steps``). The best cell of each channel
     comes from simulated cells (it only scales the objective)."""
     from snakemake.utils import validate
@@ -209,7 +209,7 @@ def recipe_timing(model, channels, default_steps=128, repeats=2, long_steps=512)
     fv = {**cfg["featvis"], "channels_last": False, "bf16": False}
     images, _ = simulated_images(64, seed=3)
     best = np.array([channel_activation(model, LAYER, [c] * len(images), images, "cpu").max() for c in channels])
-    recipes = {"previous": {**fv, **TODAY, "steps": long_steps}, "default": {**fv, "steps": default_steps},
+    recipes = {"plain": {**fv, **PLAIN, "steps": long_steps}, "default": {**fv, "steps": default_steps},
                "default_long": {**fv, "steps": long_steps}}
     timings = {name: [] for name in recipes}
     steps = {}
@@ -296,13 +296,13 @@ def run(mode="quick", threads=1, out_dir=None, train_seconds=None):
 
     recipes = recipe_timing(model, channels, default_steps=size["default_steps"], long_steps=steps,
                             repeats=1 if mode != "full" else 2)
-    before, default = recipes["previous"][0], recipes["default"][0]
-    print(f"recipes: the previous one at {steps} steps {before:.2f} s/image, default at {size['default_steps']} steps "
+    plain, default = recipes["plain"][0], recipes["default"][0]
+    print(f"recipes: lucid's plain one at {steps} steps {plain:.2f} s/image, default at {size['default_steps']} steps "
           f"{default:.2f} s/image ({recipes['default'][1]} render steps), at {steps} {recipes['default_long'][0]:.2f} s/image")
     return [
         {"name": f"featvis {LAYER} seconds per feature image, default recipe ({size['default_steps']} steps)", "value": default,
-         "unit": "s", "baseline": f"the previous recipe, {steps} steps", "baseline_value": before,
-         "ratio": before / default},
+         "unit": "s", "baseline": f"lucid's plain recipe, {steps} steps", "baseline_value": plain,
+         "ratio": plain / default},
         {"name": f"featvis {LAYER} seconds per feature image", "value": fast_per_channel,
          "unit": "s", "baseline": f"one channel/run, {steps} steps, full forward",
          "baseline_value": base_per_channel, "ratio": base_per_channel / fast_per_channel},
@@ -325,7 +325,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(CACHE), help="folder for the PNGs")
     parser.add_argument("--train-seconds", type=int, default=150)
-    parser.add_argument("--recipes", action="store_true", help="time the feature-image recipes (issue 15) only")
+    parser.add_argument("--recipes", action="store_true", help="time the feature-image recipes only")
     parser.add_argument("--weights", default=None, help="trained weights (default results/model/weights.pt)")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
@@ -335,11 +335,11 @@ def main(argv=None):
         model.eval()
         channels = live_channels(model, 4)
         result = recipe_timing(model, channels, repeats=args.repeats)
-        base = result["previous"][0]
+        base = result["plain"][0]
         print(f"model: {note}; {LAYER} channels {channels}; {args.threads} thread(s); min of {args.repeats} rounds")
         for name, (seconds, steps) in result.items():
             print(f"  {name:28s} {seconds:6.2f} s per image ({steps} render steps), {base / seconds:.2f}x "
-                  f"faster than the previous recipe at 512 steps")
+                  f"faster than lucid's plain recipe at 512 steps")
         return
     for row in run(mode="full" if args.full else "quick", threads=args.threads, out_dir=args.out,
                    train_seconds=args.train_seconds):

@@ -27,7 +27,7 @@ if {mmap}:
 import torch
 torch.set_num_threads(1)
 from bench_training import bare_loop
-from cellscape.model.network import resolve_precision
+from cellscape.model.precision import resolve_precision
 precision = resolve_precision("auto", "cpu")
 x, y = torch.rand(32 * {steps}, 2, 78, 78), torch.randint(0, 2, (32 * {steps},))
 bare_loop(x, y, 32, 3, channels_last=True, precision=precision)

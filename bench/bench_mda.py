@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cellscape.mda.scores import embedding_scores  # noqa: E402
-from cellscape.embeddings.mda_estimator import MDA  # noqa: E402
+from cellscape.mda.estimator import MDA  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
 

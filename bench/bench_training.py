@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from cellscape.model.network import build_model, resolve_precision  # noqa: E402
+from cellscape.model.network import build_model  # noqa: E402
+from cellscape.model.precision import resolve_precision  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
 
 PAPER = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]], "dense": [256], "dropout": 0.25}

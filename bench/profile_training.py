@@ -1,9 +1,9 @@
 """Profile of the paper config's slowest rule, ``train`` (28,325 events, 30 epochs: the longest
-single job), and the before/after of what was changed.
+single job), and what each precision and memory-layout setting changes.
 
 Prints the operators that take the time in a training step of the paper model (batch 32)
-under ``torch.profiler``, for each setting: float32 NCHW (before), float32 channels-last (the
-default now) and bfloat16 autocast with channels-last (``training.precision: bfloat16``,
+under ``torch.profiler``, for each setting: float32 NCHW, float32 channels-last (the default
+layout) and bfloat16 autocast with channels-last (``training.precision: bfloat16``,
 the default where the CPU has it natively). Then ``bench_training``: the images/s of
 ``fit`` itself for each setting against bare loops, alternating round by round.
 

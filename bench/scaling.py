@@ -14,7 +14,6 @@ Each size runs in its own directory under ``--out``; a finished size is not reru
 import argparse
 import csv
 import json
-import re
 import subprocess
 import sys
 import time
@@ -23,22 +22,20 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-JOB = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |^Job stats|\Z)", re.S | re.M)
-STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]\n(?:local)?(?:rule (\w+):\n(?:.*\n)*?\s+jobid: (\d+)"
-                   r"|Finished jobid: (\d+) \(Rule: (\w+)\))", re.M)
 
 
-def planned_jobs(dry_run_output):
-    """{benchmark path: {rule, wildcards, threads, mem_mb, runtime}} of a dry run's jobs."""
+def planned_jobs(workdir, configfiles, cores):
+    """{benchmark path: {rule, wildcards, threads, mem_mb, runtime}} of every job of a forced plan,
+    from Snakemake's Python API (cellscape.plan.dag)."""
+    from cellscape.plan.dag import planned_jobs as plan
     jobs = {}
-    for rule, body in JOB.findall(dry_run_output):
-        field = dict(re.findall(r"^\s+(\w+): (.*)$", body, re.M))
-        if "benchmark" not in field:
+    for job in plan(workdir, configfiles, forceall=True, cores=cores):
+        if job.benchmark is None:
             continue
-        resources = dict(re.findall(r"(\w+)=([^,]+)", field.get("resources", "")))
-        jobs[field["benchmark"].strip()] = {
-            "rule": rule, "wildcards": field.get("wildcards", ""), "threads": int(field.get("threads", 1)),
-            "mem_mb": float(resources.get("mem_mb", "nan")), "runtime": float(resources.get("runtime", "nan"))}
+        jobs[job.benchmark] = {
+            "rule": job.rule, "wildcards": ", ".join(f"{k}={v}" for k, v in job.wildcards.items()),
+            "threads": job.threads, "mem_mb": float(job.resources.get("mem_mb", "nan")),
+            "runtime": float(job.resources.get("runtime", "nan"))}
     return jobs
 
 
@@ -50,20 +47,12 @@ def read_benchmark(path):
     return {"seconds": number("s"), "max_rss_mb": number("max_rss"), "cpu_seconds": number("cpu_time")}
 
 
-def timeline(log_text):
-    """{rule: (first start, last end)} in minutes from the run's first job, from snakemake's log."""
-    from datetime import datetime
-    starts, spans, t0 = {}, {}, None
-    for stamp, rule, jobid, done_id, done_rule in STAMP.findall(log_text):
-        t = datetime.strptime(" ".join(stamp.split()), "%a %b %d %H:%M:%S %Y")
-        t0 = t0 or t
-        minute = (t - t0).total_seconds() / 60
-        if rule:
-            starts[jobid] = minute
-        elif done_id in starts:
-            first, last = spans.get(done_rule, (starts[done_id], minute))
-            spans[done_rule] = (min(first, starts[done_id]), max(last, minute))
-    return spans
+def timeline(results):
+    """{rule: (first start, last end)} in minutes from the run's first job, from its benchmark files."""
+    from run_timeline import jobs
+    table = jobs(results)
+    spans = table.groupby("rule").agg(first=("start", "min"), last=("end", "max")) / 60
+    return {rule: (row["first"], row["last"]) for rule, row in spans.iterrows()}
 
 
 def stage_timeline(spans):
@@ -105,8 +94,9 @@ def run_size(events, epochs, cap, out, cores, base_config=REPO / "config.yaml", 
     override.write_text(json.dumps(size_config(events, epochs, cap, "results")))
     base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
             "--cores", str(cores), "--configfile", str(base_config), str(override), *map(str, overrides)]
-    plan = subprocess.run(base + ["-n", "-F"], capture_output=True, text=True, check=True)
-    jobs = planned_jobs(plan.stdout + plan.stderr)
+    configfiles = [str(base_config), str(override), *map(str, overrides)]
+    (workdir / "configfiles.json").write_text(json.dumps(configfiles))
+    jobs = planned_jobs(workdir, configfiles, cores)
     done = workdir / "wall_seconds.txt"
     if not done.exists():
         t0 = time.perf_counter()
@@ -141,8 +131,10 @@ def run_config(workdir):
     """The validated config a size ran with (the embedded default, the base and its overrides)."""
     import yaml
     from snakemake.utils import validate
-    command = next(line for line in (workdir / "snakemake.log").read_text().splitlines() if "Command:" in line)
-    files = command.split("--configfile", 1)[1].split()
+    recorded = workdir / "configfiles.json"
+    if not recorded.exists():
+        raise SystemExit(f"{workdir}: no configfiles.json (written when a size runs): run this size again")
+    files = json.loads(recorded.read_text())
     config = {}
     for path in [REPO / "config.yaml", *files]:
         config = merged(config, yaml.safe_load(Path(path).read_text()) or {})
@@ -157,25 +149,13 @@ def merged(base, extra):
     return out
 
 
-def driver_value(row, model, featvis, config):
-    """A job's value of its rule's time driver (cellscape.runtime.resources.DRIVERS), as the rule
-    passes it."""
-    from cellscape.data.channels import resolve_channels
-    from cellscape.runtime.resources import DRIVERS
-    rule, wildcards = row["calibrated"], dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
-    driver = DRIVERS[rule][0]
-    mda_layers = [l for l in (config["mda"]["layers"] or model.shape) if l in model.shape]
-    if driver == "render":
-        return featvis.job_gflop(rule, type("W", (), wildcards)())
-    return {"fixed": 0, "events": model.n_images, "cells": model.n_selected,
-            "chunk_events": model.n_images / config["simulator"]["chunks"],
-            "epoch_events": model.n_images * (config["mda"]["training"]["epochs"] if rule == "mda_train"
-                                             else config["training"]["epochs"]),
-            "method_cells": model.n_selected * {"embed": len(config["embeddings"]["methods"]),
-                                                "mda_embed": len(config["mda"]["methods"])}.get(rule, 1),
-            "values": model.layer_values(mda_layers if rule == "mda_layers" else list(model.shape)),
-            "channel_passes": model.channel_passes(len(resolve_channels(config["data"]))),
-            }[driver]
+def driver_value(row, plan):
+    """A job's value of its rule's time driver, from the cost model the rules use
+    (cellscape.plan.costs.CostModel.driver_value of the run's plan)."""
+    from types import SimpleNamespace
+    wildcards = dict(w.split("=", 1) for w in row["wildcards"].replace(" ", "").split(",") if w)
+    model = plan.project_costs if row["rule"] in ("mda_activations", "mda_layers") else plan.costs
+    return model.driver_value(row["rule"], SimpleNamespace(**wildcards))
 
 
 def read_jobs(out):
@@ -197,21 +177,18 @@ def read_jobs(out):
 def with_drivers(rows):
     """Each row with ``x``: its time driver's value, and ``x_memory``: its memory driver's."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from cellscape.featvis.jobs import FeatvisJobs
-    from cellscape.model.architecture import layer_shapes
-    from cellscape.runtime.resources import DRIVERS, SHARED, CostModel
-    models = {}
+    from cellscape.plan.build import build
+    from cellscape.plan.costs import DRIVERS, SHARED
+    plans = {}
     for row in rows:
         row["calibrated"] = SHARED.get(row["rule"], row["rule"])
         workdir = row["workdir"]
-        if workdir not in models:
-            config = run_config(Path(workdir))
-            shapes = layer_shapes(config["model"], config["image_size"], len(config["classes"]))
-            models[workdir] = (CostModel(config, shapes), FeatvisJobs(config["featvis"], shapes, "fv"), config)
-        model, featvis, config = models[workdir]
-        row["x"] = driver_value(row, model, featvis, config)
+        if workdir not in plans:
+            plans[workdir] = build(run_config(Path(workdir)))
+        plan = plans[workdir]
+        row["x"] = driver_value(row, plan)
         memory = DRIVERS[row["calibrated"]][1]
-        row["x_memory"] = model.value(memory, None, {}) if memory else None
+        row["x_memory"] = plan.costs.memory_value(memory) if memory else None
     return rows
 
 
@@ -224,10 +201,10 @@ def envelope(x, y):
 
 
 def calibration(rows):
-    """{rule: {"time": (a, b), "memory": (c, d)}}: cellscape.runtime.resources.CALIBRATION, lines
+    """{rule: {"time": (a, b), "memory": (c, d)}}: cellscape.plan.costs.CALIBRATION, lines
     fitted to every measured job (``with_drivers`` rows) in its rule's drivers. Peaks under 20 MB
     are jobs too short for the benchmark to sample and are left out."""
-    from cellscape.runtime.resources import DRIVERS
+    from cellscape.plan.costs import DRIVERS
     fits = {}
     # renders share one cost per GFLOP: a render rule measured at one work size (the same
     # channels and steps at every size) takes featvis_chunk's slope
@@ -335,7 +312,7 @@ def main(argv=None):
     parser.add_argument("--calibrate-with", type=Path, nargs="*", default=[],
                         help="other --out folders of this benchmark whose jobs join the calibration")
     parser.add_argument("--calibrate", action="store_true",
-                        help="write the cost model's lines fitted to these runs into scripts/cellscape/runtime/calibration.json")
+                        help="write the cost model's lines fitted to these runs into scripts/cellscape/plan/calibration.json")
     parser.add_argument("--override", type=Path, nargs="*", default=[],
                         help="config files laid over each size's settings (bench/paper_scale.yaml for configs/paper.yaml)")
     args = parser.parse_args(argv)
@@ -346,7 +323,7 @@ def main(argv=None):
         rows += size_rows
         peak = max(size_rows, key=lambda r: r["max_rss_mb"])
         after = after_training_seconds(size_rows)[events]
-        stages = stage_timeline(timeline((args.out / f"events_{events}" / "snakemake.log").read_text()))
+        stages = stage_timeline(timeline(args.out / f"events_{events}" / "results"))
         summary.append({"events": events, "wall_seconds": wall, "disk_gb": disk / 2 ** 30,
                         "peak_rss_mb": peak["max_rss_mb"], "peak_rule": peak["rule"],
                         "after_training_seconds": after, "timeline_minutes": stages})
@@ -362,7 +339,7 @@ def main(argv=None):
     text = "{\n" + ",\n".join(f" {json.dumps(rule)}: {json.dumps(fits[rule])}" for rule in sorted(fits)) + "\n}\n"
     (args.out / "calibration.json").write_text(text)
     if args.calibrate:
-        (REPO / "scripts" / "cellscape" / "runtime" / "calibration.json").write_text(text)
+        (REPO / "scripts" / "cellscape" / "plan" / "calibration.json").write_text(text)
     slopes, totals = growth_exponents(rows)
     (args.out / "summary.json").write_text(json.dumps({"sizes": summary, "exponents": slopes,
                                                        "seconds": totals}, indent=1))

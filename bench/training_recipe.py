@@ -10,7 +10,7 @@ validation accuracy of every epoch, the spread of the last three, the epoch earl
 training seconds.
 
     PYTHONPATH=scripts python bench/training_recipe.py --data results/data results/pbc/data \
-        --recipes today cosine6 --seeds 0 1 2 --out results/bench/recipe.csv
+        --recipes constant10 cosine6 --seeds 0 1 2 --out results/bench/recipe.csv
 """
 import argparse
 import json
@@ -24,7 +24,8 @@ import torch
 import yaml
 
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics
-from cellscape.model.network import inference_model, resolve_precision
+from cellscape.model.precision import resolve_precision
+from cellscape.model.sources.train import inference_model
 from cellscape.model.training import fit
 from cellscape.runtime.tables import read_cell_table
 
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 
 def constant(epochs, patience, nesterov=False, ema_epochs=0):
-    """A constant rate of 0.003 (today's default), optionally with Nesterov or a weight average."""
+    """A constant rate of 0.003 (the default), optionally with Nesterov or a weight average."""
     recipe = {"schedule": "constant", "nesterov": nesterov, "warmup_epochs": 0, "epochs": epochs,
               "patience": patience, "batch_size": 32, "lr": 0.003}
     return {**recipe, "ema_epochs": ema_epochs} if ema_epochs else recipe
@@ -46,7 +47,7 @@ def cosine(epochs, lr=0.003):
 
 #: what differs between the recipes; everything else is the schema's training defaults
 RECIPES = {
-    "today": constant(10, patience=4),
+    "constant10": constant(10, patience=4),
     "cosine6": cosine(6), "cosine6_lr6": cosine(6, lr=0.006), "cosine6_lr10": cosine(6, lr=0.01),
     "cosine8_lr6": cosine(8, lr=0.006), "cosine10": cosine(10),
     "ema10": constant(10, patience=10, ema_epochs=1), "ema8": constant(8, patience=8, ema_epochs=1),

@@ -53,7 +53,7 @@ rule dump_activations:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb_dump,
-        runtime=RES.runtime("dump_layers", values=RES.dump_values),
+        runtime=RES.runtime("dump_activations"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -71,7 +71,7 @@ use rule dump_activations as dump_layers with:
         f"{BENCH}/activations/all_layers.tsv"
     resources:
         mem_mb=RES.mem_mb_dump_layers(LAYERS),
-        runtime=RES.runtime("dump_layers", values=RES.layer_values(LAYERS)),
+        runtime=RES.runtime("dump_layers"),
         gpu=gpu_count,
 
 

@@ -1,5 +1,7 @@
-# Stage 6, attribution: which pixels a prediction rests on (saliency, integrated gradients) and
-# the cascading model-randomisation sanity check (Fig. 19).
+# Stage 6, attribution: which pixels a prediction rests on (saliency, integrated gradients,
+# SmoothGrad, guided backpropagation, Grad-CAM at every conv layer), the checks each method must
+# pass (model and label randomisation, pixel-flipping faithfulness) and localisation (Fig. 19;
+# docs/attribution.md).
 
 ATTRIBUTION_TARGETS = figure(19, "attribution") + figure(19, "attribution_sanity")
 
@@ -8,9 +10,13 @@ rule attribution:
     input:
         weights=f"{MODEL}/weights.pt",
         images=f"{DATA}/images.npy",
+        index=f"{DATA}/index.csv",
         predictions=f"{MODEL}/predictions.csv",
     output:
-        sanity=f"{ATTR}/sanity.csv",
+        quality=f"{ATTR}/quality.csv",
+        verdicts=f"{ATTR}/verdicts.json",
+        randomisation=f"{ATTR}/randomisation.csv",
+        faithfulness=f"{ATTR}/faithfulness.csv",
         maps=f"{ATTR}/maps.npz",
     log:
         f"{LOGS}/attribution.log",
@@ -18,9 +24,17 @@ rule attribution:
         f"{BENCH}/attribution.tsv"
     params:
         network=NETWORK,
+        channels=[c["name"] for c in CHANNEL_DISPLAY],
+        conv_layers=CONV_LAYERS,
         cells_per_class=config["featvis"]["attribution_cells_per_class"],
-        ig_steps=config["featvis"]["attribution_ig_steps"],
+        check_cells_per_class=config["featvis"]["attribution_check_cells_per_class"],
         sanity_cells=config["featvis"]["attribution_sanity_cells"],
+        check_ig_steps=config["featvis"]["attribution_check_ig_steps"],
+        smoothgrad_samples=config["featvis"]["attribution_smoothgrad_samples"],
+        label_steps=config["featvis"]["attribution_label_steps"],
+        label_cells=config["featvis"]["attribution_label_cells"],
+        label_batch_size=config["training"]["batch_size"],
+        label_lr=config["training"]["lr"],
         seed=config["seed"],
     threads: cpus(1)
     resources:
@@ -33,12 +47,14 @@ rule attribution:
         "../scripts/attribution.py"
 
 
-# the explorer's "why this cell": maps of a capped set of shown cells, misclassified first
+# the explorer's "why this cell": maps of the methods that pass the checks and Grad-CAM at every
+# conv layer, for a capped set of shown cells, misclassified first
 rule attribution_cells:
     input:
         weights=f"{MODEL}/weights.pt",
         images=f"{DATA}/images.npy",
         selection=f"{ACT}/selection.csv",
+        verdicts=f"{ATTR}/verdicts.json",
     output:
         f"{ATTR}/explorer_cells.npz",
     log:
@@ -48,7 +64,9 @@ rule attribution_cells:
     params:
         network=NETWORK,
         max_cells=config["explorer"]["attribution_cells"],
+        conv_layers=CONV_LAYERS,
         ig_steps=config["featvis"]["attribution_ig_steps"],
+        smoothgrad_samples=config["featvis"]["attribution_smoothgrad_samples"],
         batch_size=8,
         seed=config["seed"],
     threads: cpus(1)
@@ -64,8 +82,11 @@ rule attribution_cells:
 
 rule fig19_attribution:
     input:
-        sanity=f"{ATTR}/sanity.csv",
         maps=f"{ATTR}/maps.npz",
+        verdicts=f"{ATTR}/verdicts.json",
+        quality=f"{ATTR}/quality.csv",
+        randomisation=f"{ATTR}/randomisation.csv",
+        faithfulness=f"{ATTR}/faithfulness.csv",
     output:
         figure=report(figure(19, "attribution"), caption="../report/attribution.rst", category="5 Attribution"),
         sanity_figure=report(figure(19, "attribution_sanity"), caption="../report/attribution.rst",

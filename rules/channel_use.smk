@@ -3,6 +3,7 @@
 # channel kept. The label-free network (Fig. 24, channel_use.label_free): the classifier's
 # architecture and training settings on the brightfield and darkfield channels alone, the same
 # split and seed, scored and compared with the classifier layer by layer. Exports CHANNEL_USE_TARGETS.
+from cellscape.data.channels import ChannelError
 
 try:
     LABEL_FREE, LABEL_FREE_NOTE = label_free_plan(config["channel_use"]["label_free"], CHANNELS, EXTERNAL_MODEL)
@@ -12,7 +13,7 @@ if LABEL_FREE_NOTE and workflow.is_main_process:
     print(LABEL_FREE_NOTE, file=sys.stderr)
 #: the label-free channels' indices in the image set (the label-free network's input)
 LABEL_FREE_CHANNELS = label_free_channels(CHANNELS)
-LABEL_FREE_DIR = f"{RESULTS}/label_free"
+LABEL_FREE_DIR = PLAN.paths.label_free
 
 CHANNEL_USE_TARGETS = [f"{METRICS}/channel_use.csv"] + figure(23, "channel_use")
 if LABEL_FREE:
@@ -40,7 +41,7 @@ rule channel_use:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("channel_use"),
-        runtime=RES.runtime("channel_use", channel_passes=RES.channel_passes(len(CHANNELS))),
+        runtime=RES.runtime("channel_use"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

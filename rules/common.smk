@@ -10,60 +10,26 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # torch-free
-from cellscape.model.spec import PROJECT_KEYS, model_spec, project_network  # torch-free (inspects in a subprocess)
-from cellscape.runtime.resources import GB, CostModel, disk_summary
+from cellscape.plan.build import build  # torch-free (a network from elsewhere is inspected in a subprocess)
+from cellscape.plan.errors import PlanError
+from cellscape.plan.costs import GB, disk_summary
+from cellscape.runtime.params import canonical
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
-from cellscape.data.simulate import DEFAULTS as SIMULATOR_DEFAULTS, check_channels, resolve_params
-from cellscape.data.channels import (ChannelError, channel_roles, resolve_mda_target, display, label_free_channels, label_free_plan,
-                                     missing_channel, resolve_channels)
+from cellscape.data.channels import label_free_channels, label_free_plan
 from cellscape.data.settings import data_settings
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 try:
-    #: the image set's channels in order ({name, file, stack, band, kind, colour, threshold}): a rule param
-    CHANNELS = resolve_channels(config["data"])
-except ChannelError as err:
+    PLAN = build(config)  # image_size auto is decided here and written into config
+except PlanError as err:
     raise WorkflowError(str(err))
+if workflow.is_main_process and PLAN.image_size_note:
+    print(PLAN.image_size_note, file=sys.stderr)
+#: the image set's channels in order ({name, file, stack, band, kind, colour, threshold}): a rule param
+CHANNELS = PLAN.channels
 #: what figures and the explorer show of each channel (name, kind, colour)
-CHANNEL_DISPLAY = display(CHANNELS)
-
-
-def resolve_image_size(config):
-    """``image_size: auto`` -> (size, the sentence saying so): the simulator's frame, or the
-    frames of a directory source (cellscape.data.readers.auto_image_size: their longer side's
-    99th percentile, from the files' headers)."""
-    if config["data"]["source"] == "synthetic":
-        size = config["simulator"].get("frame_size", SIMULATOR_DEFAULTS["frame_size"])
-        return size, f"cellscape: image_size auto: {size} px, the simulator's frame"
-    from cellscape.data.readers import InputError, auto_image_size, discover_events
-    data = config["data"]
-    try:
-        events = discover_events(data["directory"], config["classes"], resolve_channels(data), data["labels"])
-        found = auto_image_size(events, data["fit"], data["rgb"]["crop"])
-    except (InputError, ChannelError, TypeError) as err:
-        raise WorkflowError(f"config image_size auto: cannot read the frames of data.directory ({err}); "
-                            "set image_size to a number")
-    if found is None:
-        raise WorkflowError("config image_size auto: no frame of data.directory declares its shape; "
-                            "set image_size to a number")
-    size, facts = found
-    fate = "larger frames are centre-cropped" if data["fit"] == "pad_crop" else "every frame is resized to it"
-    return size, (f"cellscape: image_size auto: {size} px, the longer side of {facts['quantile']:.0%} of "
-                  f"{facts['frames']} frames (largest {facts['largest']} px; {fate})")
-
-
-if config["image_size"] == "auto":  # a planning fact (the network's shape): decided here, from file headers
-    config["image_size"], IMAGE_SIZE_NOTE = resolve_image_size(config)
-    if workflow.is_main_process:
-        print(IMAGE_SIZE_NOTE, file=sys.stderr)
-
-
-def canonical(settings):
-    """``settings`` with every mapping's keys sorted: Snakemake compares params by their text,
-    so the order in which config files and defaults filled a dict must not look like a change."""
-    return json.loads(json.dumps(settings, sort_keys=True))
+CHANNEL_DISPLAY = PLAN.channel_display
 
 
 # Local runs: rule scripts scale their threads to the CPUs there are when --cores promises more
@@ -89,37 +55,31 @@ def cpus(n):
     """
     return n * CORES_PER_CPU
 
-# ---- where each stage writes (docs/formats.md describes every file)
-RESULTS = config["results"]
-DATA = f"{RESULTS}/data"
-MODEL = f"{RESULTS}/model"
-ACT = f"{RESULTS}/activations"
-EMB = f"{RESULTS}/embeddings"
-METRICS = f"{RESULTS}/metrics"
-FV = f"{RESULTS}/featvis"
-ATTR = f"{RESULTS}/attribution"
-MDA_DIR = f"{RESULTS}/mda"
-EXPLORER_DIR = f"{RESULTS}/explorer"
-FIGURES = f"{RESULTS}/figures"
-LOGS = f"{RESULTS}/logs"
-BENCH = f"{RESULTS}/benchmarks"
+# ---- where each stage writes (cellscape.plan.paths; docs/formats.md describes every file)
+RESULTS = PLAN.paths.results
+DATA = PLAN.paths.data
+MODEL = PLAN.paths.model
+ACT = PLAN.paths.activations
+EMB = PLAN.paths.embeddings
+METRICS = PLAN.paths.metrics
+FV = PLAN.paths.featvis
+ATTR = PLAN.paths.attribution
+MDA_DIR = PLAN.paths.mda
+EXPLORER_DIR = PLAN.paths.explorer
+FIGURES = PLAN.paths.figures
+LOGS = PLAN.paths.logs
+BENCH = PLAN.paths.benchmarks
 
 # ---- the network: its layers drive every {layer} wildcard
 #: the paper's network trained here, or one trained elsewhere (model.source), explored as it is
 MODEL_SOURCE = config["model"]["source"]
-EXTERNAL_MODEL = MODEL_SOURCE != "train"
+EXTERNAL_MODEL = PLAN.external_model
 #: data.split none: the network was trained on other data, so every cell is new to it
 EVALUATE_ALL = config["data"]["split"] == "none"
-if EVALUATE_ALL and not EXTERNAL_MODEL:
-    raise WorkflowError("config data.split: none needs a network trained elsewhere (model.source); "
-                        "the workflow's own training needs a split")
-try:
-    SPEC = model_spec(config)
-except ArchitectureError as err:
-    raise WorkflowError(f"config model: {err}" if not EXTERNAL_MODEL else f"cellscape: {err}")
+SPEC = PLAN.spec
 SHAPES = SPEC.shapes
-LAYERS = [s.name for s in SHAPES]
-CONV_LAYERS = [s.name for s in SHAPES if s.kind == "conv"]
+LAYERS = PLAN.layers
+CONV_LAYERS = PLAN.conv_layers
 LAYER_SHAPE = {s.name: s for s in SHAPES}
 #: layer name (alias) -> module path, and kinds, of a network from elsewhere (None: the paper's names say both)
 LAYER_PATHS = SPEC.paths if EXTERNAL_MODEL else None
@@ -127,13 +87,13 @@ LAYER_KINDS = SPEC.kinds if EXTERNAL_MODEL else None
 #: what a rule script needs to load the classifier from its weights (a rule param)
 NETWORK = SPEC.network
 #: the project's own network (the MDA stage's regression network is always one: it trains on a target)
-PROJECT_SHAPES = SHAPES if not EXTERNAL_MODEL else layer_shapes(config["model"], config["image_size"], 1)
-PROJECT_LAYERS = [s.name for s in PROJECT_SHAPES]
-PROJECT_NETWORK = project_network(config, len(config["classes"]))
-RES = CostModel(config, SHAPES, SPEC.n_parameters if EXTERNAL_MODEL else None)  # mem_mb and runtime of every rule
-RES_PROJECT = RES if not EXTERNAL_MODEL else CostModel(config, PROJECT_SHAPES)
-#: configured layers the network lacks, replaced by resolve_layer (printed once at planning)
-LAYER_NOTES = []
+PROJECT_SHAPES = PLAN.project_shapes
+PROJECT_LAYERS = PLAN.project_layers
+PROJECT_NETWORK = PLAN.project_network
+RES = PLAN.costs  # mem_mb and runtime of every rule
+RES_PROJECT = PLAN.project_costs
+#: configured layers the network lacks, replaced by the layer policy (printed once at planning)
+LAYER_NOTES = PLAN.notes
 
 
 def bytes_under(path):
@@ -181,40 +141,17 @@ def qc_warnings():
 
 
 def configured_layer(requested, key, layers=None):
-    """A layer named in the config, by the one policy (cellscape.model.architecture.resolve_layer):
-    of the classifier, or of ``layers`` of the project's own network (the MDA regression net)."""
+    """A layer named in the config, by the one policy (cellscape.plan.build.Plan.layer): of the
+    classifier, or of ``layers`` of the project's own network (the MDA regression net)."""
     try:
-        if layers is None:
-            return resolve_layer(requested, LAYERS, key, LAYER_NOTES, LAYER_KINDS, LAYER_PATHS)
-        return resolve_layer(requested, layers, key, LAYER_NOTES)
-    except ArchitectureError as err:
+        return PLAN.layer(requested, key, layers)
+    except PlanError as err:
         raise WorkflowError(str(err))
 
 
-if config["data"]["source"] == "synthetic":
-    try:
-        SIMULATOR = resolve_params({k: v for k, v in config["simulator"].items()
-                                    if k not in ("events", "chunks")}
-                                   | {"frame_size": config["simulator"].get("frame_size", config["image_size"])})
-    except ValueError as err:
-        raise WorkflowError(f"config simulator: {err}")
-    if set(config["classes"]) - set(SIMULATOR["class_fractions"]):
-        raise WorkflowError(f"config classes {config['classes']}: the simulator makes only "
-                            f"{sorted(SIMULATOR['class_fractions'])}")
-    try:
-        check_channels([c["file"] or f"(channel {c['name']} has no file suffix)" for c in CHANNELS])
-    except ValueError as err:
-        raise WorkflowError(f"config data.channels (simulated data): {err}")
-    CHUNKS = [f"{k:03d}" for k in range(config["simulator"]["chunks"])]
-elif config["data"]["source"] == "cif":
-    from cellscape.data.cif.source import check_config as check_cif_config
-    from cellscape.data.readers import InputError
-    try:
-        check_cif_config({**config["data"], "channels": CHANNELS}, config["classes"])
-    except InputError as err:
-        raise WorkflowError(str(err))
-elif not config["data"]["directory"]:
-    raise WorkflowError("config data.directory: required when data.source is 'directory'")
+#: the simulator's resolved parameters and chunks (cellscape.plan.source; None, []: real data)
+SIMULATOR = PLAN.source.simulator
+CHUNKS = PLAN.source.chunks
 
 wildcard_constraints:
     layer="|".join(dict.fromkeys(LAYERS + PROJECT_LAYERS)),
@@ -223,14 +160,13 @@ wildcard_constraints:
 
 
 def events_in_chunk(wildcards):
-    """Events of one simulator chunk; the first chunks take the remainder."""
-    n, k = config["simulator"]["events"], config["simulator"]["chunks"]
-    return n // k + (1 if int(wildcards.chunk) < n % k else 0)
+    """Events of one simulator chunk (the cost model's count: the first chunks take the remainder)."""
+    return RES.driver_value("simulate_chunk", wildcards)
 
 
 def raw_inputs(wildcards):
     if config["data"]["source"] == "synthetic":
-        return expand(f"{RESULTS}/raw/{{chunk}}", chunk=CHUNKS)
+        return expand(f"{PLAN.paths.raw}/{{chunk}}", chunk=CHUNKS)
     if config["data"]["source"] == "cif":  # the files and their label table: a new file reruns ingestion
         from cellscape.data.cif.source import input_files
         return input_files(config["data"], config["classes"])
@@ -251,7 +187,7 @@ def one_pass_outputs(directory, layers, temporary=False):
 
 
 def figure(number, slug):
-    return [f"{FIGURES}/fig{number:02d}_{slug}.png", f"{FIGURES}/fig{number:02d}_{slug}.pdf"]
+    return PLAN.paths.figure(number, slug)
 
 
 def all_targets():
@@ -266,6 +202,8 @@ def all_targets():
     targets += EXPORT_TARGETS
     targets += CHANNEL_USE_TARGETS
     targets += PROBE_TARGETS
+    targets += SIMILARITY_TARGETS
+    targets += CONCEPT_TARGETS
     return targets
 
 
@@ -277,15 +215,11 @@ def uses_cuda():
         return True
     if config["device"] == "cpu":
         return False
-    import shutil
     return shutil.which("nvidia-smi") is not None
 
 
 def gpu_count(wildcards):
     return 1 if uses_cuda() else 0
-
-
-EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
 
 
 def method_settings(layer, method):
@@ -314,3 +248,7 @@ def method_outputs(pattern, methods, **names):
 def layer_embeddings(wildcards):
     return expand(f"{EMB}/{wildcards.layer}/{{method}}.csv", method=config["embeddings"]["methods"])
 
+
+def replicate_seed(wildcards):
+    """The training seed of the classifier's copy ``seed<s>`` (rules/similarity.smk)."""
+    return int(wildcards.replicate.removeprefix("seed"))

@@ -7,7 +7,7 @@ DATA_SETTINGS = canonical(data_settings(config, CHANNELS))
 
 rule simulate_chunk:
     output:
-        directory(f"{RESULTS}/raw/{{chunk}}"),
+        directory(f"{PLAN.paths.raw}/{{chunk}}"),
     log:
         f"{LOGS}/simulate/{{chunk}}.log",
     benchmark:
@@ -20,7 +20,7 @@ rule simulate_chunk:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("simulate_chunk"),
-        runtime=RES.runtime("simulate_chunk", chunk_events=events_in_chunk),
+        runtime=RES.runtime("simulate_chunk"),
     conda:
         "../envs/cellscape.yaml"
     script:

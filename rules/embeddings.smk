@@ -27,7 +27,7 @@ rule embed:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("embed"),
-        runtime=RES.runtime("embed", method_cells=RES.n_selected * len(config["embeddings"]["methods"])),
+        runtime=RES.runtime("embed"),
     conda:
         "../envs/cellscape.yaml"
     script:

@@ -2,6 +2,8 @@
 # attribution, feature localisation between cells, feature images); opens from disk.
 
 EXPLORER_TARGETS = [f"{EXPLORER_DIR}/index.html"]
+#: the maps the page shows (it lays out UMAP and t-SNE maps with their grids)
+EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
 #: the regression target and its prediction colour the maps when the MDA stage runs
 EXPLORER_MDA = config["mda"]["enabled"]
 
@@ -14,7 +16,7 @@ rule explorer:
         neighbours=expand(f"{EMB}/{{layer}}/neighbours.npy", layer=LAYERS),
         featvis=expand(f"{FV}/{{layer}}/features.npz", layer=CONV_LAYERS),
         attribution_cells=f"{ATTR}/explorer_cells.npz",
-        sanity=f"{ATTR}/sanity.csv",
+        attribution_verdicts=f"{ATTR}/verdicts.json",
         predictions=f"{MODEL}/predictions.csv",
         selection=f"{ACT}/selection.csv",
         weights=f"{MODEL}/weights.pt",

@@ -1,10 +1,11 @@
 # Stage 9, export: the embedded cells where cytometrists and single-cell researchers already work,
 # an FCS 3.1 file (FlowJo, FCS Express, flowCore) and an AnnData .h5ad (scanpy); docs/formats.md,
 # export/. Exports EXPORT_TARGETS for all_targets().
+from cellscape.model.spec import PROJECT_KEYS
 from cellscape.export.parts import FCS_MAX_PARAMETERS, fcs_part_paths, per_cell_budget, plan_fcs_parts
 from cellscape.features import feature_columns
 
-EXPORT_DIR = f"{RESULTS}/export"
+EXPORT_DIR = PLAN.paths.export
 EXPORT_METHODS = config["embeddings"]["methods"]
 # the layers of each FCS file: one file unless the layers need more than FCS_MAX_PARAMETERS channels
 # beside the per-cell ones (more of those with more image channels: their index.csv columns and cell features)

@@ -1,14 +1,7 @@
 # Stage 5, featvis: feature visualisation by optimisation (paper Figs. 13-18).
 # Channels are ordered once from the trained model (diverse, live channels first); render jobs
 # per {layer} and {chunk} draw fixed slots of that order, so the job list is known up front.
-from cellscape.featvis.jobs import FeatvisJobs
-
-try:
-    FV_JOBS = FeatvisJobs(config["featvis"], SHAPES, FV, external=EXTERNAL_MODEL, flops=SPEC.flops,
-                          in_channels=len(CHANNELS))  # chunks, slots, resources
-except ArchitectureError as err:
-    raise WorkflowError(str(err))
-LAYER_NOTES += FV_JOBS.notes
+FV_JOBS = PLAN.featvis  # chunks, slots, resources (cellscape.plan.featvis)
 FV_LAYERS = FV_JOBS.layers
 # Fig. 18 draws the clusters on the embedding they were found in (as the layer_metrics rule)
 CLUSTER_BASIS = "umap" if "umap" in config["embeddings"]["methods"] else config["embeddings"]["methods"][0]
@@ -66,7 +59,7 @@ rule featvis_chunk:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime("featvis_chunk"),
+        runtime=RES.runtime("featvis_chunk"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -112,7 +105,7 @@ rule featvis_evolution:
     threads: cpus(1)
     resources:
         mem_mb=FV_JOBS.mem_mb,
-        runtime=FV_JOBS.runtime("featvis_evolution"),
+        runtime=RES.runtime("featvis_evolution"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -138,7 +131,7 @@ rule featvis_nmf:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("featvis_nmf"),  # the layer's dump of every selected cell
-        runtime=FV_JOBS.runtime("featvis_nmf"),
+        runtime=RES.runtime("featvis_nmf"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"
@@ -167,7 +160,7 @@ rule featvis_clusters:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("featvis_clusters"),  # the layer's dump of every selected cell
-        runtime=FV_JOBS.runtime("featvis_clusters"),
+        runtime=RES.runtime("featvis_clusters"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

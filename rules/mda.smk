@@ -6,27 +6,18 @@
 # on a target, even when the classifier was trained elsewhere (model.source).
 
 MDA_METHODS = config["mda"]["methods"]
-#: the regression net's layers that are embedded and scored (mda.layers; empty: every layer)
-MDA_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.layers", PROJECT_LAYERS)
-                                for layer in config["mda"]["layers"])) or PROJECT_LAYERS
-MDA_FIGURE_LAYERS = list(dict.fromkeys(configured_layer(layer, "mda.figure_layers", PROJECT_LAYERS)
-                                       for layer in config["mda"]["figure_layers"])) or MDA_LAYERS
-#: the classifier's layers of Fig. 22 (those of MDA_FIGURE_LAYERS; in a network from elsewhere, by kind)
-MDA_CLASSIFIER_LAYERS = (MDA_FIGURE_LAYERS if not EXTERNAL_MODEL else
-                         list(dict.fromkeys(configured_layer(layer, "mda.figure_layers") for layer in MDA_FIGURE_LAYERS)))
+#: the regression net's layers, those drawn, the classifier's of Fig. 22 (cellscape.plan.mda)
+MDA_LAYERS = PLAN.mda.layers
+MDA_FIGURE_LAYERS = PLAN.mda.figure_layers
+MDA_CLASSIFIER_LAYERS = PLAN.mda.classifier_layers
 MDA_TRAINING = canonical({**config["training"], **config["mda"]["training"]})
 MDA_NETWORK = canonical({**PROJECT_NETWORK, "n_outputs": 1})
 #: which channels outline the cell and which are the nucleus and cytoplasm (the built-in targets measure them)
-MDA_CHANNEL_ROLES = channel_roles(CHANNELS)
-#: what the regression network learns (mda.target; auto: the nucleus-to-cell ratio, or the cell area
-#: where no channel is named nucleus)
-MDA_TARGET = resolve_mda_target(config["mda"]["target"], MDA_CHANNEL_ROLES)
+MDA_CHANNEL_ROLES = PLAN.mda.channel_roles
+#: what the regression network learns (mda.target, resolved)
+MDA_TARGET = PLAN.mda.target
 #: a user's target file (mda.target: path/to/values.csv) is an input: editing it reruns the stage
 MDA_USER_TARGET = {"user_target": MDA_TARGET} if MDA_TARGET.endswith(".csv") else {}
-if config["mda"]["enabled"] and missing_channel(MDA_TARGET, MDA_CHANNEL_ROLES):
-    raise WorkflowError(f"config mda.target {MDA_TARGET}: measures the channel named "
-                        f"{missing_channel(MDA_TARGET, MDA_CHANNEL_ROLES)}, and data.channels has none "
-                        f"({', '.join(c['name'] for c in CHANNELS)}): choose cell_area, a target file, or mda.enabled: false")
 
 MDA_TARGETS = []
 if config["mda"]["enabled"]:
@@ -141,7 +132,7 @@ use rule dump_activations as mda_activations with:
     priority: 0
     resources:
         mem_mb=RES_PROJECT.mem_mb_dump,
-        runtime=RES_PROJECT.runtime("dump_layers", values=RES_PROJECT.dump_values),
+        runtime=RES_PROJECT.runtime("mda_activations"),
         gpu=gpu_count,
 
 
@@ -154,7 +145,7 @@ use rule mda_activations as mda_layers with:
         f"{BENCH}/mda/activations/all_layers.tsv"
     resources:
         mem_mb=RES_PROJECT.mem_mb_dump_layers(MDA_LAYERS),
-        runtime=RES_PROJECT.runtime("mda_layers", values=RES_PROJECT.layer_values(MDA_LAYERS)),
+        runtime=RES_PROJECT.runtime("mda_layers"),
         gpu=gpu_count,
 
 
@@ -186,7 +177,7 @@ rule mda_embed:
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("mda_embed"),
-        runtime=RES.runtime("mda_embed", method_cells=RES.n_selected * len(MDA_METHODS)),
+        runtime=RES.runtime("mda_embed"),
     conda:
         "../envs/cellscape.yaml"
     script:
@@ -213,7 +204,7 @@ use rule mda_embed as mda_classifier with:
         keep_columns=["id", "class", "label", "predicted", "certainty"],
     resources:
         mem_mb=RES.mem_mb("mda_classifier"),
-        runtime=RES.runtime("mda_classifier", method_cells=RES.n_selected),  # one method
+        runtime=RES.runtime("mda_classifier"),
 
 
 rule mda_metrics:

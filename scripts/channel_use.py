@@ -10,7 +10,7 @@ start(snakemake, uses_torch=True)
 from cellscape.figures.channel_figures import channel_use_figure  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.model.channel_use import channel_use_table  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.io import write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 

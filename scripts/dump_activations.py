@@ -17,7 +17,7 @@ start(snakemake, uses_torch=True)
 from cellscape.activations.dump import dump_and_reduce_layers, reduce_images  # noqa: E402
 from cellscape.data.channel_view import ChannelSubset  # noqa: E402
 from cellscape.model.initial import initial_network  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.io import save_npy  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 

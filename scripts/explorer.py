@@ -1,22 +1,18 @@
 """Rule explorer: write results/explorer/ (every layer's map, cells, neighbours, attribution,
 feature localisation between cells, feature-image gallery)."""
+import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
-from cellscape.activations.selection import misclassified_first  # noqa: E402
-from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.explorer.build import build_explorer  # noqa: E402
-from cellscape.explorer.feature_store import feature_store  # noqa: E402
-from cellscape.explorer.featuremaps import channel_scores, top_activating_cells  # noqa: E402
+from cellscape.explorer.featuremaps import gallery_top_cells, stored_feature_maps  # noqa: E402
 from cellscape.export.cells import assemble_cells  # noqa: E402
 from cellscape.features import feature_descriptions  # noqa: E402
-from cellscape.model.hooks import layer_batches  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 p = snakemake.params
@@ -36,25 +32,17 @@ neighbours = {layer: np.load(path) for layer, path in zip(p.layers, inp.neighbou
 images = np.load(inp.images, mmap_mode="r")
 device = job_device(snakemake)
 model = load_network(inp.weights, p.network, device)
-rows = cells["row"].to_numpy(dtype=int)
 
-# feature localisation: every misclassified cell, then a class-stratified sample, up to the cap
-stored = misclassified_first(selection, p.ifealid_cells, p.seed)
-store = feature_store(lambda: layer_batches(model, images, p.conv_layers, rows=rows[stored], batch_size=32,
-                                            device=device, progress="feature localisation"),
-                      p.conv_layers, len(stored), p.ifealid_components, p.ifealid_size)
+store, stored = stored_feature_maps(model, images, selection, p.conv_layers, p.ifealid_cells, p.seed,
+                                    p.ifealid_components, p.ifealid_size, device=device)
 for layer, entry in store.items():
     print(f"feature localisation {layer}: {entry['height']}x{entry['width']} positions, {entry['components']} "
           f"components keep {entry['energy']:.1%} of the squared feature norm", flush=True)
-
-# the gallery's top-activating cells, among the shown cells
-scores = channel_scores(model, images, p.conv_layers, rows=np.sort(rows), device=device)
-ids_by_row = cells.sort_values("row")["id"].to_numpy()
-top = {layer: top_activating_cells(s, ids_by_row, k=p.top_cells) for layer, s in scores.items()}
+top = gallery_top_cells(model, images, cells, p.conv_layers, k=p.top_cells, device=device)
 
 attribution = dict(np.load(inp.attribution_cells))
-attribution["methods"] = np.array([m for m in ("saliency", "integrated_gradients") if m in attribution])
-verdicts = sanity_verdicts(pd.read_csv(inp.sanity))
+with open(inp.attribution_verdicts) as f:
+    verdicts = json.load(f)["methods"]
 featvis = {layer: dict(np.load(path)) for layer, path in zip(p.conv_layers, inp.featvis)}
 maps = {pair: (embeddings[pair], grids[pair]) for pair in pairs}
 sizes = build_explorer(Path(snakemake.output.page).parent, cells, p.layer_info, maps, neighbours, images, p.classes,

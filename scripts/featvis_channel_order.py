@@ -11,11 +11,11 @@ import pandas as pd
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
-from cellscape.featvis.jobs import channel_order, live_channels  # noqa: E402
+from cellscape.featvis.channel_order import channel_order, live_channels  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles  # noqa: E402
 from cellscape.runtime.io import save_npz, write_csv  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 layers = snakemake.params.layers
 device = job_device(snakemake)

@@ -7,7 +7,7 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.featvis.tasks import best_cells, data_prior, render_channels  # noqa: E402
 from cellscape.runtime.io import save_npz  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 layer = snakemake.wildcards.layer
 start_slot, stop_slot = snakemake.params.slots

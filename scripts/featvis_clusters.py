@@ -10,7 +10,7 @@ from cellscape.featvis.tasks import data_prior, direction_value, render_directio
 from cellscape.runtime.io import save_npz  # noqa: E402
 from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
 from cellscape.model.hooks import layer_channels  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 layer = snakemake.wildcards.layer
 fv = snakemake.params.render

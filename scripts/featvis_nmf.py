@@ -9,7 +9,7 @@ from cellscape.featvis.tasks import data_prior, direction_value, example_cells, 
 from cellscape.model.hooks import layer_outputs  # noqa: E402
 from cellscape.runtime.io import save_npz  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
 
 layer = snakemake.wildcards.layer

@@ -10,7 +10,7 @@ start(snakemake, uses_torch=True)
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures import model_figures as mf  # noqa: E402
 from cellscape.model.hooks import layer_outputs  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 metrics = json.loads(open(snakemake.input.metrics).read())

@@ -12,7 +12,7 @@ from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import feature_grid_figure  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions  # noqa: E402
 from cellscape.runtime.io import write_csv  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 layer = snakemake.params.layer
 fv = np.load(snakemake.input.features)

@@ -9,7 +9,7 @@ from cellscape.featvis.tasks import example_cells  # noqa: E402
 from cellscape.model.hooks import layer_outputs  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import neuron_examples_figure  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402
 
 layer = snakemake.params.layer

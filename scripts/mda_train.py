@@ -10,7 +10,7 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.mda.regression_task import RegressionTask  # noqa: E402
 from cellscape.mda.target import ground_truth_agreement, prediction_error  # noqa: E402
-from cellscape.model.network import inference_model  # noqa: E402
+from cellscape.model.sources.train import inference_model  # noqa: E402
 from cellscape.model.training import fit, predict_outputs  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402

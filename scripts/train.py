@@ -11,7 +11,8 @@ from cellscape.runtime.rulerun import job_device, start
 start(snakemake, uses_torch=True)
 from cellscape.data.channel_view import ChannelSubset  # noqa: E402
 from cellscape.model.evaluation import predict_proba, predictions_table, test_metrics  # noqa: E402
-from cellscape.model.network import inference_model, resolve_precision  # noqa: E402
+from cellscape.model.precision import resolve_precision  # noqa: E402
+from cellscape.model.sources.train import inference_model  # noqa: E402
 from cellscape.model.training import fit  # noqa: E402
 from cellscape.runtime.io import atomic_path, write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402

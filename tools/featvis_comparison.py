@@ -32,24 +32,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cellscape.data.channels import display, resolve_channels  # noqa: E402
-from cellscape.featvis.jobs import channel_order  # noqa: E402
+from cellscape.featvis.channel_order import channel_order  # noqa: E402
 from cellscape.featvis.tasks import channel_profiles, data_prior, render_channels  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 
 START, END = "<!-- comparison:start -->", "<!-- comparison:end -->"
 
 #: the candidate recipes: (name, what it is, featvis overrides of the configuration). "default" is
 #: the configuration's recipe (the one the measurements chose: docs/featvis.md); the rows after it
-#: change one thing of it each, so each row says what that piece does. "today" is the recipe before
-#: issue 15: grey start and fill, plain channel objective, no penalty, lr 0.05, 256 steps.
-TODAY = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "tv": 0.0, "blur": 0.0, "range": 0.0,
+#: change one thing of it each, so each row says what that piece does. "today" is lucid's plain
+#: recipe: grey start and fill, plain channel objective, no penalty, lr 0.05, 256 steps.
+PLAIN = {"start": "grey", "fill": "grey", "objective": "channel", "cap": 0.0, "tv": 0.0, "blur": 0.0, "range": 0.0,
          "dark": 0.0, "decay_power": 1.0, "saturation_stop": 0.0, "lr": 0.05, "steps": 256, "plateau_stop": True}
 RECIPES = [
     ("default", "the configuration's featvis settings", {}),
-    ("today", "before issue 15: grey start and fill, channel objective, lr 0.05, 256 steps", TODAY),
-    ("today-512", "today at 512 steps (configs/paper.yaml)", {**TODAY, "steps": 512}),
-    ("today+stop", "today + saturation stop 0.05", {**TODAY, "saturation_stop": 0.05}),
-    ("today+dark", "today with the data start and black fill", {**TODAY, "start": "data", "fill": "black"}),
+    ("today", "lucid's plain recipe: grey start and fill, channel objective, lr 0.05, 256 steps", PLAIN),
+    ("today-512", "today at 512 steps (configs/paper.yaml)", {**PLAIN, "steps": 512}),
+    ("today+stop", "today + saturation stop 0.05", {**PLAIN, "saturation_stop": 0.05}),
+    ("today+dark", "today with the data start and black fill", {**PLAIN, "start": "data", "fill": "black"}),
     ("default-512", "default at 512 steps (configs/paper.yaml)", {"steps": 512}),
     ("no cap", "default without the objective cap", {"cap": 0.0}),
     ("no range", "default without the range penalty", {"range": 0.0}),

@@ -53,7 +53,7 @@ def regl_bundle():
 
 
 @pytest.mark.slow
-def test_explorer_benchmark_measures_the_page_against_the_previous_page_and_regl_scatterplot():
+def test_explorer_benchmark_measures_the_page_against_the_one_layer_page_and_regl_scatterplot():
     from support.browser import require_browser
     require_browser()
     regl_bundle()
@@ -62,7 +62,7 @@ def test_explorer_benchmark_measures_the_page_against_the_previous_page_and_regl
     names = {row["name"].rsplit("_", 1)[0] for row in rows}
     assert {"page_ready", "pan_zoom_frame_median", "lasso_selection_update", "select_20pct_update",
             "hover_to_thumbnail"} <= names
-    # the lasso selected cells (it timed out before), and the regl-scatterplot baseline was measured
+    # the lasso selected cells, and the regl-scatterplot baseline was measured
     lasso = next(row for row in rows if row["name"].startswith("lasso_selection_update_"))
     assert lasso["value"] > 0
     assert any(row["baseline"].startswith("regl-scatterplot") for row in rows)

@@ -231,7 +231,7 @@ def test_a_list_of_files_needs_a_label_table(tmp_path):
 @needs_example
 def test_planning_counts_the_objects_in_the_file_headers(tmp_path):
     from cellscape.model.architecture import layer_shapes
-    from cellscape.runtime.resources import CostModel
+    from cellscape.plan.costs import CostModel
     cfg = cif_config(tmp_path, files={"small": str(EXAMPLE), "large": [str(EXAMPLE), str(EXAMPLE)]})
     cfg["data"]["channels"] = None  # the raw config, as planning sees it
     cfg["data"]["channel_files"] = {"cytoplasm": "Ch3", "nucleus": "Ch4"}

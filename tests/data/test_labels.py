@@ -11,7 +11,7 @@ from support.export60x import CLASSES, IMAGE_SIZE, write_export
 from cellscape.data.ingest import ingest
 from cellscape.data.readers import InputError, auto_image_size, discover_events
 from cellscape.model.architecture import layer_shapes
-from cellscape.runtime.resources import DIRECTORY_EVENTS, CostModel
+from cellscape.plan.costs import DIRECTORY_EVENTS, CostModel
 
 OUTPUTS = ("images.npy", "index.csv", "qc.csv", "classes.json", "normalisation.json")
 PATTERN = r"(?P<class>[A-Za-z]+)_(?P<object>\d+)"

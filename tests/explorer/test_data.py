@@ -2,7 +2,6 @@
 import base64
 import io
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -13,27 +12,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.browser import packed_planes, sprite_cell  # noqa: E402
+from support.browser import assigned, packed_planes, sprite_cell  # noqa: E402
 from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
 from cellscape.activations.selection import misclassified_first  # noqa: E402
-from cellscape.attribution.verdict import sanity_verdicts  # noqa: E402
 from cellscape.embeddings.neighbours import kept_neighbours, nearest_neighbours, same_class_share  # noqa: E402
 from cellscape.explorer import build_explorer, unit_square_probabilities  # noqa: E402
 from cellscape.explorer.cells import aligned_coordinates  # noqa: E402
 from cellscape.explorer.feature_store import (angular_similarity, average_pool, dequantise_components,  # noqa: E402
                                               feature_store)
+from cellscape.explorer.featuremaps import gallery_top_cells, stored_feature_maps  # noqa: E402
 from cellscape.model.hooks import layer_batches, layer_outputs  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-def assigned(path):
-    """What a data script assigns: (the CELLSCAPE key path, the JSON payload)."""
-    last = Path(path).read_text().strip().splitlines()[-1]
-    match = re.search(r'^(window\.CELLSCAPE(?:\["[^"]*"\])+) = (.*);$', last)
-    keys = re.findall(r'\["([^"]*)"\]', match.group(1))
-    return keys, json.loads(match.group(2))
 
 
 def page_ids(out):
@@ -150,6 +141,48 @@ def test_stored_similarity_maps_follow_the_full_feature_vectors():
                 b = angular_similarity(exact[other], exact[cell, y, x])
                 live = np.linalg.norm(exact[other], axis=-1) > 0
                 assert np.corrcoef(a[live], b[live])[0, 1] > 0.9, (layer, cell, other)
+
+
+def shuffled_cells(n_images, shown, seed):
+    """A cell table over ``shown`` of ``n_images`` image rows, in a random order, a third misclassified."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(n_images)[:shown]
+    label = rng.integers(0, 2, shown)
+    predicted = np.where(np.arange(shown) % 3 == 0, 1 - label, label)
+    return pd.DataFrame({"id": [f"img{r}" for r in rows], "row": rows, "class": label, "label": label,
+                         "predicted_label": predicted, "certainty": rng.uniform(0.5, 1, shown)})
+
+
+def test_stored_feature_maps_hold_the_picked_cells_own_maps_in_their_order():
+    torch.manual_seed(0)
+    model = build_model({"conv_stages": [[8], [16]], "dense": [8], "dropout": 0.25}, 48, 2).eval()
+    images, _ = simulated_cells(12, 48, seed=4)
+    cells = shuffled_cells(12, 9, seed=1)
+    store, positions = stored_feature_maps(model, images, cells, ["conv2"], max_cells=6, seed=0, components=4)
+    wrong = np.flatnonzero(cells["label"] != cells["predicted_label"])
+    assert len(positions) == 6 and set(wrong) <= set(positions) and (np.diff(positions) > 0).all()
+    norms = np.linalg.norm(dequantise_components(store["conv2"]["codes"], store["conv2"]["low"],
+                                                 store["conv2"]["high"]), axis=-1)  # (6, h, w)
+    exact = np.linalg.norm(layer_outputs(model, images, ["conv2"])["conv2"], axis=1)  # (12, h, w) per image row
+    assert norms.shape == (6, *exact.shape[1:])
+    for j, p in enumerate(positions):  # each stored cell's map matches its own image best
+        match = [np.corrcoef(norms[j].ravel(), exact[r].ravel())[0, 1] for r in cells["row"]]
+        assert int(np.argmax(match)) == p and match[p] > 0.9, (j, match)
+
+
+def test_gallery_top_cells_are_the_shown_cells_with_the_highest_mean_activation_by_id():
+    torch.manual_seed(0)
+    model = build_model({"conv_stages": [[8], [16]], "dense": [8], "dropout": 0.25}, 48, 2).eval()
+    images, _ = simulated_cells(12, 48, seed=5)
+    cells = shuffled_cells(12, 9, seed=2)  # 9 of the 12 images, in a shuffled order
+    top = gallery_top_cells(model, images, cells, ["conv1", "conv2"], k=3)
+    full = layer_outputs(model, images, ["conv1", "conv2"])
+    for layer in ("conv1", "conv2"):
+        mean = full[layer].mean(axis=(2, 3))  # (12 image rows, C)
+        assert top[layer].shape == (mean.shape[1], 3)
+        for c in range(mean.shape[1]):
+            shown = sorted(cells["row"], key=lambda r: (-mean[r, c], r))  # ties: lower row first
+            assert top[layer][c].tolist() == [f"img{r}" for r in shown[:3]], (layer, c)
 
 
 def test_angular_similarity_is_one_at_the_reference_and_zero_for_zero_vectors():
@@ -295,16 +328,10 @@ def test_attribution_lists_its_cells_by_index_with_verdicts(built):
     assert sorted(int(c) for c in payload["cells"]) == sorted(index[c] for c in maps["ids"])
     first = payload["cells"][str(index[maps["ids"][0]])]
     assert first["target"] == int(maps["targets"][0]) and first["saliency"].startswith("data:image/png")
+    assert payload["methods"] == ["saliency", "smoothgrad"] and "integrated_gradients" not in first
     assert payload["verdict"]["integrated_gradients"]["passes"] is False
-
-
-def test_sanity_verdict_passes_only_when_randomised_maps_differ():
-    rows = [{"method": m, "stage": s, "randomised_down_to": f"l{s}", "id": f"c{i}",
-             "spearman": rho if s == 2 else 0.9, "spearman_cell": 0.0}
-            for m, rho in (("saliency", 0.2), ("integrated_gradients", 0.7)) for s in range(3) for i in range(4)]
-    verdicts = sanity_verdicts(pd.DataFrame(rows))
-    assert verdicts["saliency"]["passes"] and not verdicts["integrated_gradients"]["passes"]
-    assert "0.70" in verdicts["integrated_gradients"]["text"] and "4 cells" in verdicts["saliency"]["text"]
+    layers = [str(layer) for layer in maps["gradcam_layers"]]
+    assert payload["gradcam_layers"] == layers and sorted(first["gradcam"]) == sorted(layers)
 
 
 def test_files_grow_linearly_in_cells_and_no_image_passes_16_mb(tmp_path):

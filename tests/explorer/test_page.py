@@ -3,8 +3,9 @@ fabricated build (tests/support/demo.py).
 
 Every expectation comes from the fabricated inputs or from the data files decoded with numpy
 (support.browser.ExplorerFiles), never from the page's own code; the page's test hooks
-(window.explorer, documented in explorer_main.js) only report its state. Every test fails on a
-console error. Screenshots of each view land in pytest's tmp directory.
+(cellscape.testApi, documented in explorer_test_api.js; ``explorer`` in the evaluated scripts,
+see support.browser.open_page) only report its state. Every test fails on a console error.
+Screenshots of each view land in pytest's tmp directory.
 """
 import numpy as np
 import pandas as pd
@@ -203,7 +204,7 @@ def test_clicking_a_cell_shows_its_neighbours_in_every_layer(page, explorer, tmp
     no_errors(page)
 
 
-def test_attribution_is_shown_for_a_cell_in_the_capped_set_with_both_verdicts(page, explorer, tmp_path):
+def test_attribution_shows_the_passing_methods_and_grad_cam_at_the_large_views_layer(page, explorer, tmp_path):
     files, inputs, cells = explorer["files"], explorer["inputs"], explorer["cells"]
     maps, verdicts = inputs["attribution"]
     chosen = set(maps["ids"])
@@ -213,17 +214,25 @@ def test_attribution_is_shown_for_a_cell_in_the_capped_set_with_both_verdicts(pa
     assert f"capped set of {len(chosen)} cells" in page.locator("#attribution").inner_text()
 
     page.click("#attr-jump")  # jump to a misclassified cell with attribution
-    page.wait_for_function("document.querySelectorAll('#attribution img.attr-map').length === 2")
+    page.wait_for_function("document.querySelectorAll('#attribution img.attr-map').length === 3")
     shot(page, tmp_path, "attribution")
     cid = files.ids[page.evaluate("explorer.tapped()")]
     assert cid in chosen and cells.loc[cid, "label"] != cells.loc[cid, "predicted_label"]
     text = page.locator("#attribution").inner_text()
-    assert verdicts["saliency"]["text"] in page.locator("#attribution .verdict.passes").inner_text()
-    assert verdicts["integrated_gradients"]["text"] in page.locator("#attribution .verdict.fails").inner_text()
+    assert verdicts["saliency"]["text"] in page.locator("#attribution .verdict.passes").all_inner_texts()[0]
+    failing = " ".join(page.locator("#attribution .verdict.fails").all_inner_texts())
+    assert verdicts["integrated_gradients"]["text"] in failing and verdicts["guided_backprop"]["text"] in failing
     target = int(maps["targets"][list(maps["ids"]).index(cid)])
     assert f"the class {inputs['classes'][target]}" in text
-    assert page.evaluate("Array.from(document.querySelectorAll('#attribution img.attr-map')).map(i => i.alt)") == \
-        ["saliency", "integrated_gradients"]
+    alts = "Array.from(document.querySelectorAll('#attribution img.attr-map')).map(i => i.alt)"
+    conv = [str(layer) for layer in maps["gradcam_layers"]]
+    # the large view shows a dense layer: Grad-CAM of the deepest conv layer, with its verdict
+    assert page.evaluate(alts) == ["saliency", "smoothgrad", f"gradcam_{conv[-1]}"]
+    assert "deepest conv" in text and verdicts[f"gradcam_{conv[-1]}"]["text"] in text
+    page.evaluate(f"explorer.setLayer('{conv[0]}', false)")
+    page.wait_for_function(f"{alts}.includes('gradcam_{conv[0]}')")
+    assert verdicts[f"gradcam_{conv[0]}"]["text"] in " ".join(
+        page.locator("#attribution .verdict.fails").all_inner_texts())
     no_errors(page)
 
 
@@ -533,3 +542,24 @@ def test_gallery_shows_each_channels_feature_image_and_top_activating_cells(brow
         no_errors(page)
     finally:
         page.close()
+
+
+# ----------------------------------------------------------------------------- the code
+
+#: what the data scripts may assign into cellscape.payload (docs/explorer.md, the file table)
+PAYLOAD_KEYS = {"meta", "cells", "maps", "neighbours", "tiles", "attribution", "ifealid", "gallery", "galleryLayers"}
+
+
+def test_both_pages_add_one_global_and_the_data_only_under_its_payload(browser, explorer):
+    for html in ("index.html", "gallery.html"):
+        page = open_page(browser, explorer["out"] / html)
+        added, payload = page.evaluate("""() => {
+            const blank = document.createElement('iframe');
+            document.body.appendChild(blank);
+            const own = new Set(Object.getOwnPropertyNames(blank.contentWindow));
+            blank.remove();
+            return [Object.getOwnPropertyNames(window).filter(k => !own.has(k)), Object.keys(cellscape.payload)]; }""")
+        no_errors(page)
+        page.close()
+        assert sorted(added) == ["cellscape", "explorer"], html  # explorer: the test hooks, bound by open_page
+        assert payload and set(payload) <= PAYLOAD_KEYS, (html, payload)

@@ -414,7 +414,7 @@ def test_activation_filter_rejects_dense_layers(small_model):
 @pytest.mark.parametrize("native", [True, False])
 def test_featvis_bf16_setting_follows_the_hardware_only_when_auto(monkeypatch, native):
     from cellscape.featvis.tasks import use_bf16
-    from cellscape.model import network
-    monkeypatch.setattr(network, "native_bfloat16", lambda device: native)
+    from cellscape.model import precision
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: native)
     assert use_bf16("auto", "cpu") is native
     assert use_bf16(True, "cpu") is True and use_bf16(False, "cpu") is False

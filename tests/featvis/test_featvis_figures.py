@@ -1,5 +1,5 @@
 """Feature-image figures' algorithms: channel selection and job slots, NMF neuron groups, cluster
-direction weights, render driver, and pixel attribution with its randomisation sanity check."""
+direction weights and the render driver."""
 
 import numpy as np
 import pandas as pd
@@ -9,12 +9,10 @@ from torch import nn
 
 
 from cellscape.model.architecture import ArchitectureError, layer_shapes, resolve_layer  # noqa: E402
-from cellscape.attribution.methods import (CascadingRandomisation, attribute, importance,  # noqa: E402
-                                   rank_similarity, weighted_layers)
 from cellscape.featvis.cluster_directions import (channel_means, cluster_weights, drawable_clusters,  # noqa: E402
                                         largest_clusters)
-from cellscape.featvis.jobs import (channel_order, chunk_ids, chunk_slots, figure_layers,  # noqa: E402
-                                    forward_flops, render_counts)
+from cellscape.featvis.channel_order import channel_order  # noqa: E402
+from cellscape.plan.featvis import chunk_ids, chunk_slots, figure_layers, forward_flops, render_counts  # noqa: E402
 from cellscape.figures.featvis_figures import grid_mosaic  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
@@ -231,52 +229,10 @@ def test_example_cells_are_the_most_confident_correct_test_cells_of_each_class()
     assert example_cells(table, 2)["row"].tolist() == [1, 0, 4, 3]
 
 
-# --- attribution --------------------------------------------------------------------------
-
-def test_integrated_gradients_add_up_to_the_logit_change_from_a_black_image(tiny_model):
-    rng = np.random.default_rng(0)
-    images = rng.random((3, 2, SIZE, SIZE)).astype(np.float32)
-    targets = np.array([0, 1, 1])
-    ig = attribute(tiny_model, images, targets, "integrated_gradients", n_steps=64)
-    with torch.no_grad():
-        logits = tiny_model(torch.from_numpy(images))[np.arange(3), targets]
-        blank = tiny_model(torch.zeros(3, 2, SIZE, SIZE))[np.arange(3), targets]
-    np.testing.assert_allclose(ig.reshape(3, -1).sum(axis=1), (logits - blank).numpy(), rtol=0.05, atol=1e-3)
-    saliency = attribute(tiny_model, images, targets, "saliency")
-    assert saliency.shape == images.shape and saliency.min() >= 0
-    assert importance(ig).shape == (3, SIZE, SIZE)
-
-
-def test_rank_similarity_is_one_for_monotone_maps_and_respects_masks():
-    rng = np.random.default_rng(0)
-    a = rng.random((2, 5, 5))
-    assert np.allclose(rank_similarity(a, a ** 3), 1.0)
-    assert np.all(np.abs(rank_similarity(a, rng.random((2, 5, 5)))) < 0.5)
-    masks = np.zeros((2, 5, 5), dtype=bool)
-    masks[:, :2] = True
-    b = a.copy()
-    b[:, 2:] = rng.random((2, 3, 5))  # only outside the mask differs
-    assert np.allclose(rank_similarity(a, b, masks), 1.0)
-
-
-def test_cascading_randomisation_changes_saliency_maps_and_leaves_the_model_alone(tiny_model):
-    rng = np.random.default_rng(0)
-    images = rng.random((2, 2, SIZE, SIZE)).astype(np.float32)
-    before = [p.detach().clone() for p in tiny_model.parameters()]
-    check = CascadingRandomisation("saliency", random_state=0).fit(tiny_model, images, np.array([0, 1]))
-    assert check.layers_ == ["none"] + weighted_layers(tiny_model)
-    assert check.layers_[1] == "dense2" and check.layers_[-1] == "conv1"  # from the top down
-    assert check.maps_.shape == (len(check.layers_), 2, SIZE, SIZE)
-    np.testing.assert_allclose(check.spearman_[0], 1.0)
-    assert np.all(check.spearman_[-1] < 0.8)  # a fully random network explains differently
-    for p, q in zip(tiny_model.parameters(), before):
-        assert torch.equal(p, q)
-
-
 def test_job_plan_lists_each_layers_chunks_and_scales_resources_with_attempt(featvis_cfg):
     from types import SimpleNamespace
 
-    from cellscape.featvis.jobs import FeatvisJobs
+    from cellscape.plan.featvis import FeatvisJobs
     model_cfg = {"conv_stages": [[8, 8], [16, 16], [32, 32]], "dense": [32]}
     jobs = FeatvisJobs({**featvis_cfg, "chunk_size": 5}, layer_shapes(model_cfg, 78, 2), "fv")
     assert jobs.counts["conv4"] == 16
@@ -284,8 +240,6 @@ def test_job_plan_lists_each_layers_chunks_and_scales_resources_with_attempt(fea
     assert files == [f"fv/conv4/chunk{k}.npz" for k in range(4)]
     last = SimpleNamespace(layer="conv4", chunk="3")
     assert jobs.slots(last) == (15, 16)
-    runtime = jobs.runtime("featvis_chunk")
-    assert runtime(last, 2) == 2 * runtime(last, 1)
     # the work follows the channels a chunk renders and the layer's depth
     assert jobs.job_gflop("featvis_chunk", SimpleNamespace(layer="conv4", chunk="0")) == pytest.approx(
         5 * jobs.job_gflop("featvis_chunk", last))

@@ -1,4 +1,4 @@
-"""Regularisers of the feature images (issue 15): frequency penalties, the data-like start and fill,
+"""Regularisers of the feature images: frequency penalties, the data-like start and fill,
 magnitude-free and neuron objectives, the saturation stop, the activity floor, and the quality
 numbers of docs/featvis.md. Each test runs on a tiny model and fails if its piece does nothing."""
 
@@ -8,7 +8,7 @@ import torch
 
 from cellscape.featvis import objectives as obj
 from cellscape.featvis.filtering import channel_maps
-from cellscape.featvis.jobs import channel_order, live_channels
+from cellscape.featvis.channel_order import channel_order, live_channels
 from cellscape.featvis.param import FourierParam, PixelParam
 from cellscape.featvis.quality import (best_cell_ratio, high_frequency_energy, high_frequency_share,
                                       saturated_share)
@@ -317,7 +317,7 @@ def test_default_recipe_renders_dark_unsaturated_images_that_beat_the_best_cell(
     assert out["steps_run"].shape == (3,)
 
 
-def test_evolution_and_layer_figures_show_the_new_numbers():
+def test_evolution_and_layer_figures_show_saturation_and_best_cell_ratio():
     import matplotlib
     matplotlib.use("Agg")
     from cellscape.data.channels import display, resolve_channels

@@ -1,7 +1,4 @@
 """MDA (target-guided embedding) and the embedding-quality scores used to compare maps."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.sparse.csgraph import connected_components
@@ -11,10 +8,8 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-
-from cellscape.mda.scores import (  # noqa: E402
-    geodesic_distance_correlation, knn_graph, knn_regression_error, trustworthiness)
-from cellscape.embeddings.mda_estimator import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind  # noqa: E402
+from cellscape.mda.estimator import MDA, LocalFisherProjection, _local_affinity, target_groups, target_kind
+from cellscape.mda.scores import geodesic_distance_correlation, knn_graph, knn_regression_error, trustworthiness
 
 # umap-learn warns that a fixed random_state makes it single-threaded: that is intended.
 pytestmark = pytest.mark.filterwarnings("ignore:n_jobs value")

@@ -8,7 +8,8 @@ import torch
 from cellscape.data.channel_view import ChannelSubset, ReplacedChannels
 from cellscape.data.channels import ChannelError, label_free_channels, label_free_plan, resolve_channels
 from cellscape.model.channel_use import channel_use_table, conditions, training_mean_image
-from cellscape.model.network import build_model, inference_model
+from cellscape.model.network import build_model
+from cellscape.model.sources.train import inference_model
 from cellscape.model.training import fit
 
 #: networks trained here: make test runs them again with bfloat16 off on a bfloat16 CPU

@@ -13,11 +13,11 @@ import torch
 import torchvision
 from torch import nn
 
-from cellscape.attribution.methods import CascadingRandomisation
-from cellscape.model.architecture import ArchitectureError, resolve_layer
+from cellscape.attribution.randomisation import ModelRandomisation
+from cellscape.model.architecture import ArchitectureError, ModelError, resolve_layer
 from cellscape.model.hooks import capture_activations, layer_outputs
 from cellscape.model.inspect import inspect_model
-from cellscape.model.loading import ModelError, load_network
+from cellscape.model.loading import load_network
 from cellscape.model.spec import alias, aliases, model_spec
 
 SIZE = 40
@@ -157,9 +157,10 @@ def test_cascading_randomisation_randomises_a_copy_layer_by_layer(saved, source)
     assert [n for n, _ in stages["relu"]] == ["conv1.weight", "bn1.weight", "bn1.bias"]
     assert all(n.startswith("fc.") for n, _ in stages["fc"])
     images = np.random.default_rng(1).random((2, 2, SIZE, SIZE), dtype=np.float32)
-    check = CascadingRandomisation("saliency", random_state=0).fit(model, images, [0, 1])
-    assert check.layers_ == ["none"] + AUTO[::-1]
-    assert check.spearman_[0].min() > 0.999 and check.spearman_[-1].mean() < 0.9  # the maps follow the weights
+    check = ModelRandomisation(["saliency"], "cascading", random_state=0).fit(model, images, [0, 1])
+    rho = check.scores_["saliency"]["spearman_abs"]
+    assert check.stages_ == ["none"] + AUTO[::-1]
+    assert rho[0].min() > 0.999 and rho[-1].mean() < 0.9  # the maps follow the weights
     assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())  # the model itself is unchanged
     assert copy.deepcopy(model).layer_names == model.layer_names == AUTO
 
@@ -204,7 +205,8 @@ def test_planning_a_mismatched_model_stops_within_seconds_naming_both_numbers(sa
     started = time.perf_counter()
     with pytest.raises(ArchitectureError, match="takes 3 input channels and the image set gives 2"):
         model_spec(config)
-    assert time.perf_counter() - started < 10
+    # at planning, in one inspection subprocess (seconds idle): never after a job has started
+    assert time.perf_counter() - started < 60
 
 
 def test_model_spec_names_layers_by_alias_and_caches_the_inspection(saved, default_config, tmp_path, monkeypatch):

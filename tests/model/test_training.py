@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from cellscape.model.architecture import ArchitectureError, layer_names, parameter_count
-from cellscape.model.network import build_model, count_parameters, load_model
+from cellscape.model.network import build_model, count_parameters
+from cellscape.model.sources.train import load_model
 from cellscape.model.training import LearningRate, WeightAverage, augment, fit
 
 #: networks trained here: make test runs them again with bfloat16 off on a bfloat16 CPU
@@ -204,19 +205,19 @@ def test_killed_training_resumes_from_last_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_precision_auto_picks_bfloat16_only_with_native_support(monkeypatch, native):
-    from cellscape.model import network
-    monkeypatch.setattr(network, "native_bfloat16", lambda device: native)
-    assert network.resolve_precision("auto", "cpu") == ("bfloat16" if native else "float32")
+    from cellscape.model import precision
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: native)
+    assert precision.resolve_precision("auto", "cpu") == ("bfloat16" if native else "float32")
     # an explicit setting is taken as it is, whatever the hardware
-    assert network.resolve_precision("float32", "cpu") == "float32"
-    assert network.resolve_precision("bfloat16", "cpu") == "bfloat16"
+    assert precision.resolve_precision("float32", "cpu") == "float32"
+    assert precision.resolve_precision("bfloat16", "cpu") == "bfloat16"
 
 
 def test_native_bfloat16_follows_the_cpu_flags():
     """'auto' trusts only AVX512-BF16 or AMX: an AVX-512 CPU without them emulates bfloat16 (slower
     than float32), although oneDNN's own check says it supports it. The flags come from the kernel;
     a cap on the instructions in this process's environment rules bfloat16 out as well."""
-    from cellscape.model.network import native_bfloat16
+    from cellscape.model.precision import native_bfloat16
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo to read the CPU flags from")
@@ -248,7 +249,7 @@ def test_capped_instructions_train_in_float32(tmp_path, cap):
 
 
 def test_an_instruction_cap_is_read_from_the_environment():
-    from cellscape.model.network import instructions_capped_below_bfloat16 as capped
+    from cellscape.model.precision import instructions_capped_below_bfloat16 as capped
     assert capped({}) is None
     assert capped({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}) is None
     assert capped({"ONEDNN_MAX_CPU_ISA": "avx512_core_amx", "ATEN_CPU_CAPABILITY": "avx512"}) is None

@@ -133,8 +133,9 @@ SlurmdTimeout=60
 SlurmctldTimeout=60
 # Finished jobs stay visible to squeue for MinJobAge seconds. Without accounting the
 # snakemake SLURM plugin reads job states from squeue, and it needs
-# MinJobAge >= 3 * slurm-init-seconds-before-status-checks.
-MinJobAge=600
+# MinJobAge >= 3 * slurm-init-seconds-before-status-checks; the tests list a run's jobs
+# from squeue too (by working directory), so they stay for an hour.
+MinJobAge=3600
 StateSaveLocation=$CTLD_DIR
 SlurmdSpoolDir=$SLURMD_DIR
 SlurmctldPidFile=$CTLD_PID

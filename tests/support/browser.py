@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+#: the explorer page's test hooks (documented in static/explorer_test_api.js)
+TEST_API = "window.cellscape.testApi"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -51,7 +53,10 @@ def chromium():
 
 
 def open_page(browser, html_path, width=1400, height=900, timeout_ms=30000):
-    """Open a page from disk, wait until its script marks ``body[data-ready]``; errors collected."""
+    """Open a page from disk, wait until its script marks ``body[data-ready]``; errors collected.
+
+    The explorer's test hooks (:data:`TEST_API`) are then reachable as ``explorer`` in the page's
+    scripts that the tests evaluate (``explorer.selected()``); undefined on the gallery page."""
     page = browser.new_page(viewport={"width": width, "height": height})
     page.errors = []
     page.on("console", lambda msg: page.errors.append(f"console {msg.type}: {msg.text}")
@@ -63,6 +68,7 @@ def open_page(browser, html_path, width=1400, height=900, timeout_ms=30000):
                                timeout=timeout_ms)
     except Exception as exc:
         raise RuntimeError(f"{html_path} did not get ready: {page.errors}") from exc
+    page.evaluate(f"window.explorer = {TEST_API}")
     return page
 
 
@@ -241,9 +247,9 @@ def canvas_pixels(page, selector, points):
 # ----------------------------------------------------------------------------- the explorer's files
 
 def assigned(path):
-    """What one of the explorer's data scripts assigns: (its CELLSCAPE key path, the JSON payload)."""
+    """What one of the explorer's data scripts assigns: (its key path in cellscape.payload, the JSON payload)."""
     last = Path(path).read_text().strip().splitlines()[-1]
-    match = re.search(r'^(window\.CELLSCAPE(?:\["[^"]*"\])+) = (.*);$', last)
+    match = re.search(r'^(window\.cellscape\.payload(?:\["[^"]*"\])+) = (.*);$', last)
     return re.findall(r'\["([^"]*)"\]', match.group(1)), json.loads(match.group(2))
 
 

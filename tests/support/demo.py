@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 
 from cellscape.model.architecture import layer_shapes
 from cellscape.model.network import build_model
-from cellscape.explorer.featuremaps import channel_scores, top_activating_cells
+from cellscape.explorer.featuremaps import channel_scores, stored_feature_maps, top_activating_cells
 
 SMALL_MODEL = {"conv_stages": [[8, 8], [16]], "dense": [8], "dropout": 0.25}
 DEFAULT_MODEL = {"conv_stages": [[32, 32], [64, 64], [128, 128, 128], [256, 256, 256]],
@@ -77,8 +77,6 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
     from cellscape.activations.selection import misclassified_first
     from cellscape.data.channels import display, resolve_channels
     from cellscape.embeddings.neighbours import nearest_neighbours
-    from cellscape.explorer.feature_store import feature_store
-    from cellscape.model.hooks import layer_batches
     model_cfg = model_cfg or SMALL_MODEL
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -128,15 +126,21 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
     if with_top_cells:
         scores = channel_scores(model, images, conv_names)
         top_cells = {name: top_activating_cells(sc, ids[:n_images], n_top) for name, sc in scores.items()}
-    stored = misclassified_first(cells, n_ifealid, seed)
-    store = feature_store(lambda: layer_batches(model, images, conv_names, rows=rows[stored], batch_size=64),
-                          conv_names, len(stored))
+    store, stored = stored_feature_maps(model, images, cells, conv_names, n_ifealid, seed, batch_size=64)
     chosen = misclassified_first(cells, n_attribution, seed)
     heat = gaussian_filter(rng.random((len(chosen), image_size, image_size)), (0, 4, 4)).astype(np.float16)
-    attribution = ({"ids": np.array(ids)[chosen], "targets": predicted[chosen], "methods": np.array(
-        ["saliency", "integrated_gradients"]), "saliency": heat, "integrated_gradients": heat[:, ::-1]},
-        {"saliency": {"passes": True, "spearman": 0.1, "text": "saliency: passes (fabricated)"},
-         "integrated_gradients": {"passes": False, "spearman": 0.8, "text": "integrated gradients: FAILS (fabricated)"}})
+    # the maps of the pixel methods that pass (saliency, SmoothGrad) and Grad-CAM at every conv layer
+    attribution = ({"ids": np.array(ids)[chosen], "targets": predicted[chosen],
+                    "methods": np.array(["saliency", "smoothgrad"]), "saliency": heat, "smoothgrad": heat[:, ::-1],
+                    "gradcam_layers": np.array(conv_names),
+                    **{f"gradcam_{layer}": np.roll(heat, k, axis=1) for k, layer in enumerate(conv_names)}},
+                   {"saliency": {"passes": True, "text": "saliency passes every check (fabricated)"},
+                    "smoothgrad": {"passes": True, "text": "smoothgrad passes every check (fabricated)"},
+                    "integrated_gradients": {"passes": False, "text": "integrated gradients FAILS (fabricated)"},
+                    "guided_backprop": {"passes": False, "text": "guided backprop FAILS (fabricated)"},
+                    **{f"gradcam_{layer}": {"passes": k == len(conv_names) - 1,
+                                            "text": f"Grad-CAM {layer}: {'passes' if k == len(conv_names) - 1 else 'fails'} (fabricated)"}
+                       for k, layer in enumerate(conv_names)}})
     layers = [{"name": s.name, "kind": s.kind, "shape": [s.channels, s.height, s.width] if s.kind == "conv"
                else [s.channels]} for s in shapes]
     return {"cells": cells, "layers": layers, "maps": maps, "neighbours": neighbours, "images": images,

@@ -5,7 +5,6 @@ cell as the same model does in plain PyTorch, one run makes every figure, the ex
 export, and a single layer reruns by its alias. The network's accuracy is not under test: what a few training steps
 reach depends on the CPU's arithmetic."""
 import json
-import re
 import subprocess
 import sys
 import warnings
@@ -18,13 +17,17 @@ import torchvision
 import yaml
 from torch import nn
 
-from support.workflow import REPO, planned_jobs, snakemake
+from cellscape.plan.dag import job_counts
+from rebuild_layer import rebuild_plan
+from support.workflow import REPO, in_own_process, plan, planned_rules, snakemake
 
 TINY = REPO / "configs" / "tiny.yaml"
 AUTO = ["relu", "layer1", "layer2", "layer3", "layer4", "fc"]
 #: the paper's figure layers resolve to the ResNet's by kind; the cheap shallow ones keep the test fast
 FEATVIS = {"evolution_layer": "conv1", "grid_layer": "conv1", "neuron_layer": "conv2", "nmf_layer": "conv2",
-           "cluster_layers": ["conv1", "conv2"], "attribution_ig_steps": 8}
+           "cluster_layers": ["conv1", "conv2"], "attribution_ig_steps": 8,
+           "attribution_check_ig_steps": 4, "attribution_smoothgrad_samples": 2, "attribution_check_cells_per_class": 2,
+           "attribution_sanity_cells": 2, "attribution_label_steps": 2, "attribution_label_cells": 8}
 
 
 def train_resnet(images, index, steps=40, seed=0):
@@ -123,7 +126,8 @@ def test_a_network_from_elsewhere_runs_end_to_end(models, name):
         figures_and_explorer(results)
         # the MDA stage's regression network stays the project's own
         assert set(pd.read_csv(results / "mda" / "metrics.csv")["layer"]) == {"conv1", "conv3", "conv5", "dense1", "dense2"}
-    assert "rule train:" not in out and "rule evaluate:" in out  # evaluated, never trained
+    benchmarks = results / "benchmarks"
+    assert (benchmarks / "evaluate.tsv").exists() and not (benchmarks / "train.tsv").exists()  # evaluated, never trained
     metrics = json.loads((results / "model" / "metrics.json").read_text())
     assert metrics["source"] == name, metrics
     # every cell predicted as the same model predicts it in plain PyTorch (whatever its accuracy)
@@ -137,8 +141,7 @@ def test_a_network_from_elsewhere_runs_end_to_end(models, name):
     assert list(dict.fromkeys(separation["layer"])) == ALIASES[name]
     for layer in ALIASES[name]:
         assert (results / "activations" / layer / "reduced.npy").exists(), layer
-    again = snakemake(models, *targets, "-n", "--configfile", str(TINY), str(path))
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert plan(models, TINY, path, targets=targets) == []  # nothing left to do
 
 
 @pytest.mark.slow
@@ -148,13 +151,13 @@ def test_one_layer_reruns_by_its_alias(models):
     r = subprocess.run([sys.executable, "tools/rebuild_layer.py", "layer1_1_relu", "-n", "--cores", "2",
                         "--directory", str(models), "--configfile", str(TINY), str(path)],
                        cwd=REPO, capture_output=True, text=True, timeout=900)
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, out[-4000:]
-    jobs = planned_jobs(out)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    planned = in_own_process(rebuild_plan, "layer1_1_relu", models, [str(TINY), str(path)])
+    jobs = job_counts(planned)
     assert jobs.get("dump_activations") == 1 and jobs.get("embed") == 1 and jobs.get("layer_metrics") == 1, jobs
     assert "evaluate" not in jobs and "ingest" not in jobs, jobs
-    forced = [w for w in re.findall(r"wildcards: (.*)", out) if "layer=" in w]
-    assert forced and all("layer=layer1_1_relu" in w for w in forced), forced
+    forced = [job.wildcards["layer"] for job in planned if "layer" in job.wildcards]
+    assert forced and set(forced) == {"layer1_1_relu"}, forced
 
 
 @pytest.mark.slow
@@ -178,7 +181,7 @@ def test_a_network_from_elsewhere_plans_evaluate_instead_of_train(tmp_path):
     r = snakemake(tmp_path, "-n", "--configfile", str(TINY), str(path), timeout=300)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
-    jobs = planned_jobs(out)
+    jobs = planned_rules(tmp_path, TINY, path)
     assert jobs["evaluate"] == 1 and "train" not in jobs and jobs["mda_train"] == 1, jobs
     assert jobs["embed"] == len(AUTO), jobs
     # the paper network's settings still name layers: featvis.grid_layer conv4 is the ResNet's 4th spatial stage

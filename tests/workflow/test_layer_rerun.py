@@ -6,7 +6,9 @@ import subprocess
 import pytest
 import yaml
 
-from support.workflow import REPO, planned_jobs
+from cellscape.plan.dag import job_counts
+from rebuild_layer import layer_files, rebuild_plan
+from support.workflow import REPO, in_own_process
 
 #: rules whose jobs combine every layer (they rerun because one of their inputs is new)
 AGGREGATES = {"all", "fig12_umap_layers", "fig12_separation", "fig14_feature_layers", "fig18_cluster_features",
@@ -27,9 +29,12 @@ def test_readme_layer_rerun_plans_one_layer(tiny_run):
     assert "LAYER=conv3" in command, command
     args = f'CONFIG=configs/tiny.yaml ARGS="-n --directory {tiny_run}"'
     r = subprocess.run(f"{command} {args}", shell=True, cwd=REPO, capture_output=True, text=True, timeout=900)
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, out[-4000:]
-    jobs = planned_jobs(out)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    configs = [str(REPO / "config.yaml"), str(REPO / "configs" / "tiny.yaml")]  # what make's CONFIG= passes
+    files = in_own_process(layer_files, "conv3", tiny_run, configs, {})
+    assert f"forcing {len(files)} jobs of conv3" in r.stderr
+    planned = in_own_process(rebuild_plan, "conv3", tiny_run, configs)
+    jobs = job_counts(planned)
     layer_jobs = {rule: n for rule, n in jobs.items() if rule not in AGGREGATES}
     # conv3's dump (alone: not the one-pass dump of every layer), embeddings (umap and tsne in
     # one job), metrics, MDA dump and maps, feature images, clusters
@@ -44,5 +49,5 @@ def test_readme_layer_rerun_plans_one_layer(tiny_run):
     for rule in ("simulate_chunk", "ingest", "train", "mda_train", "select_images", "featvis_channel_order"):
         assert rule not in jobs, jobs
     # nothing of another layer: every planned per-layer job names conv3
-    forced = re.findall(r"wildcards: (.*)", out)
-    assert all("layer=conv3" in w for w in forced if "layer=" in w), forced
+    forced = [job.wildcards["layer"] for job in planned if "layer" in job.wildcards]
+    assert forced and set(forced) == {"conv3"}, forced

@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from cellscape.plan.dag import job_counts
 from cellscape.runtime.rulerun import thread_count
 
-from support.workflow import REPO, planned_jobs, snakemake
+from support.workflow import REPO, plan, planned_rules, snakemake
 
 
 def test_default_config_plans_the_whole_dag(tmp_path):
-    r = snakemake(tmp_path, "-n", "--quiet", "rules", "--cores", "8", "--configfile", str(REPO / "config.yaml"))
-    assert r.returncode == 0, r.stderr
-    jobs = planned_jobs(r.stdout + r.stderr)
+    jobs = planned_rules(tmp_path, REPO / "config.yaml", cores=8)
     assert jobs["simulate_chunk"] == 4
     assert jobs["dump_layers"] == 1 and "dump_activations" not in jobs  # one forward pass, every layer
     assert jobs["mda_layers"] == 1 and "mda_activations" not in jobs
@@ -25,10 +24,7 @@ def test_default_config_plans_the_whole_dag(tmp_path):
 
 
 def test_per_layer_dump_jobs_plan_one_job_per_layer(tmp_path):
-    r = snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "config.yaml"),
-                  "--config", "activations={jobs: per_layer}")
-    assert r.returncode == 0, r.stderr
-    jobs = planned_jobs(r.stdout + r.stderr)
+    jobs = planned_rules(tmp_path, REPO / "config.yaml", config={"activations": {"jobs": "per_layer"}})
     assert jobs["dump_activations"] == 12 and "dump_layers" not in jobs  # conv1..conv10, dense1, dense2
     assert jobs["mda_activations"] == 7                                   # mda.layers
 
@@ -70,7 +66,7 @@ def test_parsing_the_workflow_imports_no_torch():
     sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
     modules = sorted({m for path in sources for m in re.findall(r"^\s*from (cellscape[\w.]*) import", path.read_text(),
                                                               re.MULTILINE)})
-    assert "cellscape.featvis.jobs" in modules, modules  # the walk found the rules' imports
+    assert "cellscape.plan.build" in modules, modules  # the walk found the rules' imports (the plan imports the rest)
     probe = ("import sys; sys.path.insert(0, 'scripts'); import importlib\n"
              f"for m in {modules!r}: importlib.import_module(m)\n"
              "print(sorted(m for m in ('torch', 'torchvision', 'numba', 'umap', 'matplotlib') if m in sys.modules))")
@@ -104,10 +100,7 @@ def test_impossible_architecture_is_rejected_at_planning(tmp_path):
 
 def all_targets(workdir, *configs):
     """The input files of rule all, as Snakemake plans them (a forced dry run)."""
-    r = snakemake(workdir, "-n", "-F", "--configfile", *map(str, configs))
-    assert r.returncode == 0, r.stderr[-3000:]
-    block = (r.stdout + r.stderr).split("rule all:", 1)[1]
-    return [path.strip() for path in re.search(r"input: (.*)", block).group(1).split(",")]
+    return next(job.input for job in plan(workdir, *configs, forceall=True) if job.rule == "all")
 
 
 @pytest.mark.slow
@@ -153,19 +146,16 @@ def test_tiny_config_runs_end_to_end(tiny_run):
     assert granted, train_log[:2000]
     assert f"{thread_count(int(granted.group(1)), usable, 8)} threads:" in train_log
     # a second run has nothing left to do
-    again = snakemake(tiny_run, "-n", "--configfile", str(REPO / "configs" / "tiny.yaml"))
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert plan(tiny_run, REPO / "configs" / "tiny.yaml") == []
 
 
 @pytest.mark.slow
 def test_changing_one_layers_settings_reruns_only_that_layer(tiny_run, tmp_path):
     override = tmp_path / "override.yaml"
     override.write_text("embeddings:\n  per_layer:\n    conv3: {umap: {n_neighbors: 5}}\n")
-    r = snakemake(tiny_run, "-n", "--configfile", str(REPO / "configs" / "tiny.yaml"), str(override))
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, out
-    jobs = planned_jobs(out)
+    planned = plan(tiny_run, REPO / "configs" / "tiny.yaml", override)
+    jobs = job_counts(planned)
     assert jobs.get("embed") == 1, jobs
-    assert re.search(r"wildcards: layer=conv3$", out, re.M), out[-3000:]
+    assert [job.wildcards for job in planned if job.rule == "embed"] == [{"layer": "conv3"}]
     for rule in ("train", "dump_activations", "dump_layers", "simulate_chunk", "ingest"):
         assert rule not in jobs, jobs

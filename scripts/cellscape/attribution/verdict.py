@@ -1,26 +1,90 @@
-"""The randomisation check's verdict in one line per method, for pages that show attribution maps.
+"""One verdict per attribution method from quality.csv, by one documented rule
+(docs/attribution.md), for the figures and the explorer.
 
-Adebayo et al. (2018): a map that still looks the same once every layer's weights are re-drawn
-shows the image, not what the network learned. The verdict compares each method's maps before
-and after randomising the whole network (mean Spearman rank correlation over the checked cells).
+A method passes when every check it was given passes:
+
+- **model randomisation**: its maps must lose their likeness to the trained network's as the
+  layers are re-drawn from the top: the mean absolute Spearman correlation inside the cell over
+  the cascade's stages (averaged over the cells) is below ``RANDOMISATION_BELOW``. The absolute
+  maps, because a sign flip alone drops the signed correlation (Adebayo et al. 2018);
+- **label randomisation** (when run): the mean absolute Spearman correlation with the maps of a
+  copy trained on shuffled labels is below ``RANDOMISATION_BELOW``;
+- **faithfulness**: removing the cell's pixels in the map's order lowers the predicted class's
+  probability more than random order: the area between the curves exceeds ``FAITHFUL_SE``
+  standard errors over the cells and ``FAITHFUL_MIN``.
+
+Localisation (share inside the cell and the nucleus) is reported beside it, not judged: where a
+network should look is what the map is meant to tell.
 """
+import numpy as np
 import pandas as pd
 
-#: below this mean rank correlation with the trained network's maps, a method passes
-PASS_BELOW = 0.5
+from .methods import gradcam_layer
+
+#: below this mean absolute rank correlation with the trained network's maps, the maps follow the weights
+RANDOMISATION_BELOW = 0.5
+#: the area between the pixel-flipping curves must exceed this many standard errors over the cells
+FAITHFUL_SE = 2.0
+#: ... and this much predicted probability (a consistent but negligible gap is not faithfulness)
+FAITHFUL_MIN = 0.01
 
 
-def sanity_verdicts(sanity):
-    """``{method: {passes, spearman, text}}`` from the attribution stage's sanity.csv table."""
-    sanity = pd.DataFrame(sanity)
-    verdicts = {}
-    for method, rows in sanity.groupby("method", sort=False):
-        last = rows[rows["stage"] == rows["stage"].max()]
-        rho = float(last["spearman"].mean())
-        passes = rho < PASS_BELOW
-        verdicts[method] = {
-            "passes": bool(passes), "spearman": round(rho, 3),
-            "text": (f"{'passes' if passes else 'fails'} the randomisation check "
-                     f"(maps after re-drawing every layer's weights correlate {rho:.2f} with these, "
-                     f"{'below' if passes else 'not below'} {PASS_BELOW}; {last['id'].nunique()} cells checked)")}
-    return verdicts
+def _value(quality, method, check, score, column="mean"):
+    row = quality[(quality["method"] == method) & (quality["check"] == check) & (quality["score"] == score)]
+    return float(row[column].iloc[0]) if len(row) else None
+
+
+def label(method):
+    layer = gradcam_layer(method)
+    return f"Grad-CAM {layer}" if layer else method.replace("_", " ")
+
+
+def verdicts(quality):
+    """``{method: {passes, checks: {check: bool}, scores, text}}`` from a quality.csv table, in its
+    method order."""
+    quality = pd.DataFrame(quality)
+    out = {}
+    for method in dict.fromkeys(quality["method"]):
+        checks, scores, parts = {}, {}, []
+        cascade = _value(quality, method, "cascading_randomisation", "spearman_abs")
+        if cascade is not None:
+            checks["randomisation"] = cascade < RANDOMISATION_BELOW
+            scores["cascade_spearman_abs"] = round(cascade, 3)
+            parts.append(f"cascading randomisation: rank corr. of |maps| {cascade:.2f} "
+                         f"{'<' if checks['randomisation'] else '>='} {RANDOMISATION_BELOW}")
+        shuffled = _value(quality, method, "label_randomisation", "spearman_abs")
+        if shuffled is not None:
+            checks["label_randomisation"] = shuffled < RANDOMISATION_BELOW
+            scores["label_spearman_abs"] = round(shuffled, 3)
+            parts.append(f"label randomisation: rank corr. of |maps| {shuffled:.2f} "
+                         f"{'<' if checks['label_randomisation'] else '>='} {RANDOMISATION_BELOW}")
+        abc = _value(quality, method, "faithfulness", "area_between_curves")
+        if abc is not None:
+            sd = _value(quality, method, "faithfulness", "area_between_curves", "sd")
+            n = _value(quality, method, "faithfulness", "area_between_curves", "n_cells")
+            se = sd / np.sqrt(n) if n and n > 1 else np.inf
+            checks["faithfulness"] = bool(abc > max(FAITHFUL_SE * se, FAITHFUL_MIN))
+            scores["faithfulness_abc"] = round(abc, 4)
+            scores["faithfulness_se"] = round(float(se), 4) if np.isfinite(se) else None
+            drops = [(_value(quality, method, "faithfulness", s) or np.nan)
+                     for s in ("drop_top_0.1", "drop_random_0.1")]
+            scores["drop_top_10"], scores["drop_random_10"] = (round(d, 4) for d in drops)
+            parts.append(f"pixel flipping: top 10% of the cell removed lowers p by {drops[0]:.3f} "
+                         f"(random 10%: {drops[1]:.3f}), area between curves {abc:.3f} "
+                         f"({'>' if checks['faithfulness'] else '<='} {FAITHFUL_SE:g} SE and {FAITHFUL_MIN:g})")
+        for where in ("cell", "nucleus"):
+            share = _value(quality, method, "localisation", f"share_in_{where}")
+            if share is not None and np.isfinite(share):
+                scores[f"share_in_{where}"] = round(share, 3)
+        passes = bool(checks) and all(checks.values())
+        failed = [c.replace("_", " ") for c, ok in checks.items() if not ok]
+        head = "passes every check" if passes else f"fails {', '.join(failed)}" if failed else "not checked"
+        out[method] = {"passes": passes, "checks": {c: bool(ok) for c, ok in checks.items()}, "scores": scores,
+                       "text": f"{label(method)} {head}: " + "; ".join(parts)}
+    return out
+
+
+def passing_first(methods, found):
+    """``methods`` with the passing ones first (each group in its own order)."""
+    return ([m for m in methods if found.get(m, {}).get("passes")]
+            + [m for m in methods if not found.get(m, {}).get("passes")])

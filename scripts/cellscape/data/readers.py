@@ -22,56 +22,16 @@ folder by construction: two files that claim the same object of one class (``7.t
 ``7.npy``, two ``7_Ch2`` files) are an error naming both (:func:`check_unique_events`).
 """
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import stain
+from .events import NO_LABEL, Event, InputError
 
 PER_CHANNEL = re.compile(r"^(?P<object>.+)_(?P<ch>Ch\d+)(\.ome)?\.tiff?$", re.IGNORECASE)
 STACK_SUFFIXES = {".tif", ".tiff", ".npy"}
 RGB_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-class InputError(ValueError):
-    """Bad input: the message names the file (or config key) and the problem.
-
-    ``kind`` says what is wrong in a few words a user knows (``missing partner channel``,
-    ``unreadable file``...): the reason quality control records and Fig. 2 counts."""
-
-    def __init__(self, message, kind="unreadable file"):
-        super().__init__(message)
-        self.kind = kind
-
-
-#: the class part of the id of an event without a class (``data.labels`` found none)
-UNLABELLED = "(unlabelled)"
-
-
-@dataclass(frozen=True)
-class Event:
-    """One raw event: where its files are and how to read them.
-
-    ``problem``: set when the event cannot be read whatever its pixels (a per-channel event
-    without its partner file): reading it raises that :class:`InputError`.
-    ``locator``: where in its file a ``cif`` event is (object number, image and mask directory offsets)."""
-    object: str
-    cls: str
-    layout: str          # "per_channel", "stack", "rgb" or "cif"
-    files: tuple         # per_channel: a file per channel in the configured order, or the files present; else (file,)
-    problem: InputError = None
-    locator: tuple = None
-
-    @property
-    def id(self):
-        return f"{self.cls if self.cls is not None else UNLABELLED}/{self.object}"
-
-    @property
-    def source(self):
-        if self.locator is not None:  # one file holds many events: <file>#<object number>
-            return f"{self.files[0]}#{self.locator[0]}"
-        return str(self.files[0])
-
-
 def object_name(path):
     """The file's own name for its object: the name without ``.ome.tif``/``.tif``/... suffixes."""
     name = Path(path).name
@@ -152,10 +112,6 @@ def _scan_folder(folder, cls, channels, want):
                          f"{'/'.join(sorted(STACK_SUFFIXES))} stacks "
                          f"or {'/'.join(sorted(RGB_SUFFIXES))} photographs)")
     return events
-
-
-#: the ``kind`` of an event without a class: recorded in qc.csv, never a stop
-NO_LABEL = "no label"
 
 
 def label_events(events, classes, labels):

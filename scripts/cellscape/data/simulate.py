@@ -24,6 +24,10 @@ Parameters (the config's `simulator` section; every key has a default in DEFAULT
 - lymphocyte_nucleus_ratio, neutrophil_nucleus_ratio: target nucleus/cell area at
   morphology 0 and 1 (the recorded ratio is measured on the rendered masks).
 - nucleus_ratio_sd: per-cell noise on that target.
+- shape_morphology: null (the default: each cell's morphology score sets its diameter,
+  nucleus ratio, lobes, kidney notch and granules) or a score in [0, 1] that every cell's
+  diameter, lobes, notch and granules are drawn at, so that only the nucleus-to-cell ratio
+  still follows the class (configs/concepts.yaml: one causal property).
 - max_elongation: cell body axis ratio - 1 is drawn from U(0, max_elongation).
 - max_offset_px: cell centre drawn uniformly within +-max_offset_px of the frame centre.
 - brightness_cyto, brightness_nuc: median peak stain signal in counts (log-normal).
@@ -101,6 +105,7 @@ DEFAULTS = {
     "lymphocyte_nucleus_ratio": 0.62,
     "neutrophil_nucleus_ratio": 0.36,
     "nucleus_ratio_sd": 0.05,
+    "shape_morphology": None,
     "max_elongation": 0.15,
     "max_offset_px": 4.0,
     "brightness_cyto": 3000.0,
@@ -135,6 +140,9 @@ def resolve_params(params=None):
     if unknown:
         raise ValueError(f"unknown simulator parameter(s): {sorted(unknown)}")
     resolved.update(params or {})
+    shape = resolved["shape_morphology"]
+    if shape is not None and not (isinstance(shape, (int, float)) and 0 <= shape <= 1):
+        raise ValueError(f"simulator.shape_morphology: null or a score within [0, 1], got {shape!r}")
     bad_classes = set(resolved["class_fractions"]) - set(CLASSES)
     if bad_classes or not resolved["class_fractions"]:
         raise ValueError(f"simulator.class_fractions: classes must be among {CLASSES}, "
@@ -277,8 +285,10 @@ def _stained_cell(rng, cls, params, offset=None, at_border=False, extra=()):
 
 
 def _granularity(m, params):
-    """The granule contrast ``stain`` gives a cell of morphology ``m``."""
-    return float(params["granularity"] * m)
+    """The granule contrast ``stain`` gives a cell of morphology ``m`` (or, with
+    ``shape_morphology`` set, of that score whatever its class)."""
+    shape_m = m if params["shape_morphology"] is None else params["shape_morphology"]
+    return float(params["granularity"] * shape_m)
 
 
 def _cell_properties(geometry, rendering, m, brightness, granularity=0.0):

@@ -167,7 +167,10 @@ def draw_cell_geometry(rng, morphology, params, offset=None):
     `offset` (x, y) fixes the cell centre (border events, doublets); by default it is drawn
     uniformly within +-max_offset_px of the frame centre.
     """
-    m = morphology
+    # shape_morphology fixes the score of everything but the nucleus ratio (diameter, lobes,
+    # notch): the ratio then alone tells the classes apart (configs/concepts.yaml)
+    ratio_m = morphology
+    m = morphology if params.get("shape_morphology") is None else float(params["shape_morphology"])
     diameter_um = (_lerp(params["lymphocyte_diameter_um"], params["neutrophil_diameter_um"], m)
                    + rng.normal(0, params["diameter_sd_um"]))
     diameter = max(diameter_um / params["pixel_size_um"], 8.0)
@@ -177,7 +180,7 @@ def draw_cell_geometry(rng, morphology, params, offset=None):
     ruffles = tuple((k, float(rng.normal(0, 0.015)), float(rng.uniform(0, 2 * np.pi)))
                     for k in (2, 3, 4, 5))
     ratio = float(np.clip(_lerp(params["lymphocyte_nucleus_ratio"],
-                                params["neutrophil_nucleus_ratio"], m)
+                                params["neutrophil_nucleus_ratio"], ratio_m)
                           + rng.normal(0, params["nucleus_ratio_sd"]), 0.15, 0.85))
     nucleus_area = ratio * np.pi * radius ** 2
 

@@ -21,7 +21,7 @@ No I/O here.
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .mda_estimator import MDA
+from ..mda.estimator import MDA
 from .umap_embedder import UMAPEmbedder, enable_numba_cache
 
 
@@ -83,7 +83,7 @@ class PCAEmbedder(BaseEstimator, TransformerMixin):
 
 
 class MDAEmbedder(MDA):
-    """cellscape.mda.MDA behind the common interface (same parameters, attributes and
+    """cellscape.mda.estimator.MDA behind the common interface (same parameters, attributes and
     ``transform``); ``y`` (the labels or target) is required, and numba's cache is switched on
     before the fit."""
 

@@ -53,19 +53,25 @@ def map_payload(ids, embedding, grid, predicted, n_classes, colours, boundary=No
         "boundary": None if boundary is None else image_data_uri(boundary_rgba(boundary, colours))}
 
 
-def attribution_payload(maps, sanity_verdicts, positions, classes):
-    """``CELLSCAPE.attribution``: per cell (by index) its importance maps as grey PNGs, and verdicts."""
+def _grey_uri(heat):
+    heat = np.asarray(heat, dtype=np.float32)
+    top = np.percentile(heat, 99.5)
+    return image_data_uri(rgb_uint8(np.repeat((heat / top if top > 0 else heat)[..., None], 3, axis=-1)))
+
+
+def attribution_payload(maps, verdicts, positions, classes):
+    """``cellscape.payload.attribution``: per cell (by index) the maps of ``maps["methods"]`` (the methods
+    that pass the checks) and Grad-CAM per layer of ``maps["gradcam_layers"]``, as grey PNGs, and
+    every method's verdict (:func:`cellscape.attribution.verdict.verdicts`)."""
     methods = [str(m) for m in maps["methods"]]
+    layers = [str(layer) for layer in maps.get("gradcam_layers", [])]
     cells = {}
     for i, (cid, target) in enumerate(zip(maps["ids"], maps["targets"])):
-        entry = {"target": int(target)}
-        for m in methods:
-            heat = np.asarray(maps[m][i], dtype=np.float32)
-            top = np.percentile(heat, 99.5)
-            grey = rgb_uint8(np.repeat((heat / top if top > 0 else heat)[..., None], 3, axis=-1))
-            entry[m] = image_data_uri(grey)
+        entry = {"target": int(target)} | {m: _grey_uri(maps[m][i]) for m in methods}
+        if layers:
+            entry["gradcam"] = {layer: _grey_uri(maps[f"gradcam_{layer}"][i]) for layer in layers}
         cells[str(positions[str(cid)])] = entry
-    return {"methods": methods, "cells": cells, "verdict": sanity_verdicts,
+    return {"methods": methods, "gradcam_layers": layers, "cells": cells, "verdict": verdicts,
             "target_note": "maps of the predicted class's logit; brighter = more important (99.5th percentile = white)"}
 
 
@@ -156,7 +162,8 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
                     how="covers")
         payload = attribution_payload(maps_npz, verdicts, positions, classes)
         files["data/attribution.js"] = js_assignment("attribution", payload)
-        meta_attribution = {"methods": payload["methods"], "cells": sorted(int(c) for c in payload["cells"])}
+        meta_attribution = {"methods": payload["methods"], "gradcam_layers": payload["gradcam_layers"],
+                            "cells": sorted(int(c) for c in payload["cells"])}
     meta_ifealid = None
     if ifealid is not None:
         store, stored_positions = ifealid

@@ -1,7 +1,8 @@
 """Turning arrays into things a file:// page can load: data URIs, sprite sheets, JS data files.
 
-Chromium blocks fetch() of file:// URLs, so every data file is a script that assigns to the
-global ``CELLSCAPE`` object; images are data URIs so canvases that draw them stay readable.
+Chromium blocks fetch() of file:// URLs, so every data file is a script that assigns into the
+pages' payload object ``window.cellscape.payload`` (apart from the pages' code, which hangs off
+``window.cellscape``); images are data URIs so canvases that draw them stay readable.
 """
 import base64
 import io
@@ -51,11 +52,15 @@ def rounded(values, digits=4):
     return [round(float(v), digits) for v in np.asarray(values).ravel()]
 
 
+#: where the data scripts put what they hold (the pages read it there)
+PAYLOAD = "window.cellscape.payload"
+
+
 def js_assignment(key, payload):
-    """A script that stores ``payload`` at ``CELLSCAPE[key]`` (``key``: 'a.b', or a tuple of parts)."""
+    """A script that stores ``payload`` at ``cellscape.payload[key]`` (``key``: 'a.b', or a tuple of parts)."""
     parts = key.split(".") if isinstance(key, str) else [str(part) for part in key]
-    lines = ["window.CELLSCAPE = window.CELLSCAPE || {};"]
-    target = "window.CELLSCAPE"
+    lines = ["window.cellscape = window.cellscape || {};", f"{PAYLOAD} = {PAYLOAD} || {{}};"]
+    target = PAYLOAD
     for part in parts[:-1]:
         target += f"[{json.dumps(part)}]"
         lines.append(f"{target} = {target} || {{}};")

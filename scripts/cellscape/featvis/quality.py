@@ -1,4 +1,4 @@
-"""How good a feature image is, as numbers (issue 15; docs/featvis.md's comparison table).
+"""How good a feature image is, as numbers (docs/featvis.md's comparison table).
 
 * ``saturated_share``: the share of pixels in the sigmoid's flat tails (below 0.02 or above
   0.98), where the parameterisation has no gradient left and images turn into binary fields;

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.hooks import layer_batches, layer_outputs
-from ..model.network import resolve_precision
+from ..model.precision import resolve_precision
 from .filtering import FilteredView, activation_filter
 from .objectives import (IMAGE, L1, blur_penalty, capped, channels_batched, channels_relative, direction,
                          neurons_batched, range_penalty, total_variation)

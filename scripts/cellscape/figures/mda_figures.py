@@ -1,4 +1,4 @@
-"""Figures of the MDA comparison (issue "MDA"; not paper figures, numbered 20-22).
+"""Figures of the MDA comparison (docs/mda.md; not paper figures, numbered 20-22).
 
 - :func:`regression_maps_figure`: rows = embedding methods, columns = layers of the regression
   net, points coloured by a continuous value (the target, or the prediction error with a

@@ -10,6 +10,10 @@ class ArchitectureError(ValueError):
     """The configured network cannot be built for the configured image size."""
 
 
+class ModelError(ArchitectureError):
+    """A model file or setting that cannot serve: the message names the file and the problem."""
+
+
 @dataclass(frozen=True)
 class LayerShape:
     name: str

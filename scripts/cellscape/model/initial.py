@@ -8,9 +8,29 @@ initialisation would (He normal kernels, zero biases; normalisation scales stay)
 seeded with ``seed``.
 """
 import torch
+from torch import nn
 
-from ..attribution.methods import randomise_layer
-from .network import build_model, load_network
+from .loading import load_network
+from .network import build_model
+
+
+def randomise_layer(model, name, generator):
+    """Re-draw layer ``name``'s weights as at initialisation (He normal, zero bias), in place.
+    A network from elsewhere (``stage_parameters``): every kernel and bias from the layer below
+    up to this one (a block's normalisation scales stay)."""
+    if hasattr(model, "stage_parameters"):
+        for parameter_name, parameter in model.stage_parameters()[name]:
+            with torch.no_grad():
+                if parameter.dim() >= 2:
+                    nn.init.kaiming_normal_(parameter, nonlinearity="relu", generator=generator)
+                elif parameter_name.endswith("bias"):
+                    nn.init.zeros_(parameter)
+        return
+    for module in model.layer(name).modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu", generator=generator)
+                nn.init.zeros_(module.bias)
 
 
 def initial_network(weights_path, network, seed, device="cpu"):

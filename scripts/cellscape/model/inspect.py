@@ -17,8 +17,9 @@ import sys
 
 import torch
 
-from .loading import ModelError, load_inner, submodule
-from .taps import torchscript_regions, torchscript_taps
+from .architecture import ModelError
+from .sources import open_network
+from .taps import submodule, torchscript_regions, torchscript_taps
 
 
 def _shape(tensor):
@@ -130,7 +131,7 @@ def inspect_model(request):
     """The answer for one request (see the module docstring); ModelError on a mismatch."""
     path, n, size = request["file"], len(request["channels"]), request["image_size"]
     names = ", ".join(request["channel_names"])
-    inner = load_inner(request["source"], path, request["architecture"], request["arguments"], n)
+    inner = open_network(request["source"], path, request["architecture"], request["arguments"], n)
     expected, where = expected_channels(inner, request["source"])
     if expected is not None and expected != n:
         raise ModelError(f"{path}: the model takes {expected} input channels ({where} {expected}) and the image set "

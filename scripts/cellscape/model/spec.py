@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.channels import channel_names, resolve_channels
+from ..runtime.params import canonical
 from .architecture import ArchitectureError, LayerShape, layer_shapes, parameter_count
 
 EXTERNAL = ("exported", "torchscript", "torchvision", "module")
@@ -45,11 +46,6 @@ def aliases(paths):
     return named
 
 
-def canonical(settings):
-    """``settings`` with sorted keys (Snakemake compares params by their text)."""
-    return json.loads(json.dumps(settings, sort_keys=True))
-
-
 @dataclass
 class ModelSpec:
     """What planning knows of the classifier: its layers (``shapes``, named by alias), each
@@ -73,26 +69,28 @@ class ModelSpec:
         return self.source != "train"
 
 
-def project_network(config, n_outputs):
-    """The rules' ``network`` param for the paper's network (unchanged since before other
-    sources existed, so a default run reruns nothing)."""
+def project_network(config, n_outputs, channels=None):
+    """The rules' ``network`` param for the paper's network. ``channels``: the image set's,
+    resolved (None: resolved here from the config)."""
+    channels = resolve_channels(config["data"]) if channels is None else channels
     model = {key: config["model"][key] for key in PROJECT_KEYS}
     return canonical({"model": model, "image_size": config["image_size"], "n_outputs": n_outputs,
-                      "in_channels": len(resolve_channels(config["data"]))})
+                      "in_channels": len(channels)})
 
 
-def model_spec(config, cache=INSPECT_CACHE):
+def model_spec(config, cache=INSPECT_CACHE, channels=None):
     """The classifier of ``config`` (validated): a :class:`ModelSpec`; ArchitectureError with
-    the setting, the file and both sides of a mismatch when the model does not fit the data."""
+    the setting, the file and both sides of a mismatch when the model does not fit the data.
+    ``channels``: the image set's, resolved (None: resolved here from the config)."""
+    channels = resolve_channels(config["data"]) if channels is None else channels
     n_classes = len(config["classes"])
     source = config["model"]["source"]
     if source == "train":
         shapes = layer_shapes(config["model"], config["image_size"], n_classes)
         return ModelSpec("train", shapes, {s.name: s.name for s in shapes},
-                         parameter_count(config["model"], config["image_size"], n_classes,
-                                         len(resolve_channels(config["data"]))),
-                         project_network(config, n_classes))
-    request = inspect_request(config)
+                         parameter_count(config["model"], config["image_size"], n_classes, len(channels)),
+                         project_network(config, n_classes, channels))
+    request = inspect_request(config, channels)
     answer = inspect_cached(request, cache)
     named = aliases(answer["layers"])
     by_path = {c["path"]: c for c in answer["candidates"]}
@@ -104,15 +102,17 @@ def model_spec(config, cache=INSPECT_CACHE):
         calls[name], flops[name] = c["calls"], c["flops"]
     network = canonical({"source": source, "architecture": request["architecture"],
                          "arguments": request["arguments"], "channels": request["channels"],
-                         "image_channels": len(resolve_channels(config["data"])),
+                         "image_channels": len(channels),
                          "mean": request["mean"], "std": request["std"], "calls": calls,
                          "layers": [[name, path] for name, path in named.items()],  # a list: forward order survives
                          "image_size": config["image_size"], "n_outputs": n_classes})
     return ModelSpec(source, shapes, named, answer["n_parameters"], network, flops)
 
 
-def inspect_request(config):
-    """What the inspection subprocess needs, checked as far as the config alone allows."""
+def inspect_request(config, image_channels=None):
+    """What the inspection subprocess needs, checked as far as the config alone allows.
+    ``image_channels``: the image set's, resolved (None: resolved here from the config)."""
+    image_channels = resolve_channels(config["data"]) if image_channels is None else image_channels
     model, source = config["model"], config["model"]["source"]
     if not model["file"]:
         raise ArchitectureError(f"config model.file: required with model.source {source} (the "
@@ -127,7 +127,7 @@ def inspect_request(config):
         raise ArchitectureError(f"config model.architecture: {model['architecture']!r} must name "
                                 "package.module:function (a function returning the nn.Module)")
     contract = model["input"]
-    names = channel_names(resolve_channels(config["data"]))
+    names = channel_names(image_channels)
     wanted = contract["channels"] or names
     unknown = [name for name in wanted if name not in names]
     if unknown:

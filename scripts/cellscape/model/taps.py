@@ -12,6 +12,13 @@ class TapError(ValueError):
     """A module path that computes nothing in the graph."""
 
 
+def submodule(module, path):
+    """The submodule at ``path`` (get_submodule, which TorchScript modules refuse)."""
+    for part in filter(None, path.split(".")):
+        module = getattr(module, part)
+    return module
+
+
 def module_path(node):
     """The module path of a TorchScript graph node (``layer1.1.relu``; '' at the top)."""
     parts = [part.split("(")[0] for part in node.getModuleHierarchy().split(".")[1:]]

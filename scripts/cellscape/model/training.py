@@ -28,7 +28,8 @@ from torch import nn
 from tqdm import tqdm
 
 from ..runtime.io import atomic_path, read_rows
-from .network import build_model, count_parameters, resolve_precision
+from .network import build_model, count_parameters
+from .precision import resolve_precision
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from ..readers import InputError
+from ..events import InputError
 
 KIND_TAG, OBJECT_TAG, OBJECT_COUNT_TAG, ACQUISITION_XML_TAG = 33002, 33003, 33018, 33027
 KINDS = {1: "header", 2: "image", 3: "mask"}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..readers import NO_LABEL, Event, InputError
+from ..events import NO_LABEL, Event, InputError
 from .container import CifError, CifFile, object_count
 from .objects import ObjectLocation, locate_objects, read_object
 

@@ -4,7 +4,7 @@
 // per channel that switches one on or off:
 //   rgb[k] = min(255, floor((sum over channels on of plane * colour[k] + 127) / 255))
 "use strict";
-window.CSC = (function () {
+window.cellscape.channels = (function () {
   const scratch = document.createElement("canvas");
 
   // Decode the packed sheets (data URIs) of n channels -> {width, height, n, planes: Uint8Array
@@ -66,7 +66,7 @@ window.CSC = (function () {
   // a dim colour such as a brightfield grey stays readable), into `host`;
   // onChange(on) gets the new on/off array whenever one is clicked.
   function toggles(host, channels, on, onChange) {
-    const esc = s => String(s).replace(/[&<>"]/g, ch => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[ch]));
+    const esc = window.cellscape.common.esc;
     host.innerHTML = `<div class="channels-title"><b>Image channels</b></div>` + channels.map((c, i) =>
       `<label class="check channel" title="${esc(c.kind || "")}"><input type="checkbox" data-channel="${esc(c.name)}"` +
       `${on[i] ? " checked" : ""}><span class="channel-name" style="color:#eee;background:#15191d;` +

@@ -1,9 +1,8 @@
 // Explorer side panels for the tapped cell: its image, classes and probabilities (#cell-panel),
 // its neighbours in every layer (#neighbour-table) and "why this cell" (#attribution).
 "use strict";
-window.CSX = window.CSX || {};
 (function () {
-  const D = window.CSX.data, colour = window.CSX.colour, esc = colour.esc;
+  const D = window.cellscape.data, colour = window.cellscape.colour, esc = window.cellscape.common.esc;
   const $ = id => document.getElementById(id);
   let app = null, jumpAt = 0;
 
@@ -30,7 +29,7 @@ window.CSX = window.CSX || {};
       return;
     }
     const cls = D.columns.class.data[i], pred = D.columns.predicted.data[i], cert = D.columns.certainty.data[i];
-    const classes = D.meta.classes, S = window.CSX.shared;
+    const classes = D.meta.classes, S = window.cellscape.mapView.drawState;
     let probs = "";
     classes.forEach((c, k) => {
       const col = D.columns["p_" + c];
@@ -81,6 +80,8 @@ window.CSX = window.CSX || {};
   function layerChanged() {
     for (const row of document.querySelectorAll("#neighbour-table tr[data-layer]"))
       row.classList.toggle("current", row.dataset.layer === app.st.layer);
+    // the panel's Grad-CAM follows the large view's layer
+    if (app.st.tapped >= 0 && $("attr-cell")) attribution(app.st.tapped);
   }
 
   // ---- why this cell ---------------------------------------------------------------------------
@@ -97,7 +98,8 @@ window.CSX = window.CSX || {};
       return;
     }
     if (i < 0) {
-      box.innerHTML = `<h3>Why this cell</h3><p class="hint">Pick a cell to see its saliency and integrated-gradients maps (when precomputed).</p>` + jumpButton(null);
+      box.innerHTML = `<h3>Why this cell</h3><p class="hint">Pick a cell to see the attribution maps that pass their checks ` +
+        `and Grad-CAM at the large view's layer (when precomputed).</p>` + jumpButton(null);
       wireJump(null);
       return;
     }
@@ -115,20 +117,32 @@ window.CSX = window.CSX || {};
     }
     const methods = A.methods || D.meta.attribution.methods;
     const target = entry.target;
+    const label = m => m.startsWith("gradcam_") ? `Grad-CAM ${m.slice(8)}` : m.replace(/_/g, " ");
+    const figure = (src, alt, caption) => `<figure><img class="attr-map" src="${src}" width="104" height="104" ` +
+      `alt="${esc(alt)}"><figcaption>${esc(caption)}</figcaption></figure>`;
     let html = `<h3>Why this cell</h3><p class="hint">maps explain ${target !== undefined ? `the class <b>${esc(D.meta.classes[target])}</b>` : "the prediction"}` +
       `${A.target_note ? "; " + esc(A.target_note) : "; brighter = more important"}.</p><div class="attr-row">` +
       `<figure><canvas id="attr-cell" width="104" height="104" data-index="${i}"></canvas><figcaption>cell</figcaption></figure>`;
-    for (const m of methods) {
-      if (!entry[m]) continue;
-      html += `<figure><img class="attr-map" src="${entry[m]}" width="104" height="104" alt="${esc(m)}"><figcaption>${esc(m.replace(/_/g, " "))}</figcaption></figure>`;
+    for (const m of methods) if (entry[m]) html += figure(entry[m], m, label(m));
+    // Grad-CAM at the large view's layer, whatever its verdict (a dense layer: the deepest conv layer's)
+    const camLayers = A.gradcam_layers || [];
+    const layer = camLayers.includes(app.st.layer) ? app.st.layer : camLayers[camLayers.length - 1];
+    const cam = entry.gradcam && layer !== undefined && entry.gradcam[layer];
+    const shown = methods.filter(m => entry[m]);
+    if (cam) {
+      const note = layer === app.st.layer ? "" : " (deepest conv)";
+      html += figure(cam, "gradcam_" + layer, label("gradcam_" + layer) + note);
+      shown.push("gradcam_" + layer);
     }
     html += "</div>";
-    for (const m of methods) {
-      const v = (A.verdict || {})[m];
+    const verdict = A.verdict || {};
+    const hidden = Object.keys(verdict).filter(m => !m.startsWith("gradcam_") && !shown.includes(m));
+    for (const m of shown.concat(hidden)) {
+      const v = verdict[m];
       if (!v) continue;
-      html += `<p class="verdict ${v.passes ? "passes" : "fails"}"><b>${esc(m.replace(/_/g, " "))}:</b> ` +
-        (v.text ? esc(v.text) : `${v.passes ? "passes" : "fails"} the model-randomisation check` +
-          (v.spearman !== undefined ? ` (Spearman ${(+v.spearman).toFixed(2)})` : "")) + "</p>";
+      html += `<p class="verdict ${v.passes ? "passes" : "fails"}" data-method="${esc(m)}">` +
+        `${hidden.includes(m) ? "(not shown) " : ""}` +
+        (v.text ? esc(v.text) : `<b>${esc(label(m))}:</b> ${v.passes ? "passes" : "fails"} the attribution checks`) + "</p>";
     }
     box.innerHTML = html;
     D.drawCell($("attr-cell"), i);
@@ -145,14 +159,14 @@ window.CSX = window.CSX || {};
     b.onclick = async () => {
       const cells = attributionCells(A || await D.attribution());
       if (!cells.length) return;
-      const mis = cells.filter(c => window.CSX.shared.mis[c]);
+      const mis = cells.filter(c => window.cellscape.mapView.drawState.mis[c]);
       const pool = mis.length ? mis : cells;
       const i = pool[jumpAt++ % pool.length];
       app.tap(i);
     };
   }
 
-  window.CSX.cell = {
+  window.cellscape.cellPanel = {
     init(a) { app = a; show(-1); },
     show, neighbourTable, layerChanged, redrawImages,
   };

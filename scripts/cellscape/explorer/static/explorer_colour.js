@@ -1,8 +1,8 @@
-// Explorer colours: the viridis lookup table, per-cell colour arrays for the colour menu, and the
+// Explorer colours (cellscape.colour): the viridis lookup table, per-cell colour arrays for the colour menu, and the
 // legend (swatches for categories, a colour bar with min and max for numbers).
 "use strict";
-window.CSX = window.CSX || {};
 (function () {
+  const esc = window.cellscape.common.esc;
   // viridis (matplotlib) anchors, interpolated linearly into a 256-entry table.
   const ANCHORS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
                    "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725"];
@@ -53,9 +53,6 @@ window.CSX = window.CSX || {};
     return out;
   }
 
-  function esc(s) {
-    return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  }
   const fmt = v => Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toPrecision(3) : (+v.toFixed(3)).toString();
 
   // Legend HTML for a menu choice (the current layer's column when colouring by cluster).
@@ -81,5 +78,5 @@ window.CSX = window.CSX || {};
     return html;
   }
 
-  window.CSX.colour = {VIRIDIS, hexRgb, pack, packHex, viridisCss, colours, legend, columnFor, esc, FALLBACK};
+  window.cellscape.colour = {VIRIDIS, viridisCss, colours, legend, FALLBACK};
 })();

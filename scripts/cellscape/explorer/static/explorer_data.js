@@ -1,29 +1,11 @@
-// Explorer data access: loads the data scripts of docs/explorer.md on demand (a <script> tag per
-// file, since fetch() of file:// URLs is blocked), decodes base64 once into typed arrays, and
+// Explorer data access (cellscape.data): loads the data scripts of docs/explorer.md on demand
+// (common.loadScript: a <script> tag per file, since fetch() of file:// URLs is blocked), takes
+// their payload out of cellscape.payload, decodes base64 once into typed arrays, and
 // serves cell thumbnails composed from the tiles' channel planes with the channels that are on
 // (a few tiles decoded at a time, never all of them).
 "use strict";
-window.CELLSCAPE = window.CELLSCAPE || {};
-window.CSX = window.CSX || {};
 (function () {
-  const C = window.CELLSCAPE;
-  const scripts = new Map();   // src -> Promise
-
-  function load(src) {
-    if (!scripts.has(src)) {
-      scripts.set(src, new Promise((resolve, reject) => {
-        const tag = document.createElement("script");
-        tag.src = src;
-        tag.onload = () => { tag.remove(); resolve(); };
-        tag.onerror = () => {
-          tag.remove(); scripts.delete(src);
-          reject(new Error("cannot load " + src + " (is the explorer folder complete?)"));
-        };
-        document.head.appendChild(tag);
-      }));
-    }
-    return scripts.get(src);
-  }
+  const C = window.cellscape.payload, load = window.cellscape.common.loadScript;
 
   function bytes(b64) {
     const s = atob(b64), n = s.length, out = new Uint8Array(n);
@@ -40,11 +22,10 @@ window.CSX = window.CSX || {};
   const D = {
     meta: null, n: 0, ids: null, columns: {}, layerNames: [],
     maps: new Map(), neighbourArrays: new Map(), ifealidTiles: new Map(),
-    bytes, typed,
 
     async init() {
       await load("data/meta.js");
-      if (!C.meta) throw new Error("data/meta.js did not define CELLSCAPE.meta");
+      if (!C.meta) throw new Error("data/meta.js did not define cellscape.payload.meta");
       await load("data/cells.js");
       D.meta = C.meta;
       D.n = C.meta.n_cells;
@@ -158,7 +139,7 @@ window.CSX = window.CSX || {};
     const have = thumbs.get(i);
     if (have) return have;
     const tile = D.meta.tile;
-    const c = window.CSC.canvas(set, i % tile.cells, tile.size, tile.columns, D.meta.channels, D.channelsOn);
+    const c = window.cellscape.channels.canvas(set, i % tile.cells, tile.size, tile.columns, D.meta.channels, D.channelsOn);
     thumbs.set(i, c);
     if (thumbs.size > THUMB_CAP) thumbs.delete(thumbs.keys().next().value);
     return c;
@@ -190,7 +171,7 @@ window.CSX = window.CSX || {};
       load(`tiles/tile_${pad5(p.t)}.js`).then(() => {
         const uris = (C.tiles || {})[p.t];
         if (!uris) throw new Error(`tiles/tile_${pad5(p.t)}.js did not define tile ${p.t}`);
-        return window.CSC.decode(uris, D.meta.channels.length);
+        return window.cellscape.channels.decode(uris, D.meta.channels.length);
       }).then(set => {
         images.set(p.t, set);
         imageCap = Math.max(2, Math.min(8, Math.floor(PLANE_BYTES / set.planes.length)));
@@ -202,5 +183,5 @@ window.CSX = window.CSX || {};
     }
   }
 
-  window.CSX.data = D;
+  window.cellscape.data = D;
 })();

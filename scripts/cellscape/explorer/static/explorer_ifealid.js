@@ -1,11 +1,10 @@
-// Explorer IFeaLiD panel (#ifealid): feature localisation between the tapped cell A and up to 8
+// Explorer IFeaLiD panel (cellscape.ifealid, #ifealid): feature localisation between the tapped cell A and up to 8
 // other cells with stored feature maps. Hovering a position of A takes A's K-vector there and
 // colours every position of every shown cell by s = 1 - acos(cos) / (pi / 2) (0 where a vector
 // is zero), with one min-max stretch shared by all shown cells, in viridis over the cell image.
 "use strict";
-window.CSX = window.CSX || {};
 (function () {
-  const D = window.CSX.data, colour = window.CSX.colour, esc = colour.esc;
+  const D = window.cellscape.data, colour = window.cellscape.colour, common = window.cellscape.common, esc = common.esc;
   const $ = id => document.getElementById(id);
   const MAX_OTHERS = 8, SIZE = 112;
   let app = null, shown = [], last = null, version = 0;
@@ -63,7 +62,7 @@ window.CSX = window.CSX || {};
       `<p id="ifealid-note" class="hint"></p><div id="ifealid-cells"></div><div id="ifealid-scale"></div>`;
     const label = name => (D.meta.layers.find(l => l.name === name) || {}).label || name;
     for (const L of D.meta.ifealid.layers)
-      cs.option($("ifealid-layer"), L.name, `${label(L.name)} (${L.height}×${L.width}, K=${L.components}${L.energy !== undefined ? `, ${Math.round(100 * L.energy)}% energy` : ""})`);
+      common.option($("ifealid-layer"), L.name, `${label(L.name)} (${L.height}×${L.width}, K=${L.components}${L.energy !== undefined ? `, ${Math.round(100 * L.energy)}% energy` : ""})`);
     $("ifealid-layer").onchange = update;
     $("ifealid-others").onchange = update;
     update();
@@ -201,7 +200,7 @@ window.CSX = window.CSX || {};
     else for (const s of shown) paint(s, null, 0, 1);
   }
 
-  window.CSX.ifealid = {
+  window.cellscape.ifealid = {
     init, update, redrawImages,
     selectionChanged() { if ($("ifealid-others") && $("ifealid-others").value === "selection") update(); },
     last: () => last,

@@ -1,17 +1,18 @@
-// One map view of the explorer (the large view or a small multiple): draws every cell as a small
-// disc into an ImageData on the CPU (typed arrays, no allocation per point and frame), keeps a
-// camera (wheel zooms at the pointer, drag pans), a bucket-grid spatial index for picking, lasso
-// and viewport counts, and an overlay canvas for rings, thumbnails and the lasso.
+// One map view of the explorer (cellscape.mapView.MapView: the large view or a small multiple):
+// draws every cell as a small disc into an ImageData on the CPU (typed arrays, no allocation per
+// point and frame), keeps a camera (wheel zooms at the pointer, drag pans), a bucket-grid spatial
+// index for picking, lasso and viewport counts, and an overlay canvas for rings, thumbnails and
+// the lasso. One requestAnimationFrame draws every view that changed (nextFrame waits for it).
 //
 // Why the CPU and not WebGL: in headless Chromium with software WebGL (SwiftShader) one
 // regl-scatterplot draw of 100,000 points took 120-200 ms (a hand-written WebGL2 renderer
 // 60-90 ms); splatting the same points into an ImageData takes ~14 ms for the large view and
 // ~4 ms for a small multiple, so a pan frame and a linked selection across 13 maps stay in budget.
 "use strict";
-window.CSX = window.CSX || {};
 (function () {
-  // State shared by all views, owned by explorer_main.js.
-  const shared = {
+  // What every view draws from besides its own positions and colours (cellscape.mapView.drawState),
+  // filled in by the page (explorer_state.js, explorer_maps.js, explorer_selection.js).
+  const drawState = {
     n: 0,
     order: null,        // Uint32Array: draw order with the misclassified cells last
     plainOrder: null,   // Uint32Array: 0 ... n - 1
@@ -43,8 +44,8 @@ window.CSX = window.CSX || {};
     dirtyOverlay.clear();
     for (const v of overlays) v.renderOverlay();
     if (drew) {
-      if (shared.inputAt) { shared.lastLatency = performance.now() - shared.inputAt; shared.inputAt = 0; shared.inputsShown++; }
-      const ft = shared.frameTimes;
+      if (drawState.inputAt) { drawState.lastLatency = performance.now() - drawState.inputAt; drawState.inputAt = 0; drawState.inputsShown++; }
+      const ft = drawState.frameTimes;
       ft.push(performance.now() - t0);
       if (ft.length > 600) ft.splice(0, ft.length - 600);
     }
@@ -279,7 +280,7 @@ window.CSX = window.CSX || {};
       const W = this.cw, H = this.ch, d = this.px8;
       this.px32.fill(0xffffffff);
       if (this.n && this.colours) {
-        const S = shared, sel = S.sel, mis = S.mis, extra = this.small ? null : S.extra;
+        const S = drawState, sel = S.sel, mis = S.mis, extra = this.small ? null : S.extra;
         const cols = this.colours, wx = this.wx, wy = this.wy, s = this.s, ox = this.ox, oy = this.oy;
         const stamps = this.stamps, sdx = this.stampDx, sdy = this.stampDy;
         // Misclassified cells are drawn last with a dark outline only where points do not pile
@@ -413,7 +414,7 @@ window.CSX = window.CSX || {};
       });
       const finish = e => {
         if (!down) return;
-        shared.inputAt = performance.now();
+        drawState.inputAt = performance.now();
         const d = down; down = null;
         if (d.lasso) {
           const L = this.lasso; this.lasso = null; this.redrawOverlay();
@@ -456,7 +457,5 @@ window.CSX = window.CSX || {};
     }
   }
 
-  window.CSX.MapView = MapView;
-  window.CSX.shared = shared;
-  window.CSX.nextFrame = nextFrame;
+  window.cellscape.mapView = {MapView, drawState, nextFrame};
 })();

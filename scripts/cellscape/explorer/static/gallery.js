@@ -2,8 +2,9 @@
 // from per-layer packed channel planes with the image channels that are switched on.
 "use strict";
 (function () {
-  const G = CELLSCAPE.gallery;
-  CELLSCAPE.galleryLayers = CELLSCAPE.galleryLayers || {};
+  const {payload, common, channels: channelPlanes} = window.cellscape;
+  const G = payload.gallery;
+  payload.galleryLayers = payload.galleryLayers || {};
   const $ = id => document.getElementById(id);
   const IMG = 80, TOP = 39;
   const channels = G.channels, on = channels.map(() => true);
@@ -12,15 +13,15 @@
 
   async function decoded(layer) {
     if (planes && planes.layer === layer) return planes;
-    const L = CELLSCAPE.galleryLayers[layer], n = channels.length;
-    const [images, filtered, top] = await Promise.all([window.CSC.decode(L.images, n), window.CSC.decode(L.filtered, n),
-      L.top_sprite ? window.CSC.decode(L.top_sprite.images, n) : null]);
+    const L = payload.galleryLayers[layer], n = channels.length;
+    const [images, filtered, top] = await Promise.all([channelPlanes.decode(L.images, n), channelPlanes.decode(L.filtered, n),
+      L.top_sprite ? channelPlanes.decode(L.top_sprite.images, n) : null]);
     planes = {layer, images, filtered, top};
     return planes;
   }
 
   function composed(cls, set, index, size, columns, display, title) {
-    const c = window.CSC.canvas(set, index, size, columns, channels, on);
+    const c = channelPlanes.canvas(set, index, size, columns, channels, on);
     c.className = "sprite " + cls;
     c.style.width = c.style.height = display + "px";
     if (title) c.title = title;
@@ -30,7 +31,7 @@
   function feedbackColour(f) { return f < 0.5 ? "#d62728" : "#2ca02c"; }
 
   async function render(layer) {
-    const my = ++rendering, L = CELLSCAPE.galleryLayers[layer], P = await decoded(layer);
+    const my = ++rendering, L = payload.galleryLayers[layer], P = await decoded(layer);
     if (my !== rendering) return;
     const order = L.channels.map((_, i) => i);
     const key = $("sort").value;
@@ -66,14 +67,14 @@
   }
 
   async function select(layer) {
-    if (!CELLSCAPE.galleryLayers[layer]) await cs.loadScript(`data_gallery_${layer}.js`);
+    if (!payload.galleryLayers[layer]) await common.loadScript(`data_gallery_${layer}.js`);
     await render(layer);
   }
 
   async function init() {
     if (!G.layers.length) { $("gallery-info").textContent = "No feature images in this build."; document.body.dataset.ready = "1"; return; }
-    G.layers.forEach(l => cs.option($("layer"), l.name, `${l.name} (${l.channels})`));
-    window.CSC.toggles($("channels"), channels, on.slice(), now => {
+    G.layers.forEach(l => common.option($("layer"), l.name, `${l.name} (${l.channels})`));
+    channelPlanes.toggles($("channels"), channels, on.slice(), now => {
       now.forEach((v, k) => { on[k] = v; });
       render($("layer").value).then(() => { document.body.dataset.channels = on.map(Number).join(""); });
     });
@@ -82,6 +83,5 @@
     await select(G.layers[0].name);
     document.body.dataset.ready = "1";
   }
-  window.gallery = { select };
   init().catch(err => { document.body.dataset.error = String(err); throw err; });
 })();

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from cellscape.embeddings.bsdr import BSDR, _truncated_normal_moments
+from cellscape.mda.bsdr import BSDR, _truncated_normal_moments
 
 
 def planted_data(n=400, dim=30, n_classes=4, seed=0, radius=2.0, within=0.3, noise=2.0):

@@ -1,18 +1,16 @@
 """The cost model's requests: between 2x and 4x of the modelled time for every job of 15 s or more,
 1.5x the modelled memory, and a calibration line for every rule the workflow runs."""
-import sys
-
 import numpy as np
 import pytest
+import yaml
 
+from scaling import driver_value, envelope, merged
 from support.config import ROOT, validated_config
-from support.workflow import planned_jobs, snakemake
+from support.workflow import plan, planned_rules
 from cellscape.model.architecture import layer_shapes
-from cellscape.runtime.resources import (CALIBRATION, DRIVERS, FLOOR_MB, SHARED, CostModel, request_mb,
-                                         request_minutes)
-
-sys.path.insert(0, str(ROOT / "bench"))
-from scaling import envelope  # noqa: E402
+from cellscape.plan.build import build
+from cellscape.plan.costs import (CALIBRATION, DRIVERS, FLOOR_MB, SHARED, CostModel, calibrated, request_mb,
+                                  request_minutes)
 
 
 @pytest.mark.parametrize("seconds", [15, 16, 29.9, 30, 30.1, 44, 61, 119, 600, 3599.5, 20000])
@@ -40,9 +38,8 @@ def test_the_envelope_covers_every_measured_job():
 
 
 def test_every_rule_of_the_workflow_has_drivers_and_a_calibration(tmp_path):
-    r = snakemake(tmp_path, "-n", "--config", "activations={jobs: per_layer}")
-    rules = set(planned_jobs(r.stdout + r.stderr)) - {"all"}
-    assert {"train", "dump_activations", "mda_activations", "featvis_chunk"} <= rules, r.stdout[-2000:]
+    rules = set(planned_rules(tmp_path, config={"activations": {"jobs": "per_layer"}}))
+    assert {"train", "dump_activations", "mda_activations", "featvis_chunk"} <= rules, rules
     for rule in rules:
         calibrated = SHARED.get(rule, rule)
         assert calibrated in DRIVERS, rule
@@ -61,15 +58,40 @@ def test_requests_grow_with_what_drives_them():
     # after training the cap holds: the same requests at 100,000 and 1,000,000 events
     assert large.n_selected == huge.n_selected == 5625
     for rule in ("layer_metrics", "fig07_11_embedding", "mda_embed", "explorer", "neighbours"):
-        assert large.runtime(rule, method_cells=5625)(None, 1) == huge.runtime(rule, method_cells=5625)(None, 1)
+        assert large.runtime(rule)(None, 1) == huge.runtime(rule)(None, 1)
         assert large.mem_mb(rule)(None, 1) == huge.mem_mb(rule)(None, 1)
     assert default.n_selected < 5625
     assert default.runtime_training("train", 10)(None, 1) < large.runtime_training("train", 10)(None, 1)
 
 
 def test_the_channel_ablation_asks_for_more_time_with_more_channels_and_cells():
-    cfg = validated_config({"simulator": {"events": 100000}})
-    model = CostModel(cfg, layer_shapes(cfg["model"], cfg["image_size"], len(cfg["classes"])))
-    assert model.channel_passes(1) == 3 * model.n_evaluated and model.n_evaluated == 20001  # the test fifth
-    one, twelve = (model.runtime("channel_use", channel_passes=model.channel_passes(n))(None, 1) for n in (1, 12))
+    def model(n_channels):
+        cfg = validated_config({"simulator": {"events": 100000}})
+        channels = [{"name": f"stain{k}", "file": f"Ch{k}", "kind": "stain"} for k in range(n_channels)]
+        return CostModel(cfg, layer_shapes(cfg["model"], cfg["image_size"], len(cfg["classes"])), channels=channels)
+    assert model(1).channel_passes(1) == 3 * model(1).n_evaluated and model(1).n_evaluated == 20001  # the test fifth
+    assert model(12).driver_value("channel_use") == 25 * model(1).n_evaluated
+    one, twelve = (model(n).runtime("channel_use")(None, 1) for n in (1, 12))
     assert twelve > 5 * one
+
+
+def test_the_scaling_benchmark_fits_the_drivers_the_rules_request_with(tmp_path):
+    """bench/scaling.py reads each job's driver from the plan's cost model: for every planned job,
+    the runtime Snakemake was given is the calibrated line at that value."""
+    files = [ROOT / "config.yaml", ROOT / "configs" / "tiny.yaml"]
+    config = {}
+    for path in files:
+        config = merged(config, yaml.safe_load(path.read_text()))
+    the_plan = build(validated_config(config))
+    checked = set()
+    for job in plan(tmp_path, *files[1:], config={"activations": {"jobs": "per_layer"}}):
+        rule = SHARED.get(job.rule, job.rule)
+        if job.rule == "all" or rule in ("train", "mda_train"):  # trainings: float32's cost, their own safety
+            continue
+        if rule in ("cka", "concepts"):  # their value comes from their rules file (runtime(rule, value=...))
+            continue
+        row = {"rule": job.rule, "wildcards": ", ".join(f"{k}={v}" for k, v in job.wildcards.items())}
+        a, b = calibrated(rule)["time"]
+        assert job.resources["runtime"] == request_minutes(a + b * driver_value(row, the_plan)), job
+        checked.add(DRIVERS[rule][0])
+    assert {"render", "values", "method_cells", "chunk_events", "channel_passes", "events", "cells"} <= checked

@@ -14,7 +14,7 @@ labels) while it follows the features. Three steps:
    instead). Group index therefore follows the prediction. With class labels the groups are
    the classes. The target (e.g. the measured ratio) only colours the map.
 2. **Supervised projection**: Bayesian supervised dimensionality reduction
-   (:class:`cellscape.embeddings.bsdr.BSDR`, Gönen 2013) learns a linear projection to
+   (:class:`cellscape.mda.bsdr.BSDR`, Gönen 2013) learns a linear projection to
    ``projection_dim`` = 16 dimensions jointly with a multinomial probit classifier of the
    groups, by variational Bayes (200 iterations); the projection is X E[Q], not
    orthonormalised, so directions that do not predict the groups shrink away and the map
@@ -321,7 +321,7 @@ class MDA(BaseEstimator):
         raise ValueError(f"projection must be 'bsdr' or 'lfda', got {self.projection!r}")
 
     def fit(self, X, y):
-        from .umap_embedder import UMAPEmbedder  # the project's one UMAP (imports numba)
+        from ..embeddings.umap_embedder import UMAPEmbedder  # the project's one UMAP (imports numba)
 
         X = _check_features(X)
         y = _check_target(y, len(X))

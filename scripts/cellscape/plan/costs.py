@@ -31,7 +31,7 @@ TRAINING_SAFETY = 1.5  # on top of the float32 model: 1.5x float32, 3.5x bfloat1
 #: config sizes; "events": simulated (or a directory's assumed) events; "cells": selected after
 #: training (activations.max_cells); "chunk_events": a simulator chunk's events; "epoch_events":
 #: events x epochs; "method_cells": cells x embedding methods; "values": millions of activation
-#: values a dump writes; "render": GFLOP of a feature-image job (featvis.jobs); "channel_passes":
+#: values a dump writes; "render": GFLOP of a feature-image job (plan.featvis); "channel_passes":
 #: test cells x the channel ablation's conditions (1 + 2 x channels)
 DRIVERS = {
     "simulate_chunk": ("chunk_events", "fixed"), "ingest": ("events", "events"),
@@ -54,10 +54,12 @@ DRIVERS = {
     "neighbours": ("cells", "cells"), "attribution_cells": ("fixed", "fixed"), "export": ("events", "events"),
     "evaluate": ("events", "events"), "channel_use": ("channel_passes", "events"),
     "label_free_separation": ("cells", "cells"), "cell_features": ("events", "events"), "probes": ("cells", "cells"),
+    "cka": ("values", None), "concepts": ("values", None),
 }
 #: rules that run another rule's script with its resources (``use rule``): calibrated as one
 SHARED = {"mda_selection": "select_images", "dump_activations": "dump_layers", "mda_activations": "mda_layers",
-          "label_free_train": "train", "label_free_layers": "dump_layers", "untrained_layers": "dump_layers"}
+          "label_free_train": "train", "label_free_layers": "dump_layers", "untrained_layers": "dump_layers",
+          "replicate_train": "train", "replicate_layers": "dump_layers"}
 #: rule -> {"time": (seconds at 0, seconds per driver unit), "memory": (MB at 0, MB per unit)},
 #: fitted by bench/scaling.py to every job of the runs in docs/scaling.md (bfloat16 here);
 #: a rule it has not measured gets UNCALIBRATED
@@ -76,17 +78,30 @@ SHOWN_BYTES_PER_CELL = 30e3
 FIGURE_BYTES = 50 * MB
 
 
-def directory_events(config):
+def directory_events(config, channels=None):
     """The events of a directory source, from a listing of its files (no image is opened); when
     it cannot be listed (missing, a class folder empty...: ingestion then says why),
-    DIRECTORY_EVENTS."""
+    DIRECTORY_EVENTS. ``channels``: resolved (None: resolved here from the config)."""
     from ..data.readers import InputError, discover_events
     data = config["data"]
+    channels = resolve_channels(data) if channels is None else channels
     try:
-        return len(discover_events(data["directory"], config["classes"], resolve_channels(data),
+        return len(discover_events(data["directory"], config["classes"], channels,
                                    data.get("labels"))) or DIRECTORY_EVENTS
     except (InputError, OSError, TypeError):
         return DIRECTORY_EVENTS
+
+
+def source_events(config, channels):
+    """The events the data source holds, as planning can count them: the simulator's setting,
+    the .cif files' headers, or a listing of the directory (DIRECTORY_EVENTS when unknown)."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return config["simulator"]["events"]
+    if data["source"] == "cif":  # the files' headers say how many objects they hold
+        from ..data.cif.source import total_objects
+        return total_objects(data) or DIRECTORY_EVENTS
+    return directory_events(config, channels)
 
 
 def calibrated(rule):
@@ -109,54 +124,87 @@ class CostModel:
     """Snakemake resource callables (``wildcards, attempt``) for one configuration.
 
     ``config``: the validated config; ``shapes``: the network's LayerShapes; ``n_parameters``:
-    a network trained elsewhere's (None: the paper network's, from the config).
+    a network trained elsewhere's (None: the paper network's, from the config); ``channels``:
+    the image set's, resolved (None: resolved here); ``n_images``: the events the source holds,
+    when the planning has counted them (None: counted here).
     """
 
     config: dict
     shapes: list
     n_parameters: int = None
+    channels: list = None
+    n_images: int = None
 
     def __post_init__(self):
+        self.given = {}
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
-        if data["source"] == "synthetic":
-            self.n_images = self.config["simulator"]["events"]
-        elif data["source"] == "cif":  # the files' headers say how many objects they hold
-            from ..data.cif.source import total_objects
-            self.n_images = total_objects(data) or DIRECTORY_EVENTS
-        else:
-            self.n_images = directory_events(self.config)
+        if self.channels is None:
+            self.channels = resolve_channels(data)
+        if self.n_images is None:
+            self.n_images = source_events(self.config, self.channels)
         split = data["split"]
         every = self.config["activations"]["split"] == "all" or split == "none"  # none: all cells are new to the net
         share = 1.0 if every else split["test"] / sum(split.values())
         cap = self.config["activations"].get("max_cells")
         self.n_selected = min(int(self.n_images * share) + 1, cap or float("inf"))
-        self.n_channels = len(resolve_channels(data))
+        self.n_channels = len(self.channels)
         self.n_evaluated = self.n_images if split == "none" else int(self.n_images * split["test"] / sum(split.values())) + 1
 
     # ---- the calibrated lines
-    def value(self, driver, wildcards, job):
-        """The driver's value for one job: given by the rule (``job``) or sized by the config."""
-        if driver in job:
-            given = job[driver]
-            return given(wildcards) if callable(given) else given
+    #: set by the plan (cellscape.plan.build): the feature-image jobs (their render GFLOP) and the
+    #: MDA stage's layers (its one-pass dump's values)
+    featvis = None
+    mda_layers = None
+
+    def driver_value(self, rule, wildcards=None):
+        """The value of ``rule``'s time driver for one job (``wildcards``): what its runtime is
+        computed from, and what bench/scaling.py fits the calibration to. ``rule``: the rule's
+        own name (``SHARED`` rules are calibrated as another)."""
+        driver = DRIVERS[SHARED.get(rule, rule)][0]
+        if rule in self.given:  # a value only the stage's rules file knows (runtime(rule, value=...))
+            return self.given[rule]
+        if driver == "render":
+            return self.featvis.job_gflop(rule, wildcards)
+        if driver == "values":  # one layer's dump, the one-pass dump of every layer, or MDA's layers
+            if getattr(wildcards, "layer", None) is not None:
+                return self.layer_values([wildcards.layer])
+            return self.layer_values(self.mda_layers if rule in ("mda_layers", "mda_activations") else list(self.shape))
+        if driver == "chunk_events":  # the simulator's chunks: the first take the remainder
+            n, k = self.config["simulator"]["events"], self.config["simulator"]["chunks"]
+            return n // k + (1 if int(wildcards.chunk) < n % k else 0)
+        if driver == "epoch_events":
+            training = self.config["mda"]["training"] if rule == "mda_train" else self.config["training"]
+            return self.n_images * training["epochs"]
+        if driver == "method_cells":
+            methods = {"embed": len(self.config["embeddings"]["methods"]),
+                       "mda_embed": len(self.config["mda"]["methods"])}.get(rule, 1)  # mda_classifier: MDA alone
+            return self.n_selected * methods
+        if driver == "channel_passes":
+            return self.channel_passes(self.n_channels)
+        return self.memory_value(driver)
+
+    def memory_value(self, driver):
+        """The value of a driver the config alone sizes (every memory driver)."""
         return {"fixed": 0, "events": self.n_images, "cells": self.n_selected}[driver]
 
-    def mem_mb(self, rule, **job):
-        """``mem_mb`` callable of ``rule`` from its calibrated memory line; ``job``: driver values
-        the rule knows (a number or a function of the wildcards), e.g. ``chunk_events=...``."""
-        driver, (c, d) = DRIVERS[rule][1], calibrated(rule)["memory"]
+    def mem_mb(self, rule):
+        """``mem_mb`` callable of ``rule`` from its calibrated memory line."""
+        driver, (c, d) = DRIVERS[SHARED.get(rule, rule)][1], calibrated(SHARED.get(rule, rule))["memory"]
 
         def mem_mb(wildcards, attempt):
-            return request_mb(c + d * self.value(driver, wildcards, job), attempt)
+            return request_mb(c + d * self.memory_value(driver), attempt)
         return mem_mb
 
-    def runtime(self, rule, **job):
-        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line."""
-        driver, (a, b) = DRIVERS[rule][0], calibrated(rule)["time"]
+    def runtime(self, rule, value=None):
+        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line; ``value``: its
+        driver's value where the plan cannot derive it (the similarity and concept stages' layers)."""
+        a, b = calibrated(SHARED.get(rule, rule))["time"]
+        if value is not None:
+            self.given[rule] = value
 
         def runtime(wildcards, attempt):
-            return request_minutes(a + b * self.value(driver, wildcards, job), attempt)
+            return request_minutes(a + b * self.driver_value(rule, wildcards), attempt)
         return runtime
 
     def runtime_training(self, rule, epochs):
@@ -181,6 +229,15 @@ class CostModel:
     def dump_values(self, wildcards):
         """Millions of values one layer's dump writes (rule dump_activations)."""
         return self.layer_values([wildcards.layer])
+
+    def cka_cells(self):
+        """The cells CKA compares (similarity.max_cells of the shown ones)."""
+        return min(self.n_selected, self.config["similarity"]["max_cells"])
+
+    def similarity_values(self, sizes):
+        """Millions of activation values the CKA job reads: its cells x the compared layers'
+        ``sizes`` (features per cell, every network's layers)."""
+        return self.cka_cells() * sum(sizes) / 1e6
 
     # ---- memory from what a job holds
     def image_set_mb(self):
@@ -208,6 +265,29 @@ class CostModel:
         """A one-pass dump of ``layers`` (rule dump_layers): every layer's working memory at once."""
         def mem_mb(wildcards, attempt):
             return int(self._dump_mb(layers)) * attempt
+        return mem_mb
+
+    def mem_mb_cka(self, n_layers):
+        """The CKA job: one float32 cells x cells matrix per compared layer (every network), the
+        float64 sum of the layer being read and a block of 4,096 features of it."""
+        n = self.cka_cells()
+        held = n_layers * n * n * 4 + 3 * n * n * 8 + n * 4096 * (2 + 4 + 4)
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(FLOOR_MB + held / MB, attempt)
+        return mem_mb
+
+    def mem_mb_concepts(self, layers, n_directions):
+        """The concepts job: the network, the shown cells' images, every tested layer's directions
+        (float32), a batch's gradients at every layer and one cells x cells Gram matrix."""
+        size = sum(self.shape[layer].size for layer in layers)
+        cells = self.n_selected
+        images = cells * self.n_channels * self.config["image_size"] ** 2 * 4
+        batch = self.config["activations"]["batch_size"] * size * 4 * 4
+        held = images + size * n_directions * 4 + batch + 3 * cells * cells * 8
+
+        def mem_mb(wildcards, attempt):
+            return request_mb(TORCH_MB + held / MB, attempt)
         return mem_mb
 
     def mem_mb_profiles(self, layers, n_images, batch_size=64):
@@ -238,9 +318,12 @@ class CostModel:
             "raw images": (self.n_images * channels * self.frame_size() ** 2 * RAW_BYTES_PER_PIXEL
                            if self.config["data"]["source"] == "synthetic" else 0),
             "image set": self.n_images * channels * size * size * 4,
-            "networks": weights * 4 * (2 if mda["enabled"] else 1),  # weights, best, checkpoint, momentum
+            "networks": weights * 4 * ((2 if mda["enabled"] else 1) + self.config["similarity"]["replicates"]),  # weights, best, checkpoint, momentum
             "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
             "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
+            # the classifier's copies (similarity.replicates): on disk until the CKA job has read them
+            "replicate dumps (temporary)": (self.config["similarity"]["replicates"] * self.n_selected
+                                            * sum(self.shape[layer].size for layer in layers) * itemsize),
             "embeddings, explorer, export": self.n_selected * SHOWN_BYTES_PER_CELL,
             "figures, feature images": FIGURE_BYTES,
         }

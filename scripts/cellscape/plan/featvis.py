@@ -1,19 +1,18 @@
-"""Which layers the feature-image figures use and which channels each render job draws.
+"""The feature-visualisation stage's job plan: which layers the feature-image figures use, how
+many chunk jobs each layer has, which channels each render job draws and what a render costs.
 
-Torch-free: the Snakefile imports it to know, before anything runs, how many chunk jobs each
-layer has. Channel *identities* are chosen later, from the trained model (``channel_order``);
-a chunk job renders a fixed range of positions ("slots") in its layer's channel order, so the
-job list is known at parse time while the channels themselves depend on the model.
+Torch-free: the Snakefile plans with it. Channel *identities* are chosen later, from the trained
+model (``featvis.channel_order``); a chunk job renders a fixed range of positions ("slots") in its
+layer's channel order, so the job list is known at parse time while the channels themselves
+depend on the model.
 
 With ``featvis.channels: shown`` a layer renders only as many leading channels of its order
 as the figures show (Figs. 14-16); with ``all`` every channel of every conv layer is drawn.
 """
 import math
 
-import numpy as np
-
 from ..model.architecture import ArchitectureError, resolve_layer
-from ..runtime.resources import TORCH_MB, calibrated, request_minutes
+from .costs import TORCH_MB
 
 
 def figure_layers(featvis_cfg, conv_layers, notes=None, external=False):
@@ -69,69 +68,6 @@ def chunk_slots(chunk, chunk_size, n_channels):
     return start, min(start + chunk_size, n_channels)
 
 
-def live_channels(profiles, floor=0.0):
-    """(C,) bool: channels that are really live on cells.
-
-    ``profiles``: (n_images, C) spatial-mean activation of every channel on every image. A
-    channel is live when it fires on some image, varies over the images, and its mean
-    activation is at least ``floor`` times the layer's most active channel's (the activity
-    floor: ``featvis.live_floor``). A near-silent channel (say 0.0004 against 0.10) can only be
-    drawn by magnifying noise, so the figures should not lead with it.
-    """
-    profiles = np.asarray(profiles, dtype=np.float64)
-    mean = profiles.mean(axis=0)
-    fires = (profiles.max(axis=0) > 0) & (profiles.std(axis=0) > 1e-12)
-    top = mean[fires].max() if fires.any() else 0.0
-    return fires & (mean >= floor * top)
-
-
-def _farthest_point(profiles, candidates):
-    """``candidates`` in greedy farthest-point order on the correlation distance of their profiles."""
-    if len(candidates) == 0:
-        return candidates
-    p = profiles[:, candidates]
-    mean, spread = p.mean(axis=0), p.std(axis=0)
-    z = (p - mean) / spread
-    distance = 1.0 - (z.T @ z) / len(profiles)  # correlation distance between channels
-    first = int(np.argmax(mean))
-    chosen = [first]
-    nearest = distance[first].copy()
-    nearest[first] = -np.inf
-    for _ in range(len(candidates) - 1):
-        best = np.flatnonzero(nearest == nearest.max())
-        pick = int(best[np.argmax(mean[best])])
-        chosen.append(pick)
-        nearest = np.minimum(nearest, distance[pick])
-        nearest[chosen] = -np.inf
-    return candidates[chosen]
-
-
-def channel_order(profiles, floor=0.0):
-    """Order a layer's channels so that any leading block is a diverse, live selection.
-
-    ``profiles``: (n_images, C) spatial-mean activation of every channel on every image.
-    First the live channels (``live_channels`` with the activity ``floor``), in greedy
-    farthest-point order on the correlation distance (1 - Pearson r) between the channels'
-    profiles over the cells: start with the channel of highest mean activation, then
-    repeatedly take the channel whose profile is least correlated with its most similar
-    already-chosen channel (ties: the more active channel). Then the channels that fire but
-    stay below the floor, in the same order among themselves; channels that never fire (dead
-    ReLUs, constant profile) come last, most active first. Returns an int array (C,).
-    """
-    profiles = np.asarray(profiles, dtype=np.float64)
-    n_channels = profiles.shape[1]
-    mean = profiles.mean(axis=0)
-    fires = live_channels(profiles, 0.0)
-    live = live_channels(profiles, floor)
-    weak = np.flatnonzero(fires & ~live)
-    dead = np.flatnonzero(~fires)
-    dead = dead[np.argsort(-mean[dead], kind="stable")]
-    ordered = [_farthest_point(profiles, np.flatnonzero(live)), _farthest_point(profiles, weak), dead]
-    order = np.concatenate(ordered).astype(np.int64)
-    assert len(order) == n_channels
-    return order
-
-
 def forward_flops(shapes, layer, in_channels=2):
     """Multiply-adds x 2 of one image's forward pass up to ``layer`` (3x3 convs, dense layers).
 
@@ -158,7 +94,7 @@ class FeatvisJobs:
 
     Bound methods serve as input, params and resource functions of ``rules/featvis.smk``, so
     the rule file holds rules only. ``featvis_dir`` is the results folder of the stage.
-    Runtimes follow the project's cost model (``runtime.resources``): the forward FLOPs of the
+    Runtimes follow the project's cost model (``plan.costs``): the forward FLOPs of the
     layer at its rate, three passes per step (forward, backward ~2x forward).
     """
 
@@ -200,7 +136,7 @@ class FeatvisJobs:
         return images * steps * 3 * flops / 1e9
 
     def job_gflop(self, rule, wildcards):
-        """A render job's work: the driver of its calibrated time line (runtime.resources)."""
+        """A render job's work: the driver of its calibrated time line (plan.costs.CostModel)."""
         if rule == "featvis_chunk":
             start, stop = self.slots(wildcards)
             return self.render_gflop(wildcards.layer, stop - start, self.cfg["steps"])
@@ -208,14 +144,6 @@ class FeatvisJobs:
             return self.render_gflop(wildcards.layer, self.cfg["evolution_channels"], max(self.cfg["evolution_steps"]))
         n = max(self.cfg["nmf_groups"], self.cfg["max_clusters"])  # featvis_nmf, featvis_clusters
         return self.render_gflop(wildcards.layer, n, self.cfg["steps"])
-
-    def runtime(self, rule):
-        """``runtime`` callable of a render rule: its calibrated line in GFLOP."""
-        a, b = calibrated(rule)["time"]
-
-        def runtime(wildcards, attempt):
-            return request_minutes(a + b * self.job_gflop(rule, wildcards), attempt)
-        return runtime
 
     def mem_mb(self, wildcards, attempt):
         """A render holds a batch of every layer's activations up to the target, with
