@@ -12,7 +12,7 @@ from support.workflow import REPO, in_own_process
 
 #: rules whose jobs combine every layer (they rerun because one of their inputs is new)
 AGGREGATES = {"all", "fig12_umap_layers", "fig12_separation", "fig14_feature_layers", "fig18_cluster_features",
-              "mda_metrics", "fig20_21_mda", "fig22_mda_classifier", "explorer", "export"}
+              "mda_metrics", "fig20_21_mda", "fig22_mda_classifier", "explorer", "export", "probes"}
 
 
 def readme_command(name):

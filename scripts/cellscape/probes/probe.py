@@ -15,8 +15,9 @@ Every condition uses the same folds, so the per-fold differences pair: selectivi
 - untrained score, its interval the t interval of the fold-to-fold differences (k - 1 degrees of
 freedom). An R^2 below 0 (worse than predicting the mean; unbounded below, e.g. -60 on a few
 cells whose untrained features are nearly constant) counts as 0 there: both networks then encode
-nothing of the feature, and selectivity stays within [-1, 1]. Folds are not independent samples (their training sets overlap), so the interval is a
-guide of the probe's stability, not an exact test.
+nothing of the feature, and selectivity stays within [-1, 1]. Folds are not independent samples
+(their training sets overlap), so the interval is a guide of the probe's stability, not an exact
+test.
 """
 from dataclasses import asdict, dataclass
 
@@ -28,7 +29,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-#: the ridge penalties generalised cross-validation chooses from (standardised features)
+#: the ridge penalties leave-one-out cross-validation chooses from (standardised features)
 RIDGE_ALPHAS = tuple(np.logspace(-2, 4, 13))
 METRIC = {"continuous": "r2", "count": "balanced_accuracy"}
 
