@@ -17,7 +17,7 @@ from cellscape.concepts.sensitivity import bonferroni, concept_test, sensitiviti
 from cellscape.concepts.vectors import ConceptVectors  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.concept_figures import concepts_figure  # noqa: E402
-from cellscape.model.network import load_network  # noqa: E402
+from cellscape.model.loading import load_network  # noqa: E402
 from cellscape.runtime.io import read_rows, write_csv  # noqa: E402
 from cellscape.runtime.tables import join_to_ids, read_cell_table  # noqa: E402
 
