@@ -39,25 +39,27 @@ wildcard_constraints:
     replicate=r"seed\d+",
 
 
-# rule train's script from another seed: the same data, split and settings
-use rule train as replicate_train with:
-    output:
-        weights=f"{REPLICATE_DIR}/{{replicate}}/model/weights.pt",
-        history=f"{REPLICATE_DIR}/{{replicate}}/model/history.csv",
-        predictions=f"{REPLICATE_DIR}/{{replicate}}/model/predictions.csv",
-        metrics=f"{REPLICATE_DIR}/{{replicate}}/model/metrics.json",
-    log:
-        f"{LOGS}/replicates/{{replicate}}/train.log",
-    benchmark:
-        f"{BENCH}/replicates/{{replicate}}/train.tsv"
-    params:
-        checkpoint=f"{REPLICATE_DIR}/{{replicate}}/model/checkpoint.pt",
-        network=NETWORK,
-        training=canonical(config["training"]),
-        seed=replicate_seed,
-    # beside the classifier's dumps, below the MDA stage (50) and the label-free network (40)
-    priority: 30
-    threads: cpus(1)
+# rule train's script from another seed: the same data, split and settings (a network trained
+# elsewhere has no rule train: its copies are refused above)
+if not EXTERNAL_MODEL:
+    use rule train as replicate_train with:
+        output:
+            weights=f"{REPLICATE_DIR}/{{replicate}}/model/weights.pt",
+            history=f"{REPLICATE_DIR}/{{replicate}}/model/history.csv",
+            predictions=f"{REPLICATE_DIR}/{{replicate}}/model/predictions.csv",
+            metrics=f"{REPLICATE_DIR}/{{replicate}}/model/metrics.json",
+        log:
+            f"{LOGS}/replicates/{{replicate}}/train.log",
+        benchmark:
+            f"{BENCH}/replicates/{{replicate}}/train.tsv"
+        params:
+            checkpoint=f"{REPLICATE_DIR}/{{replicate}}/model/checkpoint.pt",
+            network=NETWORK,
+            training=canonical(config["training"]),
+            seed=replicate_seed,
+        # beside the classifier's dumps, below the MDA stage (50) and the label-free network (40)
+        priority: 30
+        threads: cpus(1)
 
 
 # the classifier's selected cells through the copy: the same cells in the same order as its dumps

@@ -46,13 +46,6 @@ def layer_files(layer, workdir, configfiles, config):
     return [job.output[0] for job in jobs if job.wildcards.get("layer") == layer and job.output]
 
 
-def rebuild_plan(layer, workdir, configfiles, config=None):
-    """The jobs the rebuild of ``layer`` runs (what `make layer ... ARGS=-n` plans)."""
-    config = dict(config or {})
-    files = layer_files(layer, workdir, configfiles, config)
-    return planned_jobs(workdir, configfiles, targets=["all"], forcerun=files, config={**config, **PER_LAYER})
-
-
 def main(argv):
     if not argv or argv[0].startswith("-"):
         sys.exit("usage: python tools/rebuild_layer.py LAYER [snakemake options...]")

@@ -115,7 +115,8 @@ def another_value(dotted, node):
     if kind == "number":
         base = current if current is not None else 0.5
         new = base * 1.5 if base else 0.01
-        return new if new <= node.get("maximum", new) else base / 2
+        below = new <= node.get("maximum", new) and new < node.get("exclusiveMaximum", new + 1)
+        return new if below else base / 2
     raise AssertionError(f"schema key {dotted} ({node}) needs a value in EXPLICIT")
 
 
@@ -209,6 +210,8 @@ def test_changing_any_setting_plans_the_jobs_it_affects(tiny_run, tmp_path):
 def test_runtime_settings_rerun_nothing(tiny_run, tmp_path, dotted):
     node = dict(KEYS)[dotted]
     path = Path(tmp_path) / "override.yaml"
-    path.write_text(yaml.safe_dump(override(dotted, next(v for v in node["enum"] if v != effective_value(dotted)
-                                                         and v != "cuda"))))
+    current = effective_value(dotted)
+    other = (not current) if node.get("type") == "boolean" else next(v for v in node["enum"] if v != current
+                                                                     and v != "cuda")
+    path.write_text(yaml.safe_dump(override(dotted, other)))
     assert planned_rules(tiny_run, REPO / "configs" / "tiny.yaml", path) == {}

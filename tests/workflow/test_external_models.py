@@ -18,7 +18,7 @@ import yaml
 from torch import nn
 
 from cellscape.plan.dag import job_counts
-from rebuild_layer import rebuild_plan
+from rebuild_layer import PER_LAYER, layer_files
 from support.workflow import REPO, in_own_process, plan, planned_rules, snakemake
 
 TINY = REPO / "configs" / "tiny.yaml"
@@ -152,7 +152,8 @@ def test_one_layer_reruns_by_its_alias(models):
                         "--directory", str(models), "--configfile", str(TINY), str(path)],
                        cwd=REPO, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    planned = in_own_process(rebuild_plan, "layer1_1_relu", models, [str(TINY), str(path)])
+    files = in_own_process(layer_files, "layer1_1_relu", models, [str(TINY), str(path)], {})
+    planned = plan(models, TINY, path, targets=["all"], forcerun=files, config=PER_LAYER)
     jobs = job_counts(planned)
     assert jobs.get("dump_activations") == 1 and jobs.get("embed") == 1 and jobs.get("layer_metrics") == 1, jobs
     assert "evaluate" not in jobs and "ingest" not in jobs, jobs

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from cellscape.plan.dag import job_counts
-from rebuild_layer import layer_files, rebuild_plan
-from support.workflow import REPO, in_own_process
+from rebuild_layer import PER_LAYER, layer_files
+from support.workflow import REPO, in_own_process, plan
 
 #: rules whose jobs combine every layer (they rerun because one of their inputs is new)
 AGGREGATES = {"all", "fig12_umap_layers", "fig12_separation", "fig14_feature_layers", "fig18_cluster_features",
@@ -33,7 +33,8 @@ def test_readme_layer_rerun_plans_one_layer(tiny_run):
     configs = [str(REPO / "config.yaml"), str(REPO / "configs" / "tiny.yaml")]  # what make's CONFIG= passes
     files = in_own_process(layer_files, "conv3", tiny_run, configs, {})
     assert f"forcing {len(files)} jobs of conv3" in r.stderr
-    planned = in_own_process(rebuild_plan, "conv3", tiny_run, configs)
+    # what the rebuild runs: rule all with exactly those files forced
+    planned = plan(tiny_run, *configs, targets=["all"], forcerun=files, config=PER_LAYER)
     jobs = job_counts(planned)
     layer_jobs = {rule: n for rule, n in jobs.items() if rule not in AGGREGATES}
     # conv3's dump (alone: not the one-pass dump of every layer), embeddings (umap and tsne in
