@@ -101,7 +101,7 @@ def shuffled_label_copy(model, images, labels, steps=30, batch_size=32, lr=1e-3,
     randomised = _randomised(copy.deepcopy(model), weighted_layers(model), generator)
     device = next(randomised.parameters()).device
     x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-    true = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    true = torch.as_tensor(np.array(labels), dtype=torch.long)
     shuffled = true[torch.randperm(len(true), generator=generator)]
     optimiser = torch.optim.Adam(randomised.parameters(), lr=lr)
     randomised.train()

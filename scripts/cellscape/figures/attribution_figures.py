@@ -29,7 +29,7 @@ def _title(method, verdict):
     failed = [c.replace("_", " ") for c, ok in verdict["checks"].items() if not ok]
     head = "PASSES" if verdict["passes"] else "fails " + ", ".join(failed)
     abc = scores.get("faithfulness_abc")
-    drops = (f"\n10% removed: p falls {scores['drop_top_10']:.2f} (random {scores['drop_random_10']:.2f})"
+    drops = (f"\ntop 10% out: p -{scores['drop_top_10']:.2f}\n(random 10%: -{scores['drop_random_10']:.2f})"
              if "drop_top_10" in scores else "")
     return f"{label(method)}\n{head}" + (f"\nABC {abc:.3f}" if abc is not None else "") + drops
 
