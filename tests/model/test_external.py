@@ -284,3 +284,30 @@ def test_the_untrained_control_of_a_foreign_network_redraws_every_kernel_from_th
         assert torch.equal(p, q), name  # seeded
         if p.dim() >= 2:
             assert not torch.equal(p, dict(trained.named_parameters())[name]), name  # re-drawn
+
+
+@pytest.mark.parametrize("source", ["torchvision", "exported", "torchscript"])
+def test_grad_cam_reaches_the_layers_of_a_network_from_elsewhere(saved, source):
+    """Grad-CAM needs the logits' gradient at a layer's own output (not a copy of it): the maps
+    equal the same Grad-CAM computed on the inner network with plain torch hooks."""
+    from cellscape.attribution.methods import gradcam
+    answer = inspect_model(request(source, saved[source]))
+    model = load_network(saved[source], network(source, answer))
+    layer = model.layer_names[0]
+    torch.manual_seed(0)
+    images = torch.rand(3, 2, SIZE, SIZE)
+    targets = np.array([0, 1, 0])
+    cams = gradcam(model, images.numpy(), targets, [layer])[layer]
+    assert cams.shape == (3, SIZE, SIZE) and np.abs(cams).max() > 0
+    if source == "torchvision":  # by hand: the stem's ReLU output and its gradient, upsampled
+        inner = torchvision.models.resnet18(num_classes=2)
+        inner.conv1 = nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+        inner.load_state_dict(torch.load(saved["torchvision"]))
+        inner.eval()
+        kept = {}
+        inner.relu.register_forward_hook(lambda m, i, o: kept.setdefault("a", o))
+        logits = inner(images)
+        grad = torch.autograd.grad(logits.gather(1, torch.tensor(targets)[:, None]).sum(), kept["a"])[0]
+        cam = (grad.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(1, keepdim=True)
+        cam = torch.nn.functional.interpolate(cam, size=(SIZE, SIZE), mode="bilinear", align_corners=False)[:, 0]
+        np.testing.assert_allclose(cams, cam.detach().numpy(), rtol=1e-3, atol=1e-5)

@@ -83,7 +83,7 @@ def gradcam(model, images, targets, layers):
     x = _batch(model, images)
     target = _targets(targets, x.device)
     last = model.layer_names[-1]
-    with torch.enable_grad(), capture_activations(model, list(layers) + [last], truncate=False) as run:
+    with torch.enable_grad(), capture_activations(model, list(layers) + [last], truncate=False, in_graph=True) as run:
         acts = run(x)
     logits = acts[last]
     if logits.dim() != 2:

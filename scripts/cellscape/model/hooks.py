@@ -30,7 +30,7 @@ def layer_module(model, name):
 
 
 @contextmanager
-def capture_activations(model, layers, truncate=True):
+def capture_activations(model, layers, truncate=True, in_graph=False):
     """Yield ``run(images) -> {layer: activation}`` with hooks on ``layers``, removed afterwards.
 
     With ``truncate`` the forward pass stops as soon as all hooked layers have produced their
@@ -38,7 +38,9 @@ def capture_activations(model, layers, truncate=True):
     more than once per pass (``model.layer_calls``) gives its last call's output; a model whose
     in-place ops may overwrite an output (``model.clone_outputs``) gives a copy. A TorchScript
     network, whose modules take no hooks, reads its layers from graph taps
-    (``model.tapped_forward``), without truncation.
+    (``model.tapped_forward``), without truncation. ``in_graph``: the outputs themselves, never a
+    copy, so that gradients of later outputs with respect to them exist (Grad-CAM); an in-place op
+    that overwrites one then fails at the backward pass, naming it.
     """
     wanted = set(layers) - {INPUT}
     captured = {}
@@ -53,7 +55,7 @@ def capture_activations(model, layers, truncate=True):
         return
     calls = {name: model.layer_calls(name) if hasattr(model, "layer_calls") else 1 for name in wanted}
     seen = dict.fromkeys(wanted, 0)
-    copy = getattr(model, "clone_outputs", False)
+    copy = getattr(model, "clone_outputs", False) and not in_graph
 
     def hook_for(name):
         def hook(module, inputs, output):
