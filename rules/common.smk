@@ -198,8 +198,8 @@ if config["data"]["source"] == "synthetic":
                                    | {"frame_size": config["simulator"].get("frame_size", config["image_size"])})
     except ValueError as err:
         raise WorkflowError(f"config simulator: {err}")
-    #: rule simulate_chunk's params: the resolved parameters but those off at a null default (an
-    #: optional simulator feature that is off is no setting of the run)
+    #: the simulator's params (simulate_chunk): the resolved parameters but those off at a null
+    #: default (an optional simulator feature that is off is no setting of the run)
     SIMULATOR_PARAMS = canonical({k: v for k, v in SIMULATOR.items() if v is not None})
     if set(config["classes"]) - set(SIMULATOR["class_fractions"]):
         raise WorkflowError(f"config classes {config['classes']}: the simulator makes only "
