@@ -152,6 +152,9 @@ def configured_layer(requested, key, layers=None):
 #: the simulator's resolved parameters and chunks (cellscape.plan.source; None, []: real data)
 SIMULATOR = PLAN.source.simulator
 CHUNKS = PLAN.source.chunks
+#: the simulator's params (simulate_chunk): the resolved parameters but those off at a null default
+#: (an optional simulator feature that is off is no setting of the run)
+SIMULATOR_PARAMS = canonical({k: v for k, v in SIMULATOR.items() if v is not None}) if SIMULATOR else {}
 
 wildcard_constraints:
     layer="|".join(dict.fromkeys(LAYERS + PROJECT_LAYERS)),

@@ -14,7 +14,7 @@ rule simulate_chunk:
         f"{BENCH}/simulate/{{chunk}}.tsv"
     params:
         n_events=events_in_chunk,
-        simulator=canonical(SIMULATOR) if config["data"]["source"] == "synthetic" else {},
+        simulator=SIMULATOR_PARAMS if config["data"]["source"] == "synthetic" else {},
         channels=[c["file"] for c in CHANNELS],
         seed=config["seed"],
     threads: cpus(1)

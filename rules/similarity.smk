@@ -96,6 +96,7 @@ rule cka:
         networks={network: layers for network, (layers, _, _) in SIMILARITY_NETWORKS.items()},
         order=LAYERS,
         max_cells=SIMILARITY["max_cells"],
+        estimator=SIMILARITY["estimator"],
         seed=config["seed"],
     threads: cpus(1)
     resources:

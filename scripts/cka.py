@@ -26,16 +26,16 @@ networks = p.networks
 selections = {net: (read_cell_table(inp[f"selection_{net}"]), inp[f"selection_{net}"]) for net in networks}
 rows = shared_cells(selections, p.max_cells, p.seed)
 cells = len(rows["classifier"])
-print(f"CKA on {cells} cells shared by the dumps of {', '.join(networks)}")
+print(f"{p.estimator} CKA on {cells} cells shared by the dumps of {', '.join(networks)}")
 
 keys = [(net, layer) for net, layers in networks.items() for layer in layers]
 paths = [path for net in networks for path in inp[f"features_{net}"]]
 units = []
 for (net, layer), path in zip(keys, tqdm(paths, desc="centred Gram matrices", file=sys.stderr, mininterval=5.0)):
-    units.append(unit_gram(streamed_centred_gram(path, rows[net])))
+    units.append(unit_gram(streamed_centred_gram(path, rows[net]), debiased=p.estimator == "debiased"))
     if units[-1] is None:
         print(f"{net} {layer}: constant over the cells, no CKA")
-table = cka_table(gram_similarity(units), keys, cells)
+table = cka_table(gram_similarity(units), keys, cells).assign(estimator=p.estimator)
 write_csv(table, snakemake.output.table)
 
 reference = networks["classifier"]
@@ -51,4 +51,4 @@ matches = pd.DataFrame(matches, columns=["network_b", "layer_a", "best_b", "cka_
 write_csv(matches, snakemake.output.matches)
 if len(matches):
     print(matches.to_string(index=False))
-save_figure(cka_figure(panels, reference, cells), *snakemake.output.figure)
+save_figure(cka_figure(panels, reference, cells, p.estimator), *snakemake.output.figure)

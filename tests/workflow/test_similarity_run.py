@@ -20,12 +20,19 @@ def replicate_config(directory, replicates=1):
     return path
 
 
-def hsic_cka(X, Y):
-    """CKA from the HSIC of linear kernels with an explicit centring matrix."""
-    n = len(X)
-    H = np.eye(n) - 1.0 / n
-    K, L = H @ X @ X.T @ H, H @ Y @ Y.T @ H
-    return np.sum(K * L) / np.sqrt(np.sum(K * K) * np.sum(L * L))
+def unbiased_hsic(K, L):
+    """Song et al. (2012)'s unbiased HSIC estimator, the diagonals of K and L zeroed."""
+    n = len(K)
+    K, L = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
+    one = np.ones(n)
+    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
+
+
+def debiased_cka(X, Y):
+    """The default estimator written out: CKA from the unbiased HSIC of linear kernels."""
+    K, L = X @ X.T, Y @ Y.T
+    return unbiased_hsic(K, L) / np.sqrt(unbiased_hsic(K, K) * unbiased_hsic(L, L))
 
 
 def test_copies_from_other_seeds_are_trained_only_when_asked_for(tmp_path):
@@ -48,7 +55,7 @@ def test_tiny_run_with_a_second_seed_compares_every_layer_of_every_network(tmp_p
     keys = [(net, layer) for net, net_layers in networks.items() for layer in net_layers]
     assert len(table) == len(keys) * (len(keys) + 1) // 2  # every unordered pair once, self-pairs included
     assert set(table["network_a"]) | set(table["network_b"]) == set(networks)
-    assert table["cka"].between(0, 1 + 1e-6).all()
+    assert table["cka"].between(-0.1, 1 + 1e-6).all() and (table["estimator"] == "debiased").all()
     self_pairs = table[(table["network_a"] == table["network_b"]) & (table["layer_a"] == table["layer_b"])]
     np.testing.assert_allclose(self_pairs["cka"], 1.0, atol=1e-5)
     # the classifier's dumps stay: two of its layers' CKA recomputed from them on the selected cells
@@ -59,7 +66,7 @@ def test_tiny_run_with_a_second_seed_compares_every_layer_of_every_network(tmp_p
     Y = np.load(results / "activations" / last / "features.npy").astype(np.float64)
     row = table[(table["network_a"] == "classifier") & (table["layer_a"] == first)
                 & (table["network_b"] == "classifier") & (table["layer_b"] == last)]
-    assert row["cka"].item() == pytest.approx(hsic_cka(X, Y), abs=1e-5)
+    assert row["cka"].item() == pytest.approx(debiased_cka(X, Y), abs=1e-5)
     # the copy's dumps were temporary: read by the CKA job, then removed
     assert not list((results / "replicates" / "seed1" / "activations").glob("*/features.npy"))
     matches = pd.read_csv(results / "metrics" / "cka_matches.csv")

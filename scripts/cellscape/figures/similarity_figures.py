@@ -16,10 +16,11 @@ def network_title(network):
     return NETWORK_TITLES.get(network, network)
 
 
-def cka_figure(panels, reference_layers, cells):
+def cka_figure(panels, reference_layers, cells, estimator="debiased"):
     """One heat map per compared network: CKA of the classifier's layers (rows) with its layers
     (columns), each row's best match ringed. ``panels``: (network, its layers, the matrix,
-    the best-match rows of :func:`cellscape.similarity.cka.best_matches` or None)."""
+    the best-match rows of :func:`cellscape.similarity.cka.best_matches` or None); ``estimator``
+    names the CKA estimator in the title (debiased values may fall slightly below 0: drawn as 0)."""
     k = len(panels)
     side = 0.32 * len(reference_layers) + 1.6
     fig, axes = plt.subplots(1, k, figsize=(side * k + 1.2, side + 0.9), constrained_layout=True, squeeze=False)
@@ -46,5 +47,5 @@ def cka_figure(panels, reference_layers, cells):
         fig.legend(handles=[Line2D([], [], marker="o", linestyle="none", markerfacecolor="none",
                                    markeredgecolor="black", label="each classifier layer's best match")],
                    loc="outside lower right", fontsize=7, frameon=False)
-    fig.suptitle(f"Representational similarity of the layers (linear CKA on {cells} cells)", fontsize=10)
+    fig.suptitle(f"Representational similarity of the layers ({estimator} linear CKA on {cells} cells)", fontsize=10)
     return fig
