@@ -13,10 +13,12 @@ FCS_PARTS = plan_fcs_parts(LAYERS, EXPORT_METHODS, FCS_MAX_PARAMETERS,
                            per_cell_budget(len(CHANNELS), len(feature_columns(CHANNEL_DISPLAY))))
 FCS_FILES = fcs_part_paths(f"{EXPORT_DIR}/cells.fcs", len(FCS_PARTS))
 EXPORT_X_LAYER = configured_layer("dense1", "export (the .h5ad's X layer)")
-# the configuration the .h5ad records (uns["config"]), without the settings that change no result:
-# device (a job resource) and activations.jobs (how the same dumps are split into jobs)
+# the configuration the .h5ad records (uns["config"]), without the settings that change no result of
+# it: device (a job resource), activations.jobs (how the same dumps are split into jobs) and
+# probes.enabled (whether the probes' own outputs are made)
 EXPORT_CONFIG = {key: value for key, value in config.items() if key != "device"}
 EXPORT_CONFIG["activations"] = {k: v for k, v in config["activations"].items() if k != "jobs"}
+EXPORT_CONFIG["probes"] = {k: v for k, v in config["probes"].items() if k != "enabled"}
 if not EXTERNAL_MODEL:  # the settings of a network from elsewhere change nothing of the paper's
     EXPORT_CONFIG["model"] = {key: value for key, value in config["model"].items() if key in PROJECT_KEYS}
 
