@@ -149,6 +149,7 @@ def _shot_cell(page, files):
                                    panel = document.getElementById('neighbour-table').closest('.panel');
                              side.scrollTop += panel.getBoundingClientRect().top - side.getBoundingClientRect().top; }""")
     if stored:
+        page.locator(ref).scroll_into_view_if_needed()  # below a tall attribution panel
         b = page.locator(ref).bounding_box()
         page.mouse.move(b["x"] + 0.5 * b["width"], b["y"] + 0.45 * b["height"])
         page.wait_for_function("explorer.ifealidLastSimilarity() !== null")
