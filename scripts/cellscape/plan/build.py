@@ -12,6 +12,7 @@ from ..data.channels import ChannelError, display, resolve_channels
 from ..model.architecture import ArchitectureError, layer_shapes, resolve_layer
 from ..model.spec import ModelSpec, model_spec, project_network
 from .errors import PlanError
+from .cells import check_selection_size
 from .costs import DIRECTORY_EVENTS, CostModel, source_events
 from .featvis import FeatvisJobs
 from .mda import MdaPlan, mda_plan
@@ -121,6 +122,8 @@ def build(config):
     note = None
     directory = config["data"]["source"] == "directory"
     listed, problem = directory_events(config, channels) if directory else (None, None)
+    if listed:
+        check_selection_size(listed, config)
     if config["image_size"] == "auto":  # a planning fact (the network's shape)
         config["image_size"], note = auto_image_size(config, listed, problem)
     external = config["model"]["source"] != "train"
