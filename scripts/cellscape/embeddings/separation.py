@@ -51,7 +51,8 @@ def knn_folds(labels, n_folds=5):
     """The folds :func:`knn_accuracy` uses: ``n_folds``, fewer when the smallest class has fewer cells."""
     n_folds = min(n_folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
     if n_folds < 2:
-        raise ValueError("every class needs at least two points for cross-validation")
+        raise ValueError("every class needs at least two cells for the cross-validated k-NN accuracy; with few "
+                         "events set activations.split: all (every cell embedded and scored)")
     return n_folds
 
 

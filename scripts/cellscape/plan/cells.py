@@ -4,11 +4,10 @@ The embeddings, metrics and clusters fit their neighbourhoods to the cells they 
 (``cellscape.neighbourhood``), but cross-validated k-NN accuracy cannot score a class with fewer
 than two cells. With ``activations.split: test`` a class gets about its test share of the
 events: planning counts a directory's events per class and names the setting to change before
-any job runs. No I/O here.
+any job runs (a note, not a stop: quality control decides the final counts, and a run may target
+ingestion alone). No I/O here.
 """
 from collections import Counter
-
-from .errors import PlanError
 
 #: cells of each class that the selection needs (k-NN accuracy's cross-validation)
 MIN_CELLS_PER_CLASS = 2
@@ -22,18 +21,16 @@ def expected_selected(class_counts, config):
     return {cls: n * share for cls, n in class_counts.items()}
 
 
-def check_selection_size(events, config):
-    """Raise :class:`PlanError` naming ``activations.split: all`` when a class would bring fewer
-    than :data:`MIN_CELLS_PER_CLASS` cells to the stages after training (``events``: the listed
-    events, each with its ``cls``; quality control may remove more)."""
+def selection_size_note(events, config):
+    """The sentence naming ``activations.split: all`` when a class would bring fewer than
+    :data:`MIN_CELLS_PER_CLASS` cells to the stages after training, else None (``events``: the
+    listed events, each with its ``cls``)."""
     counts = Counter(event.cls for event in events if event.cls in config["classes"])
     short = {cls: n for cls, n in expected_selected(counts, config).items() if n < MIN_CELLS_PER_CLASS}
     if not short:
-        return
-    shown = ", ".join(f"{cls} ({counts[cls]} events, about {n:.1f} test cells)" for cls, n in short.items())
-    if config["activations"]["split"] == "test":
-        raise PlanError(f"too few test cells for the layer metrics: {shown}; k-NN accuracy needs "
-                        f"{MIN_CELLS_PER_CLASS} cells per class. Set activations.split: all (every cell is "
-                        "embedded and scored) or add events")
-    raise PlanError(f"too few cells for the layer metrics: {shown}; k-NN accuracy needs "
-                    f"{MIN_CELLS_PER_CLASS} cells per class: add events")
+        return None
+    shown = ", ".join(f"{cls} ({counts[cls]} events, about {n:.1f} selected cells)" for cls, n in short.items())
+    change = ("set activations.split: all (every cell is embedded and scored) or add events"
+              if config["activations"]["split"] == "test" else "add events")
+    return (f"cellscape warning: too few cells for the layer metrics: {shown}; k-NN accuracy needs "
+            f"{MIN_CELLS_PER_CLASS} cells per class, so the run would stop at layer_metrics: {change}")
