@@ -30,7 +30,7 @@ def test_an_export_of_a_hundred_events_runs_the_whole_dag_with_settings_fitted_t
         "data": {"source": "directory", "directory": str(export),
                  "channel_files": {"cytoplasm": "Ch2", "nucleus": "Ch4"}},
         **TINY}))
-    r = snakemake(tmp_path, "--cores", "2", "--configfile", str(config))
+    r = snakemake(tmp_path, "--cores", "2", "--configfile", str(config), timeout=3600)  # shared CI machines
     assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
 
     results = tmp_path / "results" / "first"
