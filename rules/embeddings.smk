@@ -17,6 +17,7 @@ rule embed:
     output:
         **method_outputs(f"{EMB}/{{layer}}", config["embeddings"]["methods"], embedding="{method}.csv",
                          grid="{method}_grid.csv"),
+        fitted=f"{EMB}/{{layer}}/fitted.json",
     log:
         f"{LOGS}/embeddings/{{layer}}.log",
     benchmark:

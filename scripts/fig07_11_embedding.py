@@ -19,6 +19,7 @@ grid = join_on_id(tsne[["id"]], read_cell_table(inp.tsne_grid), inp.tsne, inp.ts
 grid = grid[["gx", "gy"]].to_numpy()
 
 snaps = tsne_with_snapshots(X, perplexity=p.perplexity, random_state=p.seed)
+print(f"Fig. 7: t-SNE of {len(X)} cells with perplexity {snaps['perplexity']:g} (asked {p.perplexity:g})", flush=True)
 save_figure(ef.tsne_snapshots_figure(snaps, selection["class"], p.classes, layer=layer), *out.fig07)
 ef.write_tsne_animation(snaps, selection["class"], p.classes, out.gif, layer=layer)
 save_figure(ef.boundary_figure(tsne, p.classes, layer=layer), *out.fig08)
@@ -28,6 +29,7 @@ sample = ef.sample_per_class(selection, p.fig09["per_class"], random_state=p.see
 rows = sample.index.to_numpy()
 umap = make_embedder("umap", {**p.fig09["umap"], "min_dist": p.fig09["min_dist"]}, p.seed)
 Y = umap.fit_transform(X[rows])
+print(f"Fig. 9: UMAP of {len(rows)} cells with {umap.n_neighbors_} neighbours (asked {umap.n_neighbors})", flush=True)
 table = sample[["id", "class", "predicted", "certainty"]].assign(x=Y[:, 0], y=Y[:, 1])
 images = np.load(inp.images, mmap_mode="r")
 image_rows = sample["row"].to_numpy()

@@ -7,7 +7,7 @@ import numpy as np
 from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embeddings.embedders import make_embedder  # noqa: E402
+from cellscape.embeddings.embedders import fitted_sizes, make_embedder  # noqa: E402
 from cellscape.runtime.io import write_csv, write_json  # noqa: E402
 from cellscape.mda.guide import mda_guide  # noqa: E402
 from cellscape.mda.scores import embedding_scores  # noqa: E402
@@ -33,6 +33,7 @@ for method, settings in params.settings.items():  # {method: {"method", "params"
     write_csv(table, snakemake.output[f"embedding_{method}"])
     scores = embedding_scores(features, embedding, selection[params.score_column].to_numpy(dtype=np.float64),
                               random_state=settings["seed"])
-    scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]))
+    scores.update(seconds=seconds, n=int(len(features)), dims=int(features.shape[1]),
+                  **{name: size["used"] for name, size in fitted_sizes(embedder).items()})
     print(method, scores, flush=True)
     write_json(scores, snakemake.output[f"scores_{method}"])

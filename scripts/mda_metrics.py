@@ -10,5 +10,5 @@ start(snakemake)
 rows = [{"layer": layer, "method": method, **json.loads(open(path).read())}
         for (layer, method), path in zip(snakemake.params.layer_methods, snakemake.input)]
 columns = ["layer", "method", "geodesic_correlation", "geodesic_correlation_knn", "knn_rmse", "knn_r2",
-           "trustworthiness", "seconds", "n", "dims"]
-write_csv(pd.DataFrame(rows)[columns], snakemake.output[0])
+           "trustworthiness", "seconds", "n", "dims", "n_neighbors", "perplexity", "graph_k", "trust_k", "knn_k"]
+write_csv(pd.DataFrame(rows).reindex(columns=columns), snakemake.output[0])  # a setting a method lacks: empty

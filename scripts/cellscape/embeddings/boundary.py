@@ -11,6 +11,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from sklearn.neighbors import KNeighborsClassifier
 
+from ..neighbourhood import fit_neighbours
+
 
 class DecisionBoundary:
     """Estimated boundary: ``fit(Y, predicted)`` then ``.xx, .yy, .class_map, .field``.
@@ -38,7 +40,9 @@ class DecisionBoundary:
     def fit(self, Y, predicted, extent=None):
         Y = np.asarray(Y, dtype=np.float64)
         predicted = np.asarray(predicted)
-        self.knn_ = KNeighborsClassifier(n_neighbors=min(self.n_neighbors, len(Y))).fit(Y, predicted)
+        # k among the n points themselves (each point is its own nearest)
+        self.n_neighbors_ = fit_neighbours(self.n_neighbors, len(Y) + 1)
+        self.knn_ = KNeighborsClassifier(n_neighbors=self.n_neighbors_).fit(Y, predicted)
         self.classes_ = self.knn_.classes_
         if extent is None:
             low, high = Y.min(0), Y.max(0)

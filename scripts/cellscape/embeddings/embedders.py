@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..mda.estimator import MDA
+from ..neighbourhood import fit_perplexity, fitted
 from .umap_embedder import UMAPEmbedder, enable_numba_cache
 
 
@@ -37,7 +38,8 @@ class TSNEEmbedder(BaseEstimator):
     """openTSNE t-SNE (FFT gradients, PCA initialisation): ``early_exaggeration_iter`` + ``n_iter`` steps.
 
     ``tsne_kwargs``: further ``openTSNE.TSNE`` arguments (e.g. ``{"learning_rate": 100}``). The
-    perplexity is capped at (n - 1) / 3 for small inputs. Fitted: ``embedding_`` (n, 2). No
+    perplexity is capped at (n - 1) / 3 for small inputs (``cellscape.neighbourhood``); the one
+    used is ``perplexity_``. Fitted: ``embedding_`` (n, 2), ``perplexity_``. No
     ``transform``: t-SNE places only the points it is fitted on.
     """
 
@@ -52,7 +54,7 @@ class TSNEEmbedder(BaseEstimator):
 
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=np.float64)
-        perplexity = min(self.perplexity, (len(X) - 1) / 3)
+        self.perplexity_ = perplexity = fit_perplexity(self.perplexity, len(X))
         tsne = _opentsne(perplexity, self.n_iter, self.early_exaggeration_iter, self.random_state, self.n_jobs,
                          **(self.tsne_kwargs or {}))
         self.embedding_ = np.asarray(tsne.fit(X))
@@ -102,6 +104,17 @@ METHODS = tuple(EMBEDDERS)
 _PASSED_ON = {UMAPEmbedder: "umap_kwargs", TSNEEmbedder: "tsne_kwargs"}  # where other keys go
 
 
+#: the settings each method fits to the cells it has (the fitted value in ``<name>_``)
+FITTED = ("n_neighbors", "perplexity")
+
+
+def fitted_sizes(embedder):
+    """``{setting: {"requested", "used"}}`` of a fitted embedder's neighbourhood settings (UMAP's
+    and MDA's ``n_neighbors``, t-SNE's ``perplexity``; {} for PCA)."""
+    return {name: fitted(getattr(embedder, name), getattr(embedder, f"{name}_")) for name in FITTED
+            if hasattr(embedder, f"{name}_")}
+
+
 def make_embedder(method, params=None, random_state=0):
     """Estimator for ``method`` (``umap``, ``tsne``, ``pca``, ``mda``) with the config's ``params``.
 
@@ -147,11 +160,12 @@ def tsne_with_snapshots(X, n_snapshots=7, every=5, perplexity=30, n_iter=500, ea
     every ``every`` iterations; ``iterations`` (n_frames,) their iteration numbers (0 =
     initialisation; the first ``early_exaggeration_iter`` are the exaggerated phase);
     ``snapshots`` the indices into ``frames`` of ``n_snapshots`` evenly spaced frames from the
-    first to the last; ``embedding`` the final (n, 2) positions; ``early_exaggeration_iter``.
+    first to the last; ``embedding`` the final (n, 2) positions; ``early_exaggeration_iter``;
+    ``perplexity`` the one used (fitted to the cells).
     """
     X = np.asarray(X, dtype=np.float64)
     recorder = _Recorder(every)
-    perplexity = min(perplexity, (len(X) - 1) / 3)
+    perplexity = fit_perplexity(perplexity, len(X))
     tsne = _opentsne(perplexity, n_iter, early_exaggeration_iter, random_state, n_jobs,
                      callbacks=recorder, every=every)
     embedding = tsne.prepare_initial(X)
@@ -166,4 +180,4 @@ def tsne_with_snapshots(X, n_snapshots=7, every=5, perplexity=30, n_iter=500, ea
     frames = np.stack(recorder.frames)
     snapshots = np.round(np.linspace(0, len(frames) - 1, min(n_snapshots, len(frames)))).astype(int)
     return {"frames": frames, "iterations": np.asarray(recorder.iterations), "snapshots": snapshots,
-            "embedding": frames[-1], "early_exaggeration_iter": early_exaggeration_iter}
+            "embedding": frames[-1], "early_exaggeration_iter": early_exaggeration_iter, "perplexity": perplexity}

@@ -8,12 +8,15 @@ there); pynndescent's approximate graph beyond.
 """
 import numpy as np
 
+from ..neighbourhood import fit_neighbours
+
 EXACT_LIMIT = 20_000
 LOW_DIMENSIONS = 4
 
 
 def nearest_neighbours(features, k, random_state=0, n_jobs=1):
-    """(n, k) int32 indices of each row's k nearest other rows (Euclidean), nearest first.
+    """(n, k) int32 indices of each row's k nearest other rows (Euclidean), nearest first; k
+    fitted to the rows (at most n - 1: the array's width is the k used).
 
     A row never lists itself, even where duplicated rows tie with it at distance 0.
     """
@@ -21,7 +24,7 @@ def nearest_neighbours(features, k, random_state=0, n_jobs=1):
     n = len(X)
     if n < 2:
         raise ValueError(f"nearest neighbours need at least 2 cells, got {n}")
-    k = int(min(k, n - 1))
+    k = fit_neighbours(k, n)
     if n <= EXACT_LIMIT or X.shape[1] <= LOW_DIMENSIONS:
         from sklearn.neighbors import NearestNeighbors
         _, idx = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(X).kneighbors(X)

@@ -8,6 +8,7 @@ Scores of one layer, in the (reduced) feature space and in each 2-D map:
 - trustworthiness (k = 15, sklearn's, on a subsample of large maps): does the map keep the
   feature-space neighbourhoods (maps only).
 
+Every k is fitted to the cells there are (``cellscape.neighbourhood``); the rows record the k used.
 DBSCAN runs on the standardised UMAP map so ``eps`` means the same on every layer.
 No I/O here.
 """
@@ -18,6 +19,8 @@ from sklearn.manifold import trustworthiness as _sklearn_trustworthiness
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
+
+from ..neighbourhood import fit_neighbours
 
 
 def trustworthiness(X, Y, n_neighbors=5, max_samples=2000, random_state=0):
@@ -33,21 +36,44 @@ def trustworthiness(X, Y, n_neighbors=5, max_samples=2000, random_state=0):
     if len(X) > max_samples:
         keep = np.random.default_rng(random_state).choice(len(X), max_samples, replace=False)
         X, Y = X[keep], Y[keep]
-    n_neighbors = min(n_neighbors, (len(X) - 1) // 2)
+    n_neighbors = trust_neighbours(n_neighbors, len(X), max_samples)
     if n_neighbors < 1:
         return float("nan")
     return float(_sklearn_trustworthiness(X, Y, n_neighbors=n_neighbors))
 
 
-def knn_accuracy(X, labels, k=5, n_folds=5, random_state=0):
-    """Mean cross-validated accuracy of a k-NN classifier of the labels from X."""
-    X = np.asarray(X, dtype=np.float64)
-    labels = np.asarray(labels)
+def trust_neighbours(n_neighbors, n_cells, max_samples=2000):
+    """The k :func:`trustworthiness` uses on ``n_cells`` points: fewer than half the (sub)sample."""
+    return fit_neighbours(n_neighbors, min(n_cells, max_samples), cells_per_neighbour=2)
+
+
+def knn_folds(labels, n_folds=5):
+    """The folds :func:`knn_accuracy` uses: ``n_folds``, fewer when the smallest class has fewer cells."""
     n_folds = min(n_folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
     if n_folds < 2:
-        raise ValueError("every class needs at least two points for cross-validation")
-    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
-    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), X, labels, cv=folds).mean())
+        raise ValueError("every class needs at least two cells for the cross-validated k-NN accuracy; with few "
+                         "events set activations.split: all (every cell embedded and scored)")
+    return n_folds
+
+
+def knn_neighbours(k, labels, n_folds=5):
+    """The k :func:`knn_accuracy` uses: at most the cells of its smallest training fold (each
+    class gives at most ceil(its cells / folds) of them to a test fold)."""
+    labels = np.asarray(labels)
+    n_folds = knn_folds(labels, n_folds)
+    counts = np.bincount(np.unique(labels, return_inverse=True)[1])
+    smallest_training = len(labels) - int(np.sum(-(-counts // n_folds)))
+    return fit_neighbours(k, smallest_training + 1)
+
+
+def knn_accuracy(X, labels, k=5, n_folds=5, random_state=0):
+    """Mean cross-validated accuracy of a k-NN classifier of the labels from X (k fitted to the
+    smallest training fold, :func:`knn_neighbours`)."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    folds = StratifiedKFold(n_splits=knn_folds(labels, n_folds), shuffle=True, random_state=random_state)
+    classifier = KNeighborsClassifier(n_neighbors=knn_neighbours(k, labels, n_folds))
+    return float(cross_val_score(classifier, X, labels, cv=folds).mean())
 
 
 def silhouette(X, labels, max_samples=3000, random_state=0):
@@ -58,20 +84,24 @@ def silhouette(X, labels, max_samples=3000, random_state=0):
 
 
 def layer_separation(features, labels, embeddings=None, k=5, trust_neighbors=15, random_state=0):
-    """Rows ``{space, knn_accuracy, silhouette, trustworthiness}`` for one layer.
+    """Rows ``{space, knn_accuracy, silhouette, trustworthiness, n_cells, knn_k, trust_k}`` for
+    one layer; ``knn_k`` and ``trust_k`` are the neighbours used (fitted to the cells; trust_k 0
+    where there is no trustworthiness).
 
     ``features``: (n, d) feature (or reduced) matrix, row ``space="features"``;
     ``embeddings``: dict method -> (n, 2) map, one row each (trustworthiness against
     ``features``).
     """
+    sizes = {"n_cells": len(labels), "knn_k": knn_neighbours(k, labels)}
     rows = [{"space": "features", "knn_accuracy": knn_accuracy(features, labels, k, random_state=random_state),
              "silhouette": silhouette(features, labels, random_state=random_state),
-             "trustworthiness": float("nan")}]
+             "trustworthiness": float("nan"), **sizes, "trust_k": 0}]
     for method, Y in (embeddings or {}).items():
         rows.append({"space": method, "knn_accuracy": knn_accuracy(Y, labels, k, random_state=random_state),
                      "silhouette": silhouette(Y, labels, random_state=random_state),
                      "trustworthiness": trustworthiness(features, Y, n_neighbors=trust_neighbors,
-                                                        random_state=random_state)})
+                                                        random_state=random_state),
+                     **sizes, "trust_k": trust_neighbours(trust_neighbors, len(Y))})
     return rows
 
 
@@ -87,6 +117,13 @@ def standardise(Y):
     Y = np.asarray(Y, dtype=np.float64)
     scale = Y.std(0)
     return (Y - Y.mean(0)) / np.where(scale > 0, scale, 1)
+
+
+def dbscan_min_samples(min_samples, labels):
+    """DBSCAN's ``min_samples`` fitted to the cells: at most half the smallest class (so each
+    class can still form a cluster of its own), and at least 2 (one cell is no cluster)."""
+    counts = np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1])
+    return max(2, fit_neighbours(min_samples, int(counts.min()) + 1, cells_per_neighbour=2)) if len(counts) else 2
 
 
 def dbscan_clusters(Y, eps=0.15, min_samples=10):

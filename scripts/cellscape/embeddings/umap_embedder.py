@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..neighbourhood import fit_neighbours
+
 _CACHED_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.distances", "umap.sparse",
                    "umap.spectral")
 
@@ -50,7 +52,8 @@ class UMAPEmbedder(BaseEstimator):
 
     ``exact_knn_max`` bounds the size up to which neighbours are computed exactly; above it
     umap-learn's own NN-descent is used. ``umap_kwargs``: further ``umap.UMAP`` arguments
-    (e.g. ``{"spread": 1.5}``). Fitted: ``embedding_`` (n, n_components) and ``umap_``. No
+    (e.g. ``{"spread": 1.5}``). Fitted: ``embedding_`` (n, n_components), ``umap_`` and
+    ``n_neighbors_`` (the neighbours used: ``n_neighbors``, fewer on fewer cells). No
     ``transform``: the map of new rows would need the neighbour index that the exact path
     does not build.
     """
@@ -70,7 +73,7 @@ class UMAPEmbedder(BaseEstimator):
         import umap
         enable_numba_cache()
         X = np.asarray(X, dtype=np.float32)
-        n_neighbors = min(self.n_neighbors, len(X) - 1)
+        self.n_neighbors_ = n_neighbors = fit_neighbours(self.n_neighbors, len(X))
         precomputed = None
         if self.metric == "euclidean" and len(X) <= self.exact_knn_max:
             indices, distances = exact_knn(X, n_neighbors)

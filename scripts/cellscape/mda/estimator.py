@@ -38,6 +38,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from ..neighbourhood import fit_neighbours
+
 
 # --------------------------------------------------------------------------------------------
 # input checks
@@ -253,7 +255,8 @@ class MDA(BaseEstimator):
     projection_dim : dimension of the supervised linear projection fed to UMAP (16).
     n_iter, sigma_z : BSDR's variational iterations and projection noise (200, 0.1).
     n_components : dimension of the final embedding (2 for maps).
-    n_neighbors, min_dist : UMAP parameters (15, 0.1).
+    n_neighbors, min_dist : UMAP parameters (15, 0.1); fewer neighbours on fewer cells
+        (``n_neighbors_``, ``cellscape.neighbourhood``).
     target : "auto" (integer/bool/string labels -> classification, floats or 2-D targets ->
         regression), "classification" or "regression".
     local_neighbors, regularization, axis_power : LFDA's within-group affinity k, ridge and
@@ -265,6 +268,7 @@ class MDA(BaseEstimator):
     Attributes
     ----------
     embedding_ : (n, n_components) final coordinates.
+    n_neighbors_ : the neighbours UMAP used (``n_neighbors`` fitted to the samples).
     groups_ : (n,) group index of every point (ordered along the prediction, or class code).
     target_kind_ : "regression" or "classification".
     classes_ : class values in code order (classification only, else None).
@@ -325,16 +329,17 @@ class MDA(BaseEstimator):
 
         X = _check_features(X)
         y = _check_target(y, len(X))
-        if len(X) <= self.n_neighbors:
-            raise ValueError(f"need more than n_neighbors={self.n_neighbors} samples, got {len(X)}")
+        self.n_neighbors_ = fit_neighbours(self.n_neighbors, len(X))
+        if self.n_neighbors_ < 2:
+            raise ValueError(f"MDA's UMAP needs at least 3 samples, got {len(X)}")
         self.groups_ = self._groups(y)
         self.pca_ = None
         if X.shape[1] > self.max_input_dim:
-            self.pca_ = PCA(n_components=self.max_input_dim, random_state=self.random_state)
+            self.pca_ = PCA(n_components=min(self.max_input_dim, len(X)), random_state=self.random_state)
             X = self.pca_.fit_transform(X)
         self.projector_ = self._projector()
         self.projection_ = self.projector_.fit_transform(X, self.groups_)
-        self.umap_ = UMAPEmbedder(n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+        self.umap_ = UMAPEmbedder(n_neighbors=self.n_neighbors_, min_dist=self.min_dist,
                                   n_components=self.n_components, random_state=self.random_state)
         self.embedding_ = self.umap_.fit_transform(self.projection_)
         return self

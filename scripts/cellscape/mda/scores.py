@@ -20,7 +20,8 @@ from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors, kneighbors_graph
 
-from ..embeddings.separation import trustworthiness
+from ..embeddings.separation import trust_neighbours, trustworthiness
+from ..neighbourhood import fit_neighbours
 
 
 def _as_2d(name, array):
@@ -50,7 +51,7 @@ def knn_graph(X, n_neighbors=10):
     they stay edges.
     """
     X = _as_2d("X", X)
-    k = min(n_neighbors, len(X) - 1)
+    k = fit_neighbours(n_neighbors, len(X))
     graph = kneighbors_graph(X, k, mode="distance", include_self=False)
     graph.data = np.maximum(graph.data, 1e-12)
     graph = graph.maximum(graph.T).tolil()
@@ -104,6 +105,12 @@ def geodesic_distance_correlation(X, Y, n_neighbors=10, n_pairs=None, random_sta
     return float(np.corrcoef(geodesic, mapped)[0, 1])
 
 
+def knn_regression_neighbours(k, n_cells, n_folds=5):
+    """The k :func:`knn_regression_error` uses: at most the cells of its smallest training fold."""
+    n_folds = min(n_folds, n_cells)
+    return fit_neighbours(k, n_cells - -(-n_cells // n_folds) + 1)
+
+
 def knn_regression_error(Y, target, k=5, n_folds=5, random_state=0):
     """Cross-validated k-NN regression of the target from the map coordinates.
 
@@ -113,19 +120,22 @@ def knn_regression_error(Y, target, k=5, n_folds=5, random_state=0):
     """
     Y, target = _as_2d("Y", Y), _as_2d("target", target)
     _check_same_length(Y=Y, target=target)
-    folds = KFold(n_splits=n_folds, shuffle=True, random_state=random_state)
-    predicted = cross_val_predict(KNeighborsRegressor(n_neighbors=k), Y, target, cv=folds)
+    folds = KFold(n_splits=min(n_folds, len(Y)), shuffle=True, random_state=random_state)
+    predicted = cross_val_predict(KNeighborsRegressor(n_neighbors=knn_regression_neighbours(k, len(Y), n_folds)), Y,
+                                  target, cv=folds)
     return {"rmse": float(np.sqrt(mean_squared_error(target, predicted))),
             "r2": float(r2_score(target, predicted))}
 
 
 def embedding_scores(X, Y, target=None, n_neighbors=10, k=5, random_state=0):
-    """All scores of one map as a flat dict (one row of the method-comparison table)."""
+    """All scores of one map as a flat dict (one row of the method-comparison table), with the
+    neighbourhood sizes used (fitted to the cells): ``graph_k``, ``trust_k`` and ``knn_k``."""
     scores = {"geodesic_correlation": geodesic_distance_correlation(X, Y, n_neighbors, random_state=random_state),
               "geodesic_correlation_knn": geodesic_distance_correlation(X, Y, n_neighbors, random_state=random_state,
                                                                         map_geodesic=True),
               "trustworthiness": trustworthiness(X, Y, n_neighbors=k, random_state=random_state)}
     if target is not None:
         error = knn_regression_error(Y, target, k=k, random_state=random_state)
-        scores.update(knn_rmse=error["rmse"], knn_r2=error["r2"])
+        scores.update(knn_rmse=error["rmse"], knn_r2=error["r2"], knn_k=knn_regression_neighbours(k, len(Y)))
+    scores.update(graph_k=fit_neighbours(n_neighbors, len(X)), trust_k=trust_neighbours(k, len(X)))
     return scores

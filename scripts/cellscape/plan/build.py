@@ -12,6 +12,7 @@ from ..data.channels import ChannelError, display, resolve_channels
 from ..model.architecture import ArchitectureError, layer_shapes, resolve_layer
 from ..model.spec import ModelSpec, model_spec, project_network
 from .errors import PlanError
+from .cells import selection_size_note
 from .costs import DIRECTORY_EVENTS, CostModel, source_events
 from .featvis import FeatvisJobs
 from .mda import MdaPlan, mda_plan
@@ -145,6 +146,8 @@ def build(config):
     except ArchitectureError as err:
         raise PlanError(str(err)) from None
     plan.notes += plan.featvis.notes
+    if listed and selection_size_note(listed, config):
+        plan.notes.append(selection_size_note(listed, config))
     plan.mda = mda_plan(plan)
     plan.source = source_plan(config, channels)
     for model in (costs, project_costs):  # what the render and MDA dump costs are computed from
