@@ -218,3 +218,14 @@ def test_checked_cells_are_a_seeded_sample_of_test_cells_interleaved_by_class():
     assert set(picked["split"]) == {"test"} and picked["row"].is_unique
     assert picked["row"].tolist() == check_cells(table, 3, seed=0)["row"].tolist()
     assert len(check_cells(table, 9, seed=0)) == 10  # no more than there are
+
+
+def test_the_shuffled_label_copy_is_the_same_for_the_same_seed_despite_dropout():
+    from cellscape.model.network import build_model
+    from support.attribution_data import TINY_MODEL
+    model = build_model({**TINY_MODEL, "dropout": 0.5}, SIZE, 2).eval()
+    images, labels = make_cells(8, seed=7), np.arange(8) % 2
+    first, _ = shuffled_label_copy(model, images, labels, steps=3, batch_size=4, random_state=2)
+    torch.rand(5)  # whatever the global generator did in between
+    again, _ = shuffled_label_copy(model, images, labels, steps=3, batch_size=4, random_state=2)
+    assert all(torch.equal(p, q) for p, q in zip(first.parameters(), again.parameters()))

@@ -105,12 +105,14 @@ def shuffled_label_copy(model, images, labels, steps=30, batch_size=32, lr=1e-3,
     shuffled = true[torch.randperm(len(true), generator=generator)]
     optimiser = torch.optim.Adam(randomised.parameters(), lr=lr)
     randomised.train()
-    for _ in range(steps):
-        pick = torch.randint(len(x), (min(batch_size, len(x)),), generator=generator)
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(randomised(x[pick].to(device)), shuffled[pick].to(device))
-        loss.backward()
-        optimiser.step()
+    with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global generator: seed it, then restore
+        torch.manual_seed(int(random_state))
+        for _ in range(steps):
+            pick = torch.randint(len(x), (min(batch_size, len(x)),), generator=generator)
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(randomised(x[pick].to(device)), shuffled[pick].to(device))
+            loss.backward()
+            optimiser.step()
     randomised.eval()
     with torch.no_grad():
         predicted = torch.cat([randomised(x[i:i + 256].to(device)).argmax(1).cpu() for i in range(0, len(x), 256)])
