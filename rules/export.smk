@@ -60,7 +60,7 @@ rule export:
         fcs_max_parameters=FCS_MAX_PARAMETERS,
         x_layer=EXPORT_X_LAYER,
         layer_shapes={s.name: [s.channels, s.height, s.width] for s in SHAPES},
-        config=EXPORT_CONFIG,
+        config=canonical(EXPORT_CONFIG),  # sorted keys: the order config files filled it in is no change
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("export"),
