@@ -119,7 +119,9 @@ use rule dump_activations as mda_activations with:
         images=f"{DATA}/images.npy",
         selection=f"{MDA_DIR}/activations/selection.csv",
     output:
-        features=temp(f"{MDA_DIR}/activations/{{layer}}/features.npy"),
+        # kept: the CKA stage compares them with the classifier's layers, and a temporary file would
+        # be dumped again (and every MDA map after it) whenever one classifier layer is rebuilt
+        features=f"{MDA_DIR}/activations/{{layer}}/features.npy",
         reduced=f"{MDA_DIR}/activations/{{layer}}/reduced.npy",
     log:
         f"{LOGS}/mda/activations/{{layer}}.log",
@@ -138,7 +140,7 @@ use rule dump_activations as mda_activations with:
 
 use rule mda_activations as mda_layers with:
     output:
-        **one_pass_outputs(f"{MDA_DIR}/activations", MDA_LAYERS, temporary=True),
+        **one_pass_outputs(f"{MDA_DIR}/activations", MDA_LAYERS),  # kept: see mda_activations
     log:
         f"{LOGS}/mda/activations/all_layers.log",
     benchmark:

@@ -320,7 +320,7 @@ class CostModel:
             "image set": self.n_images * channels * size * size * 4,
             "networks": weights * 4 * ((2 if mda["enabled"] else 1) + self.config["similarity"]["replicates"]),  # weights, best, checkpoint, momentum
             "activation dumps": self.n_selected * sum(self.shape[layer].size for layer in layers) * itemsize,
-            "MDA dumps (temporary)": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
+            "MDA dumps": self.n_selected * sum(self.shape[layer].size for layer in mda_layers) * itemsize,
             # the classifier's copies (similarity.replicates): on disk until the CKA job has read them
             "replicate dumps (temporary)": (self.config["similarity"]["replicates"] * self.n_selected
                                             * sum(self.shape[layer].size for layer in layers) * itemsize),
