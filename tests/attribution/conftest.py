@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from cellscape.model.network import build_model
-from support.attribution_data import SIZE, TINY_MODEL, NucleusCounter, make_cells
+from support.attribution_data import SIZE, TINY_MODEL, NucleusCounter, lit_tiny_model, make_cells
 
 torch.set_num_threads(1)
 
@@ -16,12 +16,7 @@ def cells():
 
 @pytest.fixture
 def tiny_model():
-    torch.manual_seed(0)
-    model = build_model(TINY_MODEL, SIZE, 2)
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.constant_(module.bias, 0.05)  # no dead channels on a blank image
-    return model.eval()
+    return lit_tiny_model()
 
 
 @pytest.fixture

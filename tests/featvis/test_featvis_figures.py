@@ -15,6 +15,7 @@ from cellscape.featvis.channel_order import channel_order  # noqa: E402
 from cellscape.plan.featvis import chunk_ids, chunk_slots, figure_layers, forward_flops, render_counts  # noqa: E402
 from cellscape.figures.featvis_figures import grid_mosaic  # noqa: E402
 from cellscape.model.network import build_model  # noqa: E402
+from support.attribution_data import lit_tiny_model  # noqa: E402
 from cellscape.featvis.nmf_groups import NeuronGroups  # noqa: E402
 from cellscape.data.channels import display, resolve_channels  # noqa: E402
 
@@ -25,12 +26,7 @@ SIZE = 16
 
 @pytest.fixture
 def tiny_model():
-    torch.manual_seed(0)
-    model = build_model(TINY_MODEL, SIZE, 2)
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.constant_(module.bias, 0.05)  # no dead channels on a blank image
-    return model.eval()
+    return lit_tiny_model(TINY_MODEL, SIZE)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from scipy.stats import ortho_group
 
 from cellscape.similarity.cka import (best_matches, centred_gram, gram_cka, gram_similarity, linear_cka,
                                       streamed_centred_gram, unit_gram)
+from support.hsic import unbiased_hsic
 
 
 def hsic_cka(X, Y):
@@ -111,14 +112,6 @@ def test_best_matches_names_the_most_similar_layer_and_how_far_it_is():
     assert [r["steps"] for r in rows] == [0, 1, 2, 0]
     assert np.isnan(rows[1]["cka_same"]) and rows[2]["cka_same"] == 0.3
 
-
-def unbiased_hsic(K, L):
-    """Song et al. (2012), Eq. 5: the unbiased HSIC estimator, with the diagonals of K and L zeroed."""
-    n = len(K)
-    K, L = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
-    one = np.ones(n)
-    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
-            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
 
 
 @pytest.mark.parametrize("n, dx, dy", [(40, 5, 8), (30, 60, 90)])

@@ -8,6 +8,7 @@ import yaml
 
 from cellscape.model.architecture import layer_names
 from support.workflow import REPO, planned_rules, snakemake
+from support.hsic import unbiased_hsic
 
 RESULTS = "results/tiny_seeds"
 TARGETS = [f"{RESULTS}/metrics/cka.csv", f"{RESULTS}/metrics/cka_matches.csv", f"{RESULTS}/figures/fig26_cka.png"]
@@ -19,14 +20,6 @@ def replicate_config(directory, replicates=1):
     path.write_text(yaml.safe_dump({"results": RESULTS, "similarity": {"replicates": replicates}}))
     return path
 
-
-def unbiased_hsic(K, L):
-    """Song et al. (2012)'s unbiased HSIC estimator, the diagonals of K and L zeroed."""
-    n = len(K)
-    K, L = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
-    one = np.ones(n)
-    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
-            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
 
 
 def debiased_cka(X, Y):

@@ -39,6 +39,11 @@ def label(method):
     return f"Grad-CAM {layer}" if layer else method.replace("_", " ")
 
 
+#: (verdict check, quality.csv check, score name, text): the randomisation checks, judged alike
+RANDOMISATION_CHECKS = (("randomisation", "cascading_randomisation", "cascade_spearman_abs", "cascading randomisation"),
+                        ("label_randomisation", "label_randomisation", "label_spearman_abs", "label randomisation"))
+
+
 def verdicts(quality):
     """``{method: {passes, checks: {check: bool}, scores, text}}`` from a quality.csv table, in its
     method order."""
@@ -46,18 +51,13 @@ def verdicts(quality):
     out = {}
     for method in dict.fromkeys(quality["method"]):
         checks, scores, parts = {}, {}, []
-        cascade = _value(quality, method, "cascading_randomisation", "spearman_abs")
-        if cascade is not None:
-            checks["randomisation"] = cascade < RANDOMISATION_BELOW
-            scores["cascade_spearman_abs"] = round(cascade, 3)
-            parts.append(f"cascading randomisation: rank corr. of |maps| {cascade:.2f} "
-                         f"{'<' if checks['randomisation'] else '>='} {RANDOMISATION_BELOW}")
-        shuffled = _value(quality, method, "label_randomisation", "spearman_abs")
-        if shuffled is not None:
-            checks["label_randomisation"] = shuffled < RANDOMISATION_BELOW
-            scores["label_spearman_abs"] = round(shuffled, 3)
-            parts.append(f"label randomisation: rank corr. of |maps| {shuffled:.2f} "
-                         f"{'<' if checks['label_randomisation'] else '>='} {RANDOMISATION_BELOW}")
+        for check, quality_check, score, name in RANDOMISATION_CHECKS:
+            value = _value(quality, method, quality_check, "spearman_abs")
+            if value is not None:
+                checks[check] = value < RANDOMISATION_BELOW
+                scores[score] = round(value, 3)
+                parts.append(f"{name}: rank corr. of |maps| {value:.2f} "
+                             f"{'<' if checks[check] else '>='} {RANDOMISATION_BELOW}")
         abc = _value(quality, method, "faithfulness", "area_between_curves")
         if abc is not None:
             sd = _value(quality, method, "faithfulness", "area_between_curves", "sd")
