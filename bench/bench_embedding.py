@@ -120,7 +120,7 @@ np.save({str(reduced)!r}, dump_and_reduce(model, images, np.arange(len(images)),
         {str(work / "features.npy")!r}, {reduction!r}, k=50, seed={random_state}))
 """, threads=threads)
         embed_code = f"""
-from cellscape.embeddings.embedders import make_embedder
+from cellscape.embedding_methods import make_embedder
 np.save({str(maps[reduction])!r}, make_embedder("umap", None, {random_state}).fit_transform(np.load({str(reduced)!r})))
 """
         run_child(embed_code, env=cache, threads=threads)  # warm the numba cache, as a workflow run would
@@ -209,7 +209,7 @@ def bench_fixed_cost(workdir, random_state=0, numba_cache=None):
     """``numba_cache``: a cache that may be warm already (smoke mode: the test session's), so the
     "cold" side is cold only without it."""
     code = f"""
-from cellscape.embeddings.embedders import make_embedder
+from cellscape.embedding_methods import make_embedder
 X = np.random.default_rng({random_state}).normal(size=(300, 50))
 make_embedder("umap", None, {random_state}).fit_transform(X)
 """

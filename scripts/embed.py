@@ -7,7 +7,7 @@ import pandas as pd
 from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embeddings.embedders import fitted_sizes, make_embedder  # noqa: E402
+from cellscape.embedding_methods import fitted_sizes, make_embedder  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions  # noqa: E402
 from cellscape.runtime.io import write_csv, write_json  # noqa: E402
 from cellscape.runtime.tables import read_cell_table  # noqa: E402

@@ -4,7 +4,8 @@ import numpy as np
 from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
+from cellscape.embedding_methods import make_embedder  # noqa: E402
+from cellscape.embeddings.embedders import tsne_with_snapshots  # noqa: E402
 from cellscape.figures import embedding_figures as ef  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402

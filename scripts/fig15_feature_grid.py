@@ -6,7 +6,7 @@ import pandas as pd
 from cellscape.runtime.rulerun import job_device, start
 
 start(snakemake, uses_torch=True)
-from cellscape.embeddings.embedders import UMAPEmbedder  # noqa: E402
+from cellscape.embeddings.umap_embedder import UMAPEmbedder  # noqa: E402
 from cellscape.model.hooks import layer_outputs  # noqa: E402
 from cellscape.figures.common import save_figure  # noqa: E402
 from cellscape.figures.featvis_figures import feature_grid_figure  # noqa: E402

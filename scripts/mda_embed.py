@@ -7,7 +7,7 @@ import numpy as np
 from cellscape.runtime.rulerun import start
 
 start(snakemake)
-from cellscape.embeddings.embedders import fitted_sizes, make_embedder  # noqa: E402
+from cellscape.embedding_methods import fitted_sizes, make_embedder  # noqa: E402
 from cellscape.runtime.io import write_csv, write_json  # noqa: E402
 from cellscape.mda.guide import mda_guide  # noqa: E402
 from cellscape.mda.scores import embedding_scores  # noqa: E402

@@ -109,6 +109,33 @@ def test_the_package_has_no_import_circle():
     assert cycle is None, "import circle: " + " -> ".join(cycle)
 
 
+def package_graph(graph):
+    """The graph between the package's first-level parts (``cellscape.mda``, ``cellscape.trust``):
+    {part: the other parts its modules import}."""
+    part = lambda module: ".".join(module.split(".")[:2])
+    parts = {}
+    for module, imports in graph.items():
+        parts.setdefault(part(module), set()).update(part(i) for i in imports if part(i) != part(module))
+    return parts
+
+
+def test_the_package_graph_collapses_modules_into_their_stage():
+    graph = {"p.a.x": {"p.b.y"}, "p.a.z": {"p.a.x"}, "p.b.y": {"p.c"}, "p.c": set()}
+    assert package_graph(graph) == {"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": set()}
+    assert find_cycle(package_graph({**graph, "p.c": {"p.a.z"}})) == ["p.a", "p.b", "p.c", "p.a"]
+
+
+def test_no_two_stages_import_each_other():
+    """A stage is changed and tested from the stages below it: no circle between the package's
+    first-level parts either (module-level acyclicity allows stage A -> B -> A through different
+    modules)."""
+    parts = package_graph(import_graph(PACKAGE))
+    assert "cellscape.mda" in parts and "cellscape.embeddings" in parts
+    cycle = find_cycle(parts)
+    assert cycle is None, "stage circle: " + " -> ".join(cycle)
+    assert not parts["cellscape.runtime"] & {"cellscape.data", "cellscape.model"}
+
+
 def test_the_model_stage_has_one_entrance():
     """Rule scripts, tools and benchmarks open a trained classifier through ``model.loading``: the
     paper's network module builds the network and loads nothing."""

@@ -8,7 +8,8 @@ import torch
 
 from cellscape.data.channels import display, resolve_channels  # noqa: E402
 from cellscape.embeddings.boundary import DecisionBoundary  # noqa: E402
-from cellscape.embeddings.embedders import make_embedder, tsne_with_snapshots  # noqa: E402
+from cellscape.embedding_methods import make_embedder  # noqa: E402
+from cellscape.embeddings.embedders import tsne_with_snapshots  # noqa: E402
 from cellscape.embeddings.gridmap import grid_positions, grid_shape, interpolate, scale_to_grid  # noqa: E402
 from cellscape.embeddings.separation import dbscan_clusters, knn_accuracy, layer_separation  # noqa: E402
 
@@ -77,7 +78,8 @@ def test_a_clone_of_an_embedder_is_unfitted_and_refits_to_the_same_map(method):
 
 
 def test_make_embedder_sets_the_config_parameters_and_passes_the_rest_on():
-    from cellscape.embeddings.embedders import TSNEEmbedder, UMAPEmbedder
+    from cellscape.embeddings.embedders import TSNEEmbedder
+    from cellscape.embeddings.umap_embedder import UMAPEmbedder
     umap = make_embedder("umap", {"n_neighbors": 30, "spread": 1.5}, 7)
     assert isinstance(umap, UMAPEmbedder)
     assert (umap.n_neighbors, umap.min_dist, umap.random_state, umap.umap_kwargs) == (30, 0.1, 7, {"spread": 1.5})
@@ -241,7 +243,7 @@ def test_cutout_is_transparent_only_where_both_channels_are_zero():
 
 def test_trustworthiness_of_a_small_set_uses_the_neighbours_it_has():
     from sklearn.manifold import trustworthiness as sklearn_trustworthiness
-    from cellscape.embeddings.separation import trustworthiness
+    from cellscape.trust import trustworthiness
     rng = np.random.default_rng(0)
     X = rng.normal(size=(18, 5))
     Y = X[:, :2] + rng.normal(scale=0.1, size=(18, 2))

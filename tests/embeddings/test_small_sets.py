@@ -4,7 +4,8 @@ sizes are worked out by hand from each method's bound."""
 import numpy as np
 import pytest
 
-from cellscape.embeddings.embedders import TSNEEmbedder, fitted_sizes, make_embedder
+from cellscape.embedding_methods import fitted_sizes, make_embedder
+from cellscape.embeddings.embedders import TSNEEmbedder
 from cellscape.embeddings.neighbours import nearest_neighbours
 from cellscape.embeddings.separation import dbscan_min_samples, knn_accuracy, layer_separation
 from cellscape.embeddings.umap_embedder import UMAPEmbedder

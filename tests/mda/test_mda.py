@@ -181,7 +181,7 @@ def test_mda_maps_a_noisy_s_curve_as_a_thin_curve_ordered_by_the_target():
     ordered by the target, with trustworthiness about 0.9-0.95, where UMAP's map is a sheet."""
     from sklearn.datasets import make_s_curve
     from sklearn.manifold import trustworthiness as sk_trust
-    from cellscape.embeddings.embedders import UMAPEmbedder
+    from cellscape.embeddings.umap_embedder import UMAPEmbedder
     points, t = make_s_curve(1500, noise=0.05, random_state=0)
     X = embed_in_50d(points, noise=0.1, seed=1)
     mda = MDA(random_state=0).fit(X, t)

@@ -1,7 +1,7 @@
-"""2-D embeddings of a layer's (reduced) features, picked by name from the config.
+"""2-D embeddings of a layer's (reduced) features: t-SNE, PCA and the t-SNE with snapshots of Fig. 7.
 
-``make_embedder(method, params, random_state)`` returns a scikit-learn estimator for ``umap``,
-``tsne``, ``pca`` or ``mda`` (``get_params``/``set_params``, ``sklearn.base.clone``; every
+``cellscape.embedding_methods.make_embedder(method, params, random_state)`` picks one by name
+from the config: a scikit-learn estimator for ``umap``, ``tsne``, ``pca`` or ``mda`` (``get_params``/``set_params``, ``sklearn.base.clone``; every
 hyper-parameter an explicit ``__init__`` argument). ``fit_transform(X, y=None)`` returns the
 (n, 2) map, which ``fit`` keeps as ``embedding_``. ``pca`` and ``mda`` also ``transform`` new rows;
 ``umap`` (fitted on exact neighbours handed over as ``precomputed_knn``) and ``tsne`` cannot,
@@ -21,9 +21,7 @@ No I/O here.
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..mda.estimator import MDA
-from ..neighbourhood import fit_perplexity, fitted
-from .umap_embedder import UMAPEmbedder, enable_numba_cache
+from ..neighbourhood import fit_perplexity
 
 
 def _opentsne(perplexity, n_iter, early_exaggeration_iter, random_state, n_jobs, callbacks=None, every=50,
@@ -82,57 +80,6 @@ class PCAEmbedder(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         return self.pca_.transform(np.asarray(X, dtype=np.float64))
-
-
-class MDAEmbedder(MDA):
-    """cellscape.mda.estimator.MDA behind the common interface (same parameters, attributes and
-    ``transform``); ``y`` (the labels or target) is required, and numba's cache is switched on
-    before the fit."""
-
-    def fit(self, X, y=None):
-        if y is None:
-            raise ValueError("the mda embedding needs the target y (class labels)")
-        enable_numba_cache()
-        return super().fit(X, y)
-
-    def fit_transform(self, X, y=None):
-        return self.fit(X, y).embedding_
-
-
-EMBEDDERS = {"umap": UMAPEmbedder, "tsne": TSNEEmbedder, "pca": PCAEmbedder, "mda": MDAEmbedder}
-METHODS = tuple(EMBEDDERS)
-_PASSED_ON = {UMAPEmbedder: "umap_kwargs", TSNEEmbedder: "tsne_kwargs"}  # where other keys go
-
-
-#: the settings each method fits to the cells it has (the fitted value in ``<name>_``)
-FITTED = ("n_neighbors", "perplexity")
-
-
-def fitted_sizes(embedder):
-    """``{setting: {"requested", "used"}}`` of a fitted embedder's neighbourhood settings (UMAP's
-    and MDA's ``n_neighbors``, t-SNE's ``perplexity``; {} for PCA)."""
-    return {name: fitted(getattr(embedder, name), getattr(embedder, f"{name}_")) for name in FITTED
-            if hasattr(embedder, f"{name}_")}
-
-
-def make_embedder(method, params=None, random_state=0):
-    """Estimator for ``method`` (``umap``, ``tsne``, ``pca``, ``mda``) with the config's ``params``.
-
-    ``params`` are the estimator's own parameters (the rest keep the class defaults); for
-    ``umap`` and ``tsne`` any other key is passed on to umap-learn / openTSNE (``umap_kwargs`` /
-    ``tsne_kwargs``), for ``pca`` and ``mda`` it is an error.
-    """
-    if method not in EMBEDDERS:
-        raise ValueError(f"unknown embedding method {method!r}; choose from {METHODS}")
-    cls = EMBEDDERS[method]
-    params = dict(params or {})
-    valid = cls().get_params(deep=False)
-    extra = {key: params.pop(key) for key in list(params) if key not in valid}
-    if extra and cls not in _PASSED_ON:
-        raise ValueError(f"unknown {method} parameters {sorted(extra)}; valid: {sorted(valid)}")
-    if extra:
-        params[_PASSED_ON[cls]] = {**(params.get(_PASSED_ON[cls]) or {}), **extra}
-    return cls(**params, random_state=random_state)
 
 
 class _Recorder:

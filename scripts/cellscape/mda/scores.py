@@ -20,8 +20,8 @@ from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors, kneighbors_graph
 
-from ..embeddings.separation import trust_neighbours, trustworthiness
 from ..neighbourhood import fit_neighbours
+from ..trust import trust_neighbours, trustworthiness
 
 
 def _as_2d(name, array):
