@@ -3,14 +3,9 @@
 # channel kept. The label-free network (Fig. 24, channel_use.label_free): the classifier's
 # architecture and training settings on the brightfield and darkfield channels alone, the same
 # split and seed, scored and compared with the classifier layer by layer. Exports CHANNEL_USE_TARGETS.
-from cellscape.data.channels import ChannelError
-
-try:
-    LABEL_FREE, LABEL_FREE_NOTE = label_free_plan(config["channel_use"]["label_free"], CHANNELS, EXTERNAL_MODEL)
-except ChannelError as err:
-    raise WorkflowError(str(err))
-if LABEL_FREE_NOTE and workflow.is_main_process:
-    print(LABEL_FREE_NOTE, file=sys.stderr)
+LABEL_FREE = PLAN.studies.label_free
+if PLAN.studies.label_free_note and workflow.is_main_process:
+    print(PLAN.studies.label_free_note, file=sys.stderr)
 #: the label-free channels' indices in the image set (the label-free network's input)
 LABEL_FREE_CHANNELS = label_free_channels(CHANNELS)
 LABEL_FREE_DIR = PLAN.paths.label_free

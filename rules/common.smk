@@ -15,7 +15,7 @@ from cellscape.plan.errors import PlanError
 from cellscape.plan.costs import GB, disk_summary
 from cellscape.runtime.params import canonical
 from cellscape.runtime.rulerun import RUN_CORES_VARIABLE
-from cellscape.data.channels import label_free_channels, label_free_plan
+from cellscape.data.channels import label_free_channels
 from cellscape.data.settings import data_settings
 
 

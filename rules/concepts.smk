@@ -4,10 +4,8 @@
 # gradient of every class at every tested layer for every shown cell). Exports CONCEPT_TARGETS.
 
 CONCEPTS = config["concepts"]
-#: the tested layers (concepts.layers; empty: every layer but the last, whose outputs are the logits:
-#: their gradient is the same at every cell)
-CONCEPT_LAYERS = (list(dict.fromkeys(configured_layer(layer, "concepts.layers") for layer in CONCEPTS["layers"]))
-                  or LAYERS[:-1])
+#: the tested layers (cellscape.plan.studies: concepts.layers, or every layer but the logits)
+CONCEPT_LAYERS = PLAN.studies.concept_layers
 CONCEPT_TARGETS = [f"{METRICS}/concepts.csv"] + figure(27, "concepts") if CONCEPTS["measures"] else []
 
 
@@ -40,7 +38,7 @@ rule concepts:
     resources:
         mem_mb=RES.mem_mb_concepts(CONCEPT_LAYERS, len(CONCEPTS["measures"]) * CONCEPTS["folds"]
                                    + CONCEPTS["random_directions"]),
-        runtime=RES.runtime("concepts", value=RES.layer_values(CONCEPT_LAYERS) * len(config["classes"])),
+        runtime=RES.runtime("concepts"),
         gpu=gpu_count,
     conda:
         "../envs/cellscape.yaml"

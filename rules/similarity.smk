@@ -4,27 +4,16 @@
 # same cells. Exports SIMILARITY_TARGETS.
 
 SIMILARITY = config["similarity"]
-REPLICATE_DIR = f"{RESULTS}/replicates"
-#: the classifier's copies, by name: seed<s> trained with seed s (the run's seed + 1, + 2, ...)
-REPLICATES = [f"seed{config['seed'] + k}" for k in range(1, SIMILARITY["replicates"] + 1)]
-if REPLICATES and EXTERNAL_MODEL:
-    raise WorkflowError(f"config similarity.replicates: {SIMILARITY['replicates']}, but the classifier was trained "
-                        "elsewhere (model.source): its training cannot be repeated from another seed; set it to 0")
-
+REPLICATE_DIR = PLAN.paths.replicates
+#: where each compared network's dumps and selection table are (its layers: cellscape.plan.studies)
+SIMILARITY_DUMPS = {"classifier": (ACT, f"{ACT}/selection.csv"),
+                    "label_free": (f"{LABEL_FREE_DIR}/activations", f"{ACT}/selection.csv"),
+                    "regression": (f"{MDA_DIR}/activations", f"{MDA_DIR}/activations/selection.csv")}
+SIMILARITY_DUMPS.update({replicate: (f"{REPLICATE_DIR}/{replicate}/activations", f"{ACT}/selection.csv")
+                         for replicate in PLAN.studies.replicates})
 #: the networks compared, their layers and where their dumps are: the classifier first
-SIMILARITY_NETWORKS = {"classifier": (LAYERS, ACT, f"{ACT}/selection.csv")}
-for replicate in REPLICATES:
-    SIMILARITY_NETWORKS[replicate] = (LAYERS, f"{REPLICATE_DIR}/{replicate}/activations", f"{ACT}/selection.csv")
-if LABEL_FREE:
-    SIMILARITY_NETWORKS["label_free"] = (LAYERS, f"{LABEL_FREE_DIR}/activations", f"{ACT}/selection.csv")
-if config["mda"]["enabled"]:
-    SIMILARITY_NETWORKS["regression"] = (MDA_LAYERS, f"{MDA_DIR}/activations",
-                                         f"{MDA_DIR}/activations/selection.csv")
-
-#: features per cell of every compared layer (what the CKA job reads)
-SIMILARITY_SIZES = ([LAYER_SHAPE[layer].size for network in SIMILARITY_NETWORKS if network != "regression"
-                     for layer in LAYERS]
-                    + [s.size for s in PROJECT_SHAPES if s.name in MDA_LAYERS and "regression" in SIMILARITY_NETWORKS])
+SIMILARITY_NETWORKS = {network: (layers, *SIMILARITY_DUMPS[network])
+                       for network, (layers, _) in PLAN.studies.similarity_networks.items()}
 
 #: rule cka's named inputs: each network's selection table and its layers' dumps
 SIMILARITY_INPUTS = {}
@@ -100,8 +89,8 @@ rule cka:
         seed=config["seed"],
     threads: cpus(1)
     resources:
-        mem_mb=RES.mem_mb_cka(len(SIMILARITY_SIZES)),
-        runtime=RES.runtime("cka", value=RES.similarity_values(SIMILARITY_SIZES)),
+        mem_mb=RES.mem_mb_cka(sum(len(layers) for layers, _, _ in SIMILARITY_NETWORKS.values())),
+        runtime=RES.runtime("cka"),
     conda:
         "../envs/cellscape.yaml"
     script:

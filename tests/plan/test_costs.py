@@ -79,19 +79,20 @@ def test_the_scaling_benchmark_fits_the_drivers_the_rules_request_with(tmp_path)
     """bench/scaling.py reads each job's driver from the plan's cost model: for every planned job,
     the runtime Snakemake was given is the calibrated line at that value."""
     files = [ROOT / "config.yaml", ROOT / "configs" / "tiny.yaml"]
+    overrides = {"activations": {"jobs": "per_layer"}, "concepts": {"measures": ["nucleus_area_ratio"]}}
     config = {}
-    for path in files:
-        config = merged(config, yaml.safe_load(path.read_text()))
+    for layer in [yaml.safe_load(path.read_text()) for path in files] + [overrides]:
+        config = merged(config, layer)
     the_plan = build(validated_config(config))
-    checked = set()
-    for job in plan(tmp_path, *files[1:], config={"activations": {"jobs": "per_layer"}}):
+    checked, rules = set(), set()
+    for job in plan(tmp_path, *files[1:], config=overrides):
         rule = SHARED.get(job.rule, job.rule)
         if job.rule == "all" or rule in ("train", "mda_train"):  # trainings: float32's cost, their own safety
-            continue
-        if rule in ("cka", "concepts"):  # their value comes from their rules file (runtime(rule, value=...))
             continue
         row = {"rule": job.rule, "wildcards": ", ".join(f"{k}={v}" for k, v in job.wildcards.items())}
         a, b = calibrated(rule)["time"]
         assert job.resources["runtime"] == request_minutes(a + b * driver_value(row, the_plan)), job
         checked.add(DRIVERS[rule][0])
+        rules.add(rule)
     assert {"render", "values", "method_cells", "chunk_events", "channel_passes", "events", "cells"} <= checked
+    assert {"cka", "concepts"} <= rules  # the similarity and concept stages' sizes are the plan's too

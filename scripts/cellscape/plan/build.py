@@ -17,6 +17,7 @@ from .costs import DIRECTORY_EVENTS, CostModel, source_events
 from .featvis import FeatvisJobs
 from .mda import MdaPlan, mda_plan
 from .source import SourcePlan, source_plan
+from .studies import StudiesPlan, studies_plan
 from .paths import Paths
 
 
@@ -44,6 +45,8 @@ class Plan:
     mda: MdaPlan = None
     #: the simulator's settings and chunks, or the real source checked
     source: SourcePlan = None
+    #: the label-free network, the similarity stage's networks and the concept stage's layers
+    studies: StudiesPlan = None
 
     @property
     def external_model(self):
@@ -150,6 +153,9 @@ def build(config):
         plan.notes.append(selection_size_note(listed, config))
     plan.mda = mda_plan(plan)
     plan.source = source_plan(config, channels)
-    for model in (costs, project_costs):  # what the render and MDA dump costs are computed from
+    plan.studies = studies_plan(plan)
+    for model in (costs, project_costs):  # what the render, MDA dump, CKA and concept costs are computed from
         model.featvis, model.mda_layers = plan.featvis, plan.mda.layers
+        model.similarity_sizes = plan.studies.similarity_sizes(plan)
+        model.concept_layers = plan.studies.concept_layers
     return plan

@@ -136,7 +136,6 @@ class CostModel:
     n_images: int = None
 
     def __post_init__(self):
-        self.given = {}
         self.shape = {s.name: s for s in self.shapes}
         data = self.config["data"]
         if self.channels is None:
@@ -156,14 +155,19 @@ class CostModel:
     #: MDA stage's layers (its one-pass dump's values)
     featvis = None
     mda_layers = None
+    #: set by the plan (cellscape.plan.studies): the compared layers' sizes and the tested layers
+    similarity_sizes = None
+    concept_layers = None
 
     def driver_value(self, rule, wildcards=None):
         """The value of ``rule``'s time driver for one job (``wildcards``): what its runtime is
         computed from, and what bench/scaling.py fits the calibration to. ``rule``: the rule's
         own name (``SHARED`` rules are calibrated as another)."""
         driver = DRIVERS[SHARED.get(rule, rule)][0]
-        if rule in self.given:  # a value only the stage's rules file knows (runtime(rule, value=...))
-            return self.given[rule]
+        if rule == "cka":
+            return self.similarity_values(self.similarity_sizes)
+        if rule == "concepts":  # a gradient of every class at every tested layer
+            return self.layer_values(self.concept_layers) * len(self.config["classes"])
         if driver == "render":
             return self.featvis.job_gflop(rule, wildcards)
         if driver == "values":  # one layer's dump, the one-pass dump of every layer, or MDA's layers
@@ -196,12 +200,9 @@ class CostModel:
             return request_mb(c + d * self.memory_value(driver), attempt)
         return mem_mb
 
-    def runtime(self, rule, value=None):
-        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line; ``value``: its
-        driver's value where the plan cannot derive it (the similarity and concept stages' layers)."""
+    def runtime(self, rule):
+        """``runtime`` callable (minutes) of ``rule`` from its calibrated time line."""
         a, b = calibrated(SHARED.get(rule, rule))["time"]
-        if value is not None:
-            self.given[rule] = value
 
         def runtime(wildcards, attempt):
             return request_minutes(a + b * self.driver_value(rule, wildcards), attempt)

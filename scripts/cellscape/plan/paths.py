@@ -58,6 +58,11 @@ class Paths:
         return f"{self.results}/label_free"
 
     @property
+    def replicates(self):
+        """The classifier's copies from other seeds: ``<replicates>/seed<s>/{model,activations}``."""
+        return f"{self.results}/replicates"
+
+    @property
     def figures(self):
         return f"{self.results}/figures"
 
