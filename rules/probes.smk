@@ -3,7 +3,7 @@
 # two controls, the untrained network and shuffled targets (probes.enabled; docs/layer_knowledge.md).
 # Exports PROBE_TARGETS.
 
-UNTRAINED_DIR = f"{RESULTS}/untrained"
+UNTRAINED_DIR = PLAN.paths.untrained
 PROBES = config["probes"]["enabled"]
 PROBE_TARGETS = [f"{DATA}/features.csv"]
 if PROBES:

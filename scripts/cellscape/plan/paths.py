@@ -58,6 +58,11 @@ class Paths:
         return f"{self.results}/label_free"
 
     @property
+    def untrained(self):
+        """The classifier at its random initialisation (the probes' control): its dumps."""
+        return f"{self.results}/untrained"
+
+    @property
     def replicates(self):
         """The classifier's copies from other seeds: ``<replicates>/seed<s>/{model,activations}``."""
         return f"{self.results}/replicates"
