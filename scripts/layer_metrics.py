@@ -8,7 +8,7 @@ from cellscape.runtime.rulerun import start
 start(snakemake)
 from cellscape.runtime.io import write_csv  # noqa: E402
 from cellscape.runtime.tables import join_on_id, read_cell_table  # noqa: E402
-from cellscape.embeddings.separation import dbscan_clusters, dbscan_min_samples, layer_separation  # noqa: E402
+from cellscape.embeddings.separation import dbscan_clusters, dbscan_eps, dbscan_min_samples, layer_separation  # noqa: E402
 
 p = snakemake.params
 X = np.load(snakemake.input.reduced)
@@ -24,8 +24,10 @@ table.insert(0, "layer", snakemake.wildcards.layer)
 write_csv(table, snakemake.output.separation)
 basis = "umap" if "umap" in maps else p.methods[0]
 min_samples = dbscan_min_samples(p.min_samples, labels)  # fitted to the smallest class
-clusters = dbscan_clusters(maps[basis], eps=p.eps, min_samples=min_samples)
-write_csv(pd.DataFrame({"id": selection["id"], "cluster": clusters, "embedding": basis, "min_samples": min_samples}),
-          snakemake.output.clusters)
+eps = dbscan_eps(p.eps, maps[basis], min_samples)  # fitted to the cells' density
+clusters = dbscan_clusters(maps[basis], eps=eps, min_samples=min_samples)
+write_csv(pd.DataFrame({"id": selection["id"], "cluster": clusters, "embedding": basis, "min_samples": min_samples,
+                        "eps": eps}), snakemake.output.clusters)
 print(f"{len(X)} cells; k-NN accuracy with k = {rows[0]['knn_k']}, trustworthiness with k = "
-      f"{max(row['trust_k'] for row in rows)}, DBSCAN min_samples {min_samples} (asked {p.min_samples})", flush=True)
+      f"{max(row['trust_k'] for row in rows)}, DBSCAN min_samples {min_samples} (asked {p.min_samples}), eps {eps:.3g} (asked {p.eps}); "
+      f"{len(set(clusters) - {-1})} clusters, {np.mean(clusters == -1):.0%} noise", flush=True)

@@ -7,7 +7,7 @@ import pytest
 from cellscape.embedding_methods import fitted_sizes, make_embedder
 from cellscape.embeddings.embedders import TSNEEmbedder
 from cellscape.embeddings.neighbours import nearest_neighbours
-from cellscape.embeddings.separation import dbscan_min_samples, knn_accuracy, layer_separation
+from cellscape.embeddings.separation import dbscan_clusters, dbscan_eps, dbscan_min_samples, knn_accuracy, layer_separation
 from cellscape.embeddings.umap_embedder import UMAPEmbedder
 from cellscape.mda.estimator import MDA
 from cellscape.mda.scores import embedding_scores
@@ -70,6 +70,32 @@ def test_separation_of_eighteen_test_cells_records_the_neighbours_used():
 def test_dbscan_min_samples_lets_the_smallest_class_form_a_cluster(counts, expected):
     labels = np.repeat(np.arange(len(counts)), counts)
     assert dbscan_min_samples(10, labels) == expected
+
+
+def two_clusters(n_per_cluster, spread, seed=0):
+    """Two round clusters of ``n_per_cluster`` cells, 8 units apart, each of standard deviation ``spread``."""
+    rng = np.random.default_rng(seed)
+    centres = np.repeat([[0.0, 0.0], [8.0, 0.0]], n_per_cluster, axis=0)
+    return centres + rng.normal(scale=spread, size=centres.shape), np.repeat([0, 1], n_per_cluster)
+
+
+def test_dbscan_eps_lets_a_few_dozen_cells_form_their_clusters():
+    Y, truth = two_clusters(10, spread=1.0)
+    # the requested radius on 20 cells: every cell is noise (what the fitting is for)
+    assert set(dbscan_clusters(Y, eps=0.15, min_samples=3)) == {-1}
+    eps = dbscan_eps(0.15, Y, 3)
+    assert eps > 0.15
+    clusters = dbscan_clusters(Y, eps=eps, min_samples=3)
+    assert np.mean(clusters == -1) <= 0.5
+    found = clusters[clusters != -1]
+    assert len(set(found)) == 2  # the two clusters, and no cluster that mixes them
+    assert all(len(set(truth[clusters == c])) == 1 for c in set(found))
+
+
+def test_dbscan_eps_keeps_the_requested_radius_where_the_cells_are_dense():
+    Y, _ = two_clusters(2000, spread=0.3, seed=1)
+    assert dbscan_eps(0.15, Y, 10) == 0.15
+    assert dbscan_eps(0.15, Y[:3], 10) == 0.15  # fewer cells than min_samples: nothing to measure
 
 
 def test_map_scores_of_six_cells_fit_their_neighbourhoods():

@@ -55,6 +55,9 @@ def test_an_export_of_a_hundred_events_runs_the_whole_dag_with_settings_fitted_t
         # DBSCAN's 10 samples would not let a class of 6 cells form a cluster
         clusters = read_cell_table(results / "embeddings" / layer / "clusters.csv")
         assert set(clusters["min_samples"]) == {max(2, min(10, smallest_class // 2))}
+        # nor would a radius made for thousands of cells: half of them at least are in a cluster
+        assert clusters["eps"].nunique() == 1 and clusters["eps"].iloc[0] >= 0.15
+        assert (clusters["cluster"] != -1).mean() >= 0.5
     # MDA's own maps of the same cells record theirs
     mda = pd.read_csv(results / "mda" / "metrics.csv")
     assert (mda["n"] == n).all()

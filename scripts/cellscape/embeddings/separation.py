@@ -102,6 +102,23 @@ def dbscan_min_samples(min_samples, labels):
     return max(2, fit_neighbours(min_samples, int(counts.min()) + 1, cells_per_neighbour=2)) if len(counts) else 2
 
 
+def dbscan_eps(eps, Y, min_samples):
+    """DBSCAN's ``eps`` fitted to the cells: the requested radius, or the median distance from a
+    cell to its ``min_samples - 1``-th neighbour on the standardised map where that is larger.
+
+    A fixed radius in standard units means a density: thousands of cells reach it, a few dozen
+    spread over the same map do not, and every cell would be noise. With the median, at least half
+    the cells are core points (DBSCAN counts the cell itself in ``min_samples``); where the cells
+    are dense enough the requested radius stands (the k-distance rule of Ester et al., 1996)."""
+    from sklearn.neighbors import NearestNeighbors
+    Z = standardise(np.asarray(Y, dtype=np.float64))
+    if len(Z) < min_samples or min_samples < 2:
+        return float(eps)
+    distances, _ = NearestNeighbors(n_neighbors=min_samples).fit(Z).kneighbors(Z)  # column 0: the cell itself
+    return float(max(eps, np.median(distances[:, min_samples - 1])))
+
+
 def dbscan_clusters(Y, eps=0.15, min_samples=10):
-    """DBSCAN labels (-1 = noise) of the standardised 2-D map."""
+    """DBSCAN labels (-1 = noise) of the standardised 2-D map (``eps`` as given: fit it with
+    :func:`dbscan_eps`)."""
     return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(standardise(Y)).astype(np.int64)
