@@ -96,7 +96,7 @@ def test_a_class_twice_as_bright_warns_under_per_image_and_auto_picks_dataset(tm
     write_classes(tmp_path / "raw", make)
     out = tmp_path / "per_image"
     out.mkdir()
-    evidence, per_image, _ = run(tmp_path / "raw", "ab", out)
+    evidence, per_image, _ = run(tmp_path / "raw", "ab", out, normalise="per_image")
     assert evidence["used"] == "per_image"
     channels = {s["channel"] for s in evidence["separating"]}
     assert channels == {"nucleus"}, evidence["separating"]

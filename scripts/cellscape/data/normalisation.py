@@ -113,5 +113,6 @@ def warning_text(found, shown=3):
 
 def write_evidence(evidence, path):
     write_json(evidence, path)
+    log.info("normalisation: %s (%s)", evidence["used"], evidence["reason"])
     for text in evidence["warnings"]:
         log.warning(text)
