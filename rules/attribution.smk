@@ -36,6 +36,9 @@ rule attribution:
         label_batch_size=config["training"]["batch_size"],
         label_lr=config["training"]["lr"],
         seed=config["seed"],
+    # the explorer waits for this job and attribution_cells one after the other: left to the end
+    # they ran alone on a 2-core machine for the run's last three minutes
+    priority: 20
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("attribution"),
@@ -69,6 +72,7 @@ rule attribution_cells:
         smoothgrad_samples=config["featvis"]["attribution_smoothgrad_samples"],
         batch_size=8,
         seed=config["seed"],
+    priority: 20
     threads: cpus(1)
     resources:
         mem_mb=RES.mem_mb("attribution_cells"),

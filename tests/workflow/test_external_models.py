@@ -24,7 +24,7 @@ from support.workflow import REPO, in_own_process, plan, planned_rules, snakemak
 TINY = REPO / "configs" / "tiny.yaml"
 AUTO = ["relu", "layer1", "layer2", "layer3", "layer4", "fc"]
 #: the paper's figure layers resolve to the ResNet's by kind; the cheap shallow ones keep the test fast
-FEATVIS = {"evolution_layer": "conv1", "grid_layer": "conv1", "neuron_layer": "conv2", "nmf_layer": "conv2",
+FEATVIS = {"steps": 8, "evolution_steps": [0, 4, 8], "evolution_layer": "conv1", "grid_layer": "conv1", "neuron_layer": "conv2", "nmf_layer": "conv2",
            "cluster_layers": ["conv1", "conv2"], "attribution_ig_steps": 8,
            "attribution_check_ig_steps": 4, "attribution_smoothgrad_samples": 2, "attribution_check_cells_per_class": 2,
            "attribution_sanity_cells": 2, "attribution_label_steps": 2, "attribution_label_cells": 8}
