@@ -57,7 +57,7 @@ FLOAT32_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
 ## native bfloat16 the unit tests that train run once more with it switched off, as on most CPUs
 ## (the end-to-end runs assert nothing that depends on the precision: make test-float32 runs them too)
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -ra --durations=25 tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder -ra --durations=25 tests
 	@if PYTHONPATH=scripts $(BIN)/python -c "import sys; from cellscape.model.precision import resolve_precision; \
 		sys.exit(resolve_precision('auto', 'cpu') != 'bfloat16')"; then \
 		echo "bfloat16 CPU: the unit tests that train, again in float32 ($(FLOAT32_ONLY))"; \

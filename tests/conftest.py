@@ -1,4 +1,6 @@
-"""Shared fixtures of the unit tests: the configuration as the workflow sees it."""
+"""Shared fixtures of the unit tests: the configuration as the workflow sees it; how the tests are
+shared between pytest-xdist workers."""
+import ast
 import sys
 from pathlib import Path
 
@@ -17,20 +19,48 @@ HEAVY_FILES = ("tests/workflow/test_external_models.py", "tests/workflow/test_sl
 TINY_RUN_GROUP = "tiny_run"
 
 
+def tiny_run_files(root):
+    """The test files (as pytest names them, from the rootdir ``root``) with a test that takes the
+    shared tiny run (the ``tiny_run`` fixture): read from their source, so the controller of the
+    workers, which collects no tests, knows them too."""
+    found = set()
+    for path in sorted(Path(root, "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef) and "tiny_run" in [a.arg for a in node.args.args]:
+                found.add(path.relative_to(root).as_posix())
+                break
+    return found
+
+
+def test_group(nodeid, tiny_files):
+    """The group a test runs in: its file's, or the tiny run's for every file that reads it."""
+    file = nodeid.split("::")[0]
+    return TINY_RUN_GROUP if file in tiny_files else file
+
+
 def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (``make test`` runs two workers) every test file runs in one worker, so a
-    module's fixtures are built once, and every file that reads the shared tiny run (``tiny_run``)
-    runs in one group, so the run is made once. The groups that take longest start first; the
-    order of the tests within a file stays as written."""
+    """The groups that take longest start first (with pytest-xdist each group runs in one
+    worker: see ``pytest_xdist_make_scheduler``); the tests of a file keep their order."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
-    path = lambda item: item.nodeid.split("::")[0]
-    tiny_files = {path(item) for item in items if "tiny_run" in getattr(item, "fixturenames", ())}
-    group = {file: (TINY_RUN_GROUP if file in tiny_files else file) for file in map(path, items)}
+    tiny_files = tiny_run_files(config.rootpath)
     rank = {TINY_RUN_GROUP: 0, **{file: 1 + k for k, file in enumerate(HEAVY_FILES)}}
-    items.sort(key=lambda item: rank.get(group[path(item)], len(rank) + 1))  # stable: files keep their order
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group[path(item)]))
+    items.sort(key=lambda item: rank.get(test_group(item.nodeid, tiny_files), len(rank) + 1))  # stable
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs two pytest-xdist workers: every test file runs in one worker, so a
+    module's fixtures are built once, and every file that reads the shared tiny run runs in one
+    group, so the run is made once (xdist's own ``loadgroup`` cannot rename the tests of this
+    pytest). Groups are handed out in collection order (``--no-loadscope-reorder``)."""
+    from xdist.scheduler import LoadScopeScheduling
+    tiny_files = tiny_run_files(config.rootpath)
+
+    class FileGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return test_group(nodeid, tiny_files)
+
+    return FileGroupScheduling(config, log)
 
 
 @pytest.fixture
@@ -63,3 +93,4 @@ def browser():
     require_browser()
     with chromium() as launched:
         yield launched
+
