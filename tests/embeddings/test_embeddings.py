@@ -162,6 +162,28 @@ def test_boundary_classifies_held_out_points_of_separated_blobs():
     assert (boundary.predict(test) == np.repeat(np.array(["a", "b"]), 50)).mean() > 0.98
 
 
+def test_a_network_that_predicts_one_class_has_a_map_of_that_class_and_no_boundary():
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(60, 2))
+    boundary = DecisionBoundary().fit(points, np.full(60, "neutrophil"))
+    assert (boundary.class_map == "neutrophil").all() and not boundary.has_boundary
+    assert (boundary.predict(points) == "neutrophil").all()
+    two = DecisionBoundary().fit(points, np.where(points[:, 0] > 0, "a", "b"))
+    assert two.has_boundary
+
+
+def test_the_boundary_figure_draws_a_map_whose_network_predicts_one_class():
+    import matplotlib
+    matplotlib.use("Agg")
+    from cellscape.figures.embedding_figures import boundary_figure
+    rng = np.random.default_rng(3)
+    n = 40
+    table = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n), "class": np.repeat(["a", "b"], n // 2),
+                          "predicted": "a", "p_a": 0.6, "p_b": 0.4, "certainty": 0.6, "correct": np.repeat([1, 0], n // 2)})
+    figure = boundary_figure(table, ["a", "b"])
+    assert len(figure.axes) >= 2
+
+
 def test_smoothing_keeps_a_straight_boundary_in_place():
     rng = np.random.default_rng(1)
     points = rng.uniform(0, 10, size=(2000, 2))

@@ -28,7 +28,9 @@ class DecisionBoundary:
     ``probabilities_`` (n_classes, ny, nx) smoothed; ``class_map`` (ny, nx) the arg-max as
     class values; ``field`` (ny, nx) for contouring at level 0: for two classes
     P(class 1) - P(class 0), otherwise the margin between the top two classes signed by
-    whether the top class equals the first class (use ``class_map`` for colour fills).
+    whether the top class equals the first class (use ``class_map`` for colour fills); where the
+    network predicted one class for every point there is no boundary (``field`` 1 everywhere,
+    ``has_boundary`` False): a barely trained network, or cells of one class.
     """
 
     def __init__(self, n_neighbors=3, resolution=300, smoothing=0.02, margin=0.05):
@@ -60,12 +62,19 @@ class DecisionBoundary:
         self.probabilities_ = smooth
         top = smooth.argmax(0)
         self.class_map = self.classes_[top]
-        if len(self.classes_) == 2:
+        if len(self.classes_) == 1:
+            self.field = np.ones_like(smooth[0])
+        elif len(self.classes_) == 2:
             self.field = smooth[1] - smooth[0]
         else:
             ordered = np.sort(smooth, axis=0)
             self.field = (ordered[-1] - ordered[-2]) * np.where(top == 0, -1.0, 1.0)
         return self
+
+    @property
+    def has_boundary(self):
+        """Whether the map changes class anywhere (the level-0 contour of ``field`` exists)."""
+        return bool((self.field > 0).any() and (self.field < 0).any())
 
     def predict(self, points):
         """Class of arbitrary points from the smoothed map (nearest grid node)."""

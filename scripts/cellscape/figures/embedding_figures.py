@@ -55,8 +55,9 @@ def _draw_boundary(ax, boundary, classes, fill=True, linestyle="-"):
         cmap = ListedColormap(CLASS_COLOURS[:len(classes)])
         ax.contourf(boundary.xx, boundary.yy, codes, levels=np.arange(len(classes) + 1) - 0.5, cmap=cmap,
                     alpha=0.12)
-    ax.contour(boundary.xx, boundary.yy, boundary.field, levels=[0.0], colors="k", linewidths=1.0,
-               linestyles=linestyle)
+    if boundary.has_boundary:  # a network that predicts one class everywhere has none
+        ax.contour(boundary.xx, boundary.yy, boundary.field, levels=[0.0], colors="k", linewidths=1.0,
+                   linestyles=linestyle)
 
 
 # --------------------------------------------------------------------------------------------
