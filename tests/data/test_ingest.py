@@ -45,7 +45,7 @@ def simulated(tmp_path_factory):
     params = {"bad_event_fraction": 0.35}
     simulate_chunk(base / "raw" / "000", 0, 240, seed=3, params=params, progress=False)
     properties = read_properties([base / "raw" / "000" / "properties.csv"])
-    cfg = validated_config()
+    cfg = validated_config({"data": {"normalise": "per_image"}})  # the paper's: each channel's maximum 1
     index, qc = run_ingest([base / "raw" / "000"], cfg, base / "out", properties=properties)
     truth = properties.assign(id=properties["class"] + "/" + properties["event_id"].astype(str))[["id", "event_type"]]
     qc = qc.assign(id=qc["id"].astype(str)).merge(truth, on="id", validate="one_to_one")

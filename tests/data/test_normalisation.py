@@ -140,7 +140,7 @@ def test_a_three_class_export_with_colliding_ids_warns_and_auto_chooses_dataset(
     classes = list(EXPORT_CLASSES)
     out = tmp_path / "per_image"
     out.mkdir()
-    evidence, _, index = run(tmp_path / "raw", classes, out)
+    evidence, _, index = run(tmp_path / "raw", classes, out, normalise="per_image")
     assert index["id"].is_unique and len(index) > 60
     top = evidence["separating"][0]
     assert top["channel"] == "nucleus", top
