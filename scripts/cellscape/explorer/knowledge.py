@@ -33,15 +33,17 @@ def page_column(feature, columns):
 
 
 def feature_list(catalogue, columns):
-    """``meta.features``: ``[{column, label, group, unit, description}]`` of the ``catalogue`` rows
-    (:func:`cellscape.features.catalogue`: feature, group, kind, unit, formula) the page holds as
-    number columns, in the catalogue's order (the whole cell first, then each channel's)."""
+    """``meta.features``: ``[{column, label, group, group_label, unit, description}]`` of the
+    ``catalogue`` rows (:func:`cellscape.features.catalogue`: feature, group, kind, unit, formula)
+    the page holds as number columns, in the catalogue's order (the whole cell first, then each
+    channel's)."""
     out = []
     for row in catalogue.itertuples(index=False):
         column = page_column(row.feature, columns)
         if column is not None:
             out.append({"column": column, "label": feature_label(row.feature, row.group, "continuous"),
-                        "group": str(row.group), "unit": str(row.unit), "description": str(row.formula)})
+                        "group": str(row.group), "group_label": group_label(str(row.group)), "unit": str(row.unit),
+                        "description": str(row.formula)})
     return out
 
 

@@ -43,6 +43,7 @@
     applyMarkMis();
     for (const v of allViews()) { v.colours = colour.colours(D, st.colourBy, layerOf(v)); v.redraw(); }
     $("legend").innerHTML = colour.legend(D, st.colourBy, st.layer, S.markMis);
+    cs.probes.colourChanged(st.colourBy);
   }
 
   function setColourBy(name) {
@@ -104,6 +105,7 @@
     else st.main.setPositions(pos(name), st.g);
     cs.thumbnails.update();
     cs.cellPanel.layerChanged();
+    cs.probes.layerChanged();
     await nextFrame();
   }
 
