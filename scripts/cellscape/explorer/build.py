@@ -142,6 +142,11 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
 
     columns = cell_columns(cells, classes, colours)
     files["data/cells.js"] = js_assignment("cells", {"ids": ids.tolist(), "columns": columns})
+    meta_probes = None
+    if probes is not None:
+        payload = probe_payload(probes, layers, columns)
+        files["data/probes.js"] = js_assignment("probes", payload)
+        meta_probes = {"layers": len(payload["layers"]), "features": len(payload["features"])}
     predicted = cells["predicted_label"].to_numpy(dtype=int)
     for (layer, method), (embedding, grid) in maps.items():
         payload = map_payload(ids, embedding, grid, predicted, len(classes), colours,
@@ -185,12 +190,6 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     files["data_gallery.js"] = js_assignment("gallery", gallery_index)
     for layer, payload in gallery_layers.items():
         files[f"data_gallery_{layer}.js"] = js_assignment(("galleryLayers", layer), payload)
-
-    meta_probes = None
-    if probes is not None:
-        payload = probe_payload(probes, layers, columns)
-        files["data/probes.js"] = js_assignment("probes", payload)
-        meta_probes = {"layers": len(payload["layers"]), "features": len(payload["features"])}
 
     meta = {
         "title": title, "n_cells": n, "classes": classes, "class_colours": colours,

@@ -35,16 +35,23 @@ def page_column(feature, columns):
 def feature_list(catalogue, columns):
     """``meta.features``: ``[{column, label, group, group_label, unit, description}]`` of the
     ``catalogue`` rows (:func:`cellscape.features.catalogue`: feature, group, kind, unit, formula)
-    the page holds as number columns, in the catalogue's order (the whole cell first, then each
-    channel's)."""
+    the page holds as number columns, grouped by channel (:func:`grouped`: for the catalogue, the
+    whole cell first, then each channel's)."""
     out = []
-    for row in catalogue.itertuples(index=False):
+    for row in grouped(catalogue).itertuples(index=False):
         column = page_column(row.feature, columns)
         if column is not None:
             out.append({"column": column, "label": feature_label(row.feature, row.group, "continuous"),
                         "group": str(row.group), "group_label": group_label(str(row.group)), "unit": str(row.unit),
                         "description": str(row.formula)})
     return out
+
+
+def grouped(table):
+    """The rows of ``table`` grouped by its ``group`` column: the groups in the order they first
+    appear, the rows in the table's order within them."""
+    groups = list(dict.fromkeys(table["group"]))
+    return pd.concat([table[table["group"] == g] for g in groups]) if groups else table
 
 
 def _number(value, digits=4):
@@ -75,9 +82,8 @@ def probe_payload(table, layers, columns, source="probes.csv"):
     labels = {INPUT_LAYER: "input pixels"} | {layer["name"]: layer.get("label", layer["name"]) for layer in layers}
     rows = [name for name in known if name in set(table["layer"])]
 
-    described = table.drop_duplicates("feature")
+    described = grouped(table.drop_duplicates("feature"))
     groups = list(dict.fromkeys(described["group"]))
-    described = pd.concat([described[described["group"] == g] for g in groups])
     features = described["feature"].tolist()
     indexed = table.set_index(["layer", "feature"])
 

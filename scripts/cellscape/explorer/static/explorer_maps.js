@@ -74,6 +74,7 @@
     $("current-layer").innerHTML = `${esc(layer.label || st.layer)} <span class="hint">(${k + 1} of ${D.layerNames.length}, ${esc(layer.kind)}, ${esc(st.method)})</span>`;
     for (const fig of document.querySelectorAll("#multiples figure"))
       fig.classList.toggle("current", fig.dataset.layer === st.layer);
+    cs.probes.layerChanged();
     $("layer-prev").disabled = k <= 0;
     $("layer-next").disabled = k >= D.layerNames.length - 1;
     if (st.colourBy === "cluster") $("legend").innerHTML = colour.legend(D, st.colourBy, st.layer, S.markMis);
@@ -105,7 +106,6 @@
     else st.main.setPositions(pos(name), st.g);
     cs.thumbnails.update();
     cs.cellPanel.layerChanged();
-    cs.probes.layerChanged();
     await nextFrame();
   }
 
