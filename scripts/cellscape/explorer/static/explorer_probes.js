@@ -42,7 +42,7 @@
     const limit = scaleLimit(P.values.selectivity);
     const groupOf = f => P.groups.find(g => g.name === f.group).label;
     const F = P.features.length, LABEL = 110;
-    const width = Math.max(12, Math.min(26, Math.floor(($("maps").clientWidth - LABEL - 24) / Math.max(1, F))));
+    const width = Math.max(12, Math.min(36, Math.floor(($("maps").clientWidth - LABEL - 24) / Math.max(1, F))));
     let html = `<h3>What each layer knows</h3><p class="hint">How well a linear probe reads each cell feature from a ` +
       `layer (cross-validated), minus the same probe on the untrained network: what training taught the layer. ` +
       `Click a feature to colour the maps by it.</p>` +
