@@ -1,11 +1,14 @@
 # Stage 8, explorer: the interactive page (every layer's map, cells, neighbours across layers,
-# attribution, feature localisation between cells, feature images); opens from disk.
+# attribution, feature localisation between cells, feature images, what each layer knows of the
+# cell features); opens from disk.
 
 EXPLORER_TARGETS = [f"{EXPLORER_DIR}/index.html"]
 #: the maps the page shows (it lays out UMAP and t-SNE maps with their grids)
 EXPLORER_METHODS = [m for m in config["embeddings"]["methods"] if m in ("umap", "tsne")]
 #: the regression target and its prediction colour the maps when the MDA stage runs
 EXPLORER_MDA = config["mda"]["enabled"]
+#: the probes' table (rule probes, rules/probes.smk) is the panel of what each layer knows
+EXPLORER_PROBES = config["probes"]["enabled"]
 
 
 rule explorer:
@@ -25,6 +28,7 @@ rule explorer:
         features=f"{DATA}/features.csv",
         mda_targets=f"{MDA_DIR}/targets.csv" if EXPLORER_MDA else [],
         mda_predictions=f"{MDA_DIR}/predictions.csv" if EXPLORER_MDA else [],
+        probes=f"{METRICS}/probes.csv" if EXPLORER_PROBES else [],
     output:
         page=f"{EXPLORER_DIR}/index.html",
     log:

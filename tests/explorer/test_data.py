@@ -13,7 +13,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.browser import assigned, packed_planes, sprite_cell  # noqa: E402
-from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs, simulated_cells  # noqa: E402
+from support.demo import FOUR_CHANNELS, SMALL_MODEL, cell_knowledge, fabricate_inputs, simulated_cells  # noqa: E402
 from cellscape.activations.selection import misclassified_first  # noqa: E402
 from cellscape.embeddings.neighbours import kept_neighbours, nearest_neighbours, same_class_share  # noqa: E402
 from cellscape.explorer import build_explorer, unit_square_probabilities  # noqa: E402
@@ -387,3 +387,84 @@ def test_consecutive_cells_sit_together_on_the_deepest_map_so_a_region_needs_few
     step = np.linalg.norm(np.diff(xy, axis=0), axis=1).mean()
     shuffled = np.linalg.norm(np.diff(xy[np.random.default_rng(0).permutation(len(xy))], axis=0), axis=1).mean()
     assert step < 0.35 * shuffled
+
+
+# ----------------------------------------------------------------------------- what each layer knows
+
+#: cell_knowledge's features grouped by channel (the groups in the order they first appear)
+GROUPED = ["cell_area", "cell_circularity", "nucleus_mean_intensity", "cytoplasm_glcm_contrast", "truth_nucleus_area",
+           "truth_nucleus_lobes"]
+PROBE_NUMBERS = ["selectivity", "selectivity_low", "selectivity_high", "score", "score_low", "score_high",
+                 "untrained", "shuffled"]
+
+
+@pytest.fixture(scope="module")
+def knowing(built, tmp_path_factory):
+    """``built``'s inputs with hand-made cell features and probes of them (support.demo.cell_knowledge)."""
+    _, inputs, _, _ = built
+    layers = [layer["name"] for layer in inputs["layers"]]
+    cells, catalogue, probes = cell_knowledge(inputs["cells"], layers, seed=3)
+    out = tmp_path_factory.mktemp("knowing") / "explorer"
+    build_explorer(out, **{**inputs, "cells": cells}, features=catalogue, probes=probes)
+    return out, layers, cells, catalogue, probes
+
+
+def test_probes_payload_holds_the_table_by_layer_in_network_order_and_feature_by_channel(knowing):
+    out, layers, cells, _, probes = knowing
+    keys, payload = assigned(out / "data/probes.js")
+    assert keys == ["probes"]
+    assert [layer["name"] for layer in payload["layers"]] == ["input"] + layers  # the table lists them backwards
+    assert payload["layers"][0]["label"] == "input pixels"
+    assert [f["name"] for f in payload["features"]] == GROUPED
+    assert [(g["name"], g["label"], g["features"]) for g in payload["groups"]] == [
+        ("cell", "whole cell", 2), ("nucleus", "nucleus", 1), ("cytoplasm", "cytoplasm", 1), ("truth", "simulator truth", 2)]
+    # the page column that colours the maps by each: its own, index.csv's for the simulator's nucleus
+    # area, none for a lobe count the page does not hold
+    assert [f["column"] for f in payload["features"]] == GROUPED[:4] + ["nucleus_area_px", None]
+    assert [f["metric"] for f in payload["features"]] == ["r2"] * 5 + ["balanced_accuracy"]
+    by_cell = probes.set_index(["layer", "feature"])
+    for number in PROBE_NUMBERS:
+        expected = np.array([[by_cell.loc[(layer, f), number] for f in GROUPED] for layer in ["input"] + layers])
+        got = np.array(payload["values"][number], dtype=float)  # null: NaN
+        np.testing.assert_allclose(got, expected, atol=1e-4, err_msg=number)
+    selectivity = np.array(payload["values"]["selectivity"], dtype=float)
+    assert selectivity[-1, 0] == 0.8 and selectivity[1, 2] == 0 and selectivity[0, 1] == -0.4  # planted
+    assert np.isnan(selectivity).sum() == 1 and np.isnan(selectivity[0, 3])
+    assert payload["skipped"][0][3] == "constant or too few values"
+    assert sum(reason != "" for row in payload["skipped"] for reason in row) == 1
+    assert payload["n_cells"] == [[len(cells)] * len(GROUPED)] * (len(layers) + 1)
+    _, meta = assigned(out / "data/meta.js")
+    assert meta["probes"] == {"layers": len(layers) + 1, "features": len(GROUPED)}
+
+
+def test_meta_lists_the_cell_features_grouped_by_channel_and_their_columns_hold_the_values(knowing):
+    out, _, cells, catalogue, _ = knowing
+    _, meta = assigned(out / "data/meta.js")
+    assert [f["column"] for f in meta["features"]] == GROUPED[:4]
+    assert meta["features"][0] == {"column": "cell_area", "label": "area", "group": "cell", "group_label": "whole cell",
+                                   "unit": "px^2", "description": "how cell_area is measured"}
+    assert [f["label"] for f in meta["features"]] == ["area", "circularity", "mean intensity", "GLCM contrast"]
+    _, payload = assigned(out / "data/cells.js")
+    ordered = cells.set_index("id").loc[payload["ids"]]
+    for feature in GROUPED[:4] + ["nucleus_area_px"]:
+        np.testing.assert_allclose(decoded(payload["columns"][feature]["data"], "float32"), ordered[feature], rtol=1e-6)
+        assert feature in meta["colour_by"]
+
+
+def test_a_build_without_probes_has_no_probes_file_and_no_features(built):
+    out, _, _, sizes = built
+    _, meta = assigned(out / "data/meta.js")
+    assert meta["probes"] is None and meta["features"] == []
+    assert "data/probes.js" not in sizes
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.drop(columns="selectivity_low"), r"lacks the columns \['selectivity_low'\]"),
+    (lambda t: t.assign(layer=t["layer"].replace("input", "conv9")), r"layers \['conv9'\] are not among"),
+    (lambda t: pd.concat([t, t.iloc[:1]]), r"\(layer, feature\) repeated"),
+])
+def test_a_probes_table_that_does_not_fit_the_page_is_an_error_naming_it(built, knowing, tmp_path, change, message):
+    inputs, probes = built[1], knowing[4]
+    with pytest.raises(ValueError, match="probes.csv: " + message):
+        build_explorer(tmp_path / "explorer", **inputs, probes=change(probes))
+    assert not (tmp_path / "explorer").exists()

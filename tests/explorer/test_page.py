@@ -17,7 +17,7 @@ from cellscape.explorer.feature_store import angular_similarity, dequantise_comp
 from support.browser import (ExplorerFiles, assigned, canvas_pixels, canvas_point, composed, distance_to_polygon,
                              fitted_screen, inside_polygon, isolated, lasso, open_page, packed_planes,
                              polygon_around, screen_positions, selection_shades, sprite_cell, view_selector)
-from support.demo import FOUR_CHANNELS, SMALL_MODEL, fabricate_inputs
+from support.demo import FOUR_CHANNELS, SMALL_MODEL, cell_knowledge, fabricate_inputs
 
 pytestmark = pytest.mark.slow  # a browser test: `make test-fast` leaves it out (pytest.ini)
 
@@ -41,13 +41,17 @@ def explorer(tmp_path_factory):
     inputs["attribution"][0]["ids"] = np.array([rename[c] for c in inputs["attribution"][0]["ids"]])
     inputs["top_cells"] = {layer: np.vectorize(rename.get, otypes=[object])(top)
                            for layer, top in inputs["top_cells"].items()}
+    # hand-made cell features and probes of them, with known answers (support.demo.cell_knowledge)
+    inputs["cells"], features, probes = cell_knowledge(inputs["cells"], [layer["name"] for layer in inputs["layers"]],
+                                                       seed=4)
     out = tmp_path_factory.mktemp("page") / "explorer"
-    build_explorer(out, **inputs)
+    build_explorer(out, **inputs, features=features, probes=probes)
     files = ExplorerFiles(out)
     cells = inputs["cells"].set_index("id")
     # the fabricated cells' rows by id (the builder reorders the cells: the page's index differs)
     position = {cid: k for k, cid in enumerate(inputs["cells"]["id"])}
-    return {"out": out, "inputs": inputs, "files": files, "cells": cells, "position": position}
+    return {"out": out, "inputs": inputs, "files": files, "cells": cells, "position": position,
+            "features": features, "probes": probes}
 
 
 @pytest.fixture
@@ -480,6 +484,137 @@ def test_colour_by_a_number_shows_its_range_and_by_cluster_each_layers_clusters(
     no_errors(page)
 
 
+# ----------------------------------------------------------------------------- what each layer knows
+
+#: cell_knowledge's features as the panel shows them: grouped by channel, in the table's order within
+GROUPED = ["cell_area", "cell_circularity", "nucleus_mean_intensity", "cytoplasm_glcm_contrast", "truth_nucleus_area",
+           "truth_nucleus_lobes"]
+
+
+def rgb_of(css):
+    """'rgb(r, g, b)' -> array of the three numbers."""
+    return np.array([float(v) for v in css[css.index("(") + 1:css.index(")")].split(",")])
+
+
+def matplotlib_rgb(name, t):
+    import matplotlib
+    return np.array(matplotlib.colormaps[name](t)[:3]) * 255
+
+
+def test_what_each_layer_knows_shows_every_probe_coloured_by_its_selectivity(page, explorer, tmp_path):
+    layers, probes = explorer["files"].layers, explorer["probes"]
+    page.locator("#probes").scroll_into_view_if_needed()
+    shot(page, tmp_path, "probes")
+    assert page.locator("#probes").is_visible()
+    rows = page.evaluate("Array.from(document.querySelectorAll('#probes-table tbody tr')).map(r => r.dataset.layer)")
+    assert rows == ["input"] + layers  # the input pixels first, then network order (the table lists them backwards)
+    assert page.evaluate("Array.from(document.querySelectorAll('#probes-table tbody tr')).map(r => r.querySelectorAll('td').length)") == [len(GROUPED)] * len(rows)
+    assert page.evaluate("Array.from(document.querySelectorAll('#probes-table th.feature')).map(t => t.dataset.feature)") == GROUPED
+    assert page.evaluate("Array.from(document.querySelectorAll('#probes-table th.feature')).map(t => t.textContent)") == [
+        "area", "circularity", "mean intensity", "GLCM contrast", "nucleus area", "nucleus lobe count (bal. acc.)"]
+    assert page.evaluate("Array.from(document.querySelectorAll('#probes-table th.group')).map(t => [t.textContent, t.colSpan])") == [
+        ["whole cell", 2], ["nucleus", 1], ["cytoplasm", 1], ["simulator truth", 2]]
+
+    def cell(layer, feature):
+        return page.locator(f'#probes-table tr[data-layer="{layer}"] td[data-feature="{feature}"]')
+
+    def background(layer, feature):
+        return rgb_of(cell(layer, feature).evaluate("td => getComputedStyle(td).backgroundColor"))
+
+    # RdBu_r from -0.8 to +0.8 (the planted largest |selectivity|): +0.8 dark red, 0 white, -0.4 halfway to blue
+    np.testing.assert_allclose(background(layers[-1], "cell_area"), matplotlib_rgb("RdBu_r", 1.0), atol=1.5)
+    np.testing.assert_allclose(background(layers[0], "nucleus_mean_intensity"), matplotlib_rgb("RdBu_r", 0.5), atol=1.5)
+    np.testing.assert_allclose(background("input", "cell_circularity"), matplotlib_rgb("RdBu_r", 0.25), atol=3)
+    assert page.evaluate("Array.from(document.querySelectorAll('#probes .colourbar-labels span')).map(s => s.textContent)") == [
+        "\u22120.8", "0", "+0.8"]
+    # a dot where the interval is above 0, grey where the feature was not probed
+    dotted = page.evaluate("""Array.from(document.querySelectorAll('#probes-table td.sig'))
+                              .map(td => [td.parentElement.dataset.layer, td.dataset.feature])""")
+    assert sorted(map(tuple, dotted)) == sorted(map(tuple, probes.loc[probes["selectivity_low"] > 0, ["layer", "feature"]].to_numpy()))
+    assert "skipped" in cell("input", "cytoplasm_glcm_contrast").get_attribute("class").split()
+    assert "not probed (constant or too few values)" in cell("input", "cytoplasm_glcm_contrast").get_attribute("title")
+    # the numbers in a cell's title
+    title = cell(layers[-1], "cell_area").get_attribute("title")
+    assert f"area (whole cell) in {layers[-1]}" in title
+    assert "selectivity +0.80 (interval +0.70 to +0.90)" in title
+    assert "trained network: R\u00b2 0.95 (interval 0.85 to 1.05)" in title and "untrained network: R\u00b2 0.15" in title
+    assert f"{N_CELLS} cells" in title
+    no_errors(page)
+
+
+def test_clicking_a_feature_colours_every_layers_map_by_it(page, explorer, tmp_path):
+    files, cells = explorer["files"], explorer["cells"]
+    views = ["main"] + files.layers
+
+    def colours_of(indices):
+        return np.array([[page.evaluate(f"explorer.colourOf('{view}', {i})") for view in views] for i in indices])
+
+    before = page.evaluate("document.querySelector('#main-view canvas.mv-points').toDataURL()")
+    for feature, column in (("nucleus_mean_intensity", "nucleus_mean_intensity"), ("truth_nucleus_area", "nucleus_area_px")):
+        page.click(f'#probes-table th.feature[data-feature="{feature}"]')
+        page.wait_for_function(f"explorer.colourChoice() === '{column}'")
+        assert page.locator("#colour-by").input_value() == column  # the colour menu, no second mechanism
+        values = cells.loc[files.ids, column].to_numpy()
+        low, high = int(np.argmin(values)), int(np.argmax(values))
+        middle = int(np.argmin(np.abs(values - (values.min() + values.max()) / 2)))
+        t = (values[middle] - values.min()) / (values.max() - values.min())
+        got = colours_of([low, high, middle])  # (cells, views, 3): every layer's map alike
+        np.testing.assert_allclose(got[0], np.tile(matplotlib_rgb("viridis", 0.0), (len(views), 1)), atol=1)
+        np.testing.assert_allclose(got[1], np.tile(matplotlib_rgb("viridis", 1.0), (len(views), 1)), atol=1)
+        # between, viridis as the page's colour bar draws it: linear between its values at 0, 0.1, ..., 1
+        anchors = np.array([matplotlib_rgb("viridis", a) for a in np.linspace(0, 1, 11)])
+        between = [np.interp(t, np.linspace(0, 1, 11), anchors[:, c]) for c in range(3)]
+        np.testing.assert_allclose(got[2], np.tile(between, (len(views), 1)), atol=1.5)
+        assert page.evaluate("Array.from(document.querySelectorAll('#probes-table th.feature.current')).map(t => t.dataset.feature)") == [feature]
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('#main-view canvas.mv-points').toDataURL()") != before
+    shot(page, tmp_path, "probes_coloured")
+    # a feature the page holds no column of colours nothing
+    page.click('#probes-table th.feature[data-feature="truth_nucleus_lobes"]')
+    page.wait_for_timeout(100)
+    assert page.evaluate("explorer.colourChoice()") == "nucleus_area_px"
+    # a cell of the heat map: its feature, and its layer in the large view
+    page.click(f'#probes-table tr[data-layer="{files.layers[1]}"] td[data-feature="cell_area"]')
+    page.wait_for_function(f"explorer.colourChoice() === 'cell_area' && explorer.currentLayer() === '{files.layers[1]}'")
+    assert page.evaluate("document.querySelector('#probes-table tbody tr.current').dataset.layer") == files.layers[1]
+    no_errors(page)
+
+
+def test_a_tapped_cell_lists_its_features_and_a_click_colours_the_maps_by_one(page, explorer, tmp_path):
+    files, cells = explorer["files"], explorer["cells"]
+    i = 7
+    page.evaluate(f"explorer.tap({i})")
+    page.wait_for_selector("#cell-features tr[data-column]")
+    listed = page.evaluate("""Array.from(document.querySelectorAll('#cell-features tr')).map(r =>
+        r.dataset.column ? [r.dataset.column, r.cells[0].textContent, r.cells[1].textContent] : ['group', r.textContent])""")
+    assert [row[1] for row in listed if row[0] == "group"] == ["whole cell", "nucleus", "cytoplasm"]
+    shown = [row for row in listed if row[0] != "group"]
+    assert [row[0] for row in shown] == GROUPED[:4]
+    units = dict(zip(explorer["features"]["feature"], explorer["features"]["unit"]))
+    for column, label, text in shown:
+        value = cells.loc[files.ids[i], column]
+        number, *unit = text.split(" ")
+        assert float(number) == pytest.approx(value, rel=1e-3), column
+        assert unit == ([units[column]] if units[column] else [])
+    shot(page, tmp_path, "cell_features")
+    page.click('#cell-features tr[data-column="cell_circularity"]')
+    page.wait_for_function("explorer.colourChoice() === 'cell_circularity'")
+    no_errors(page)
+
+
+def test_a_page_without_probes_has_no_panel_and_a_cell_no_feature_list(browser, four):
+    page = open_page(browser, four["out"] / "index.html")
+    try:
+        assert page.locator("#probes").is_hidden()
+        assert page.locator("#probes-table").count() == 0
+        page.evaluate("explorer.tap(3)")
+        page.wait_for_selector("#cell-image")
+        assert page.locator("#cell-features").count() == 0
+        no_errors(page)
+    finally:
+        page.close()
+
+
 # ----------------------------------------------------------------------------- layers and grid
 
 def wait_for_positions(page, view, expected, cells=(0, 100, 399)):
@@ -547,7 +682,8 @@ def test_gallery_shows_each_channels_feature_image_and_top_activating_cells(brow
 # ----------------------------------------------------------------------------- the code
 
 #: what the data scripts may assign into cellscape.payload (docs/explorer.md, the file table)
-PAYLOAD_KEYS = {"meta", "cells", "maps", "neighbours", "tiles", "attribution", "ifealid", "gallery", "galleryLayers"}
+PAYLOAD_KEYS = {"meta", "cells", "maps", "neighbours", "tiles", "attribution", "ifealid", "gallery", "galleryLayers",
+                "probes"}
 
 
 def test_both_pages_add_one_global_and_the_data_only_under_its_payload(browser, explorer):

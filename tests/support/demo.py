@@ -147,3 +147,53 @@ def fabricate_inputs(n_cells=60, model_cfg=None, image_size=78, methods=("umap",
             "classes": CLASSES, "methods": list(methods), "attribution": attribution, "ifealid": (store, stored),
             "featvis": featvis, "top_cells": top_cells, "channels": display(resolved),
             "cells_per_tile": cells_per_tile}, model
+
+
+#: the hand-made cell features of :func:`cell_knowledge`: (feature, group, kind, unit), in an
+#: order that interleaves the channels (the page groups them)
+KNOWLEDGE_FEATURES = [("cell_area", "cell", "continuous", "px^2"),
+                      ("nucleus_mean_intensity", "nucleus", "continuous", "a.u."),
+                      ("cell_circularity", "cell", "continuous", ""),
+                      ("cytoplasm_glcm_contrast", "cytoplasm", "continuous", ""),
+                      ("truth_nucleus_area", "truth", "continuous", ""),
+                      ("truth_nucleus_lobes", "truth", "count", "")]
+
+
+def cell_knowledge(cells, layers, seed=0):
+    """Hand-made cell features and probes of them, with known answers: ``(cells`` with the measured
+    features and the simulator's nucleus area (index.csv's ``nucleus_area_px``) added, ``catalogue``
+    (feature, group, kind, unit, formula of the measured features), ``probes`` (probes.csv of
+    ``input`` and every layer of ``layers`` x :data:`KNOWLEDGE_FEATURES`, rows in reverse layer
+    order)). Planted: the largest |selectivity|, +0.8, is cell_area's in the deepest layer; 0 is
+    nucleus_mean_intensity's in the first layer; -0.4 is cell_circularity's in the input pixels;
+    cytoplasm_glcm_contrast is not probed in the input pixels (NaN, a reason). Every interval is
+    the selectivity +- 0.1; the score is the selectivity + 0.15, the untrained network's 0.15."""
+    rng = np.random.default_rng(seed)
+    n = len(cells)
+    cells = cells.assign(cell_area=rng.uniform(200, 900, n), nucleus_mean_intensity=rng.uniform(0.1, 0.6, n),
+                         cell_circularity=rng.uniform(0.5, 1.0, n), cytoplasm_glcm_contrast=rng.gamma(2.0, 3.0, n),
+                         nucleus_area_px=rng.uniform(50, 300, n))
+    measured = [f for f in KNOWLEDGE_FEATURES if f[1] != "truth"]
+    catalogue = pd.DataFrame([{"feature": f, "group": g, "kind": k, "unit": u, "formula": f"how {f} is measured"}
+                              for f, g, k, u in measured])
+    names = ["input"] + list(layers)
+    rows = []
+    for r, layer in enumerate(names):
+        for feature, group, kind, _ in KNOWLEDGE_FEATURES:
+            value = round(float(rng.uniform(-0.3, 0.6)), 3)
+            value = {(names[-1], "cell_area"): 0.8, (names[1], "nucleus_mean_intensity"): 0.0,
+                     ("input", "cell_circularity"): -0.4}.get((layer, feature), value)
+            skipped = layer == "input" and feature == "cytoplasm_glcm_contrast"
+            nan = float("nan")
+            rows.append({"layer": layer, "feature": feature, "group": group, "kind": kind,
+                         "metric": "balanced_accuracy" if kind == "count" else "r2", "n_cells": n,
+                         "score": nan if skipped else value + 0.15, "score_low": nan if skipped else value + 0.05,
+                         "score_high": nan if skipped else value + 0.25, "untrained": nan if skipped else 0.15,
+                         "shuffled": nan if skipped else 0.01, "selectivity": nan if skipped else value,
+                         "selectivity_low": nan if skipped else value - 0.1,
+                         "selectivity_high": nan if skipped else value + 0.1,
+                         "skipped": "constant or too few values" if skipped else ""})
+    probes = pd.DataFrame(rows)
+    order = {layer: k for k, layer in enumerate(names)}
+    probes = probes.sort_values("layer", key=lambda s: -s.map(order), kind="stable").reset_index(drop=True)
+    return cells, catalogue, probes

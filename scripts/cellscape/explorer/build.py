@@ -24,6 +24,7 @@ from .cells import aligned_coordinates
 from .columns import cell_columns, colour_choices
 from .encode import b64_array, image_data_uri, js_assignment, rgb_uint8, rounded, unit_uint16
 from .feature_store import store_scripts
+from .knowledge import feature_list, probe_payload
 from .order import map_order
 from .planes import packed_sheets
 from .tiles import tile_layout, tile_scripts
@@ -107,7 +108,8 @@ def gallery_payloads(featvis, top_cells, images_for_ids, image_channels, max_cha
 
 
 def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, methods, *, boundaries=None, attribution=None, ifealid=None, featvis=None, top_cells=None,
-                   channels=None, cells_per_tile=128, title="cellscape explorer", max_gallery_channels=None):
+                   channels=None, cells_per_tile=128, title="cellscape explorer", max_gallery_channels=None,
+                   features=None, probes=None):
     """Write the explorer to ``out_dir`` (replaced atomically); return ``{relative file: bytes}``.
 
     ``cells``: the export's cell table (``cellscape.export.cells.assemble_cells(...).obs``: id, row,
@@ -119,7 +121,10 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
     ``channels``: ``[{name, kind, colour}]`` of the images' channels
     (:func:`cellscape.data.channels.display`; default the paper's cytoplasm red, nucleus green);
     ``attribution``: ``(maps npz dict, verdicts)``; ``ifealid``: ``(store, cell positions)`` from
-    :func:`cellscape.explorer.feature_store.feature_store`; ``featvis``/``top_cells``: the gallery.
+    :func:`cellscape.explorer.feature_store.feature_store`; ``featvis``/``top_cells``: the gallery;
+    ``features``: the cell features among ``cells``' columns (:func:`cellscape.features.catalogue`:
+    feature, group, kind, unit, formula), listed in the cell panel; ``probes``: probes.csv
+    (:mod:`cellscape.probes`), the panel of what each layer knows (none without it).
     """
     out_dir = Path(out_dir)
     classes = list(classes)
@@ -137,6 +142,11 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
 
     columns = cell_columns(cells, classes, colours)
     files["data/cells.js"] = js_assignment("cells", {"ids": ids.tolist(), "columns": columns})
+    meta_probes = None
+    if probes is not None:
+        payload = probe_payload(probes, layers, columns)
+        files["data/probes.js"] = js_assignment("probes", payload)
+        meta_probes = {"layers": len(payload["layers"]), "features": len(payload["features"])}
     predicted = cells["predicted_label"].to_numpy(dtype=int)
     for (layer, method), (embedding, grid) in maps.items():
         payload = map_payload(ids, embedding, grid, predicted, len(classes), colours,
@@ -189,6 +199,7 @@ def build_explorer(out_dir, cells, layers, maps, neighbours, images, classes, me
         "k_neighbours": k, "tile": layout,
         "channels": channels,
         "attribution": meta_attribution, "ifealid": meta_ifealid,
+        "features": feature_list(features, columns) if features is not None else [], "probes": meta_probes,
     }
     files["data/meta.js"] = js_assignment("meta", meta)
     sizes = write_atomically(out_dir, files)

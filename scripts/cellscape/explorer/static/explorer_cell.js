@@ -1,10 +1,11 @@
-// Explorer side panels for the tapped cell: its image, classes and probabilities (#cell-panel),
-// its neighbours in every layer (#neighbour-table) and "why this cell" (#attribution).
+// Explorer side panels for the tapped cell: its image, classes, probabilities and cell features
+// (#cell-panel; clicking a feature colours the maps by it), its neighbours in every layer
+// (#neighbour-table) and "why this cell" (#attribution).
 "use strict";
 (function () {
   const D = window.cellscape.data, colour = window.cellscape.colour, esc = window.cellscape.common.esc;
   const $ = id => document.getElementById(id);
-  let app = null, jumpAt = 0;
+  let app = null, jumpAt = 0, featuresOpen = true;
 
   function swatch(k) {
     const c = (D.meta.class_colours || [])[k] || colour.FALLBACK[k % 10];
@@ -48,10 +49,35 @@
       `<div>predicted: ${swatch(pred)}<b>${esc(classes[pred])}</b>${S.mis[i] ? ' <span class="wrong">misclassified</span>' : ' <span class="ok">correct</span>'}</div>` +
       `<div>certainty: ${cert.toFixed(3)}</div>${extra.map(e => `<div>${e}</div>`).join("")}` +
       `<table class="probs">${probs}</table>` +
-      `</div></div>`;
+      `</div></div>` + featureList(i);
+    const details = $("cell-features");
+    if (details) {
+      details.ontoggle = () => { featuresOpen = details.open; };
+      for (const row of details.querySelectorAll("tr[data-column]")) row.onclick = () => app.colourBy(row.dataset.column);
+    }
     D.drawCell($("cell-image"), i);
     $("neighbour-table").innerHTML = `<tr><td class="hint">loading every layer's neighbours…</td></tr>`;
     attribution(i);
+  }
+
+  // The cell's features (meta.features: the whole cell's, then each channel's), value and unit;
+  // a row's title says how the feature is measured.
+  function featureList(i) {
+    const list = (D.meta.features || []).filter(f => D.columns[f.column]);
+    if (!list.length) return "";
+    let html = `<details id="cell-features"${featuresOpen ? " open" : ""}><summary>cell features (${list.length}) ` +
+      `<span class="hint">click one to colour the maps by it</span></summary><table class="cell-features">`;
+    let group = null;
+    for (const f of list) {
+      if (f.group !== group) {
+        group = f.group;
+        html += `<tr class="group"><th colspan="2">${esc(f.group_label || f.group)}</th></tr>`;
+      }
+      const v = D.columns[f.column].data[i];
+      html += `<tr data-column="${esc(f.column)}" title="${esc(f.description)}"><td>${esc(f.label)}</td>` +
+        `<td class="value">${v === v ? String(+v.toPrecision(4)) : "–"}${f.unit && v === v ? " " + esc(f.unit) : ""}</td></tr>`;
+    }
+    return html + "</table></details>";
   }
 
   // One row per layer: the share of the k neighbours with the tapped cell's class, and how many

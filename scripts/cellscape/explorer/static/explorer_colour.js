@@ -1,5 +1,7 @@
 // Explorer colours (cellscape.colour): the viridis lookup table, per-cell colour arrays for the colour menu, and the
-// legend (swatches for categories, a colour bar with min and max for numbers).
+// legend (swatches for categories, a colour bar with min and max for numbers); a diverging scale
+// (matplotlib's RdBu_r: blue below 0, white at 0, red above) for signed numbers such as the probes'
+// selectivity.
 "use strict";
 (function () {
   const esc = window.cellscape.common.esc;
@@ -19,6 +21,22 @@
     const i = 3 * Math.max(0, Math.min(255, Math.round(v * 255)));
     return `rgb(${VIRIDIS[i]},${VIRIDIS[i + 1]},${VIRIDIS[i + 2]})`;
   };
+  // RdBu_r (matplotlib): its eleven anchors, interpolated linearly as matplotlib does.
+  const DIVERGING = ["#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
+                     "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"].map(hexRgb);
+  // The CSS colour of v on the diverging scale from -limit (blue) through 0 (white) to +limit (red).
+  function divergingCss(v, limit) {
+    const t = Math.max(0, Math.min(1, (v / limit + 1) / 2)) * (DIVERGING.length - 1);
+    const k = Math.min(DIVERGING.length - 2, Math.floor(t)), w = t - k, a = DIVERGING[k], b = DIVERGING[k + 1];
+    return `rgb(${[0, 1, 2].map(c => Math.round(a[c] + w * (b[c] - a[c]))).join(",")})`;
+  }
+  // A colour bar of the diverging scale with -limit, 0 and +limit under it.
+  function divergingBar(limit) {
+    const stops = [];
+    for (let k = 0; k <= 10; k++) stops.push(divergingCss((k / 5 - 1) * limit, limit));
+    return `<div class="colourbar" style="background:linear-gradient(to right, ${stops.join(",")})"></div>` +
+      `<div class="colourbar-labels"><span>−${fmt(limit)}</span><span>0</span><span>+${fmt(limit)}</span></div>`;
+  }
   const FALLBACK = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                     "#7f7f7f", "#bcbd22", "#17becf"];
 
@@ -78,5 +96,5 @@
     return html;
   }
 
-  window.cellscape.colour = {VIRIDIS, viridisCss, colours, legend, FALLBACK};
+  window.cellscape.colour = {VIRIDIS, viridisCss, colours, legend, FALLBACK, divergingCss, divergingBar};
 })();

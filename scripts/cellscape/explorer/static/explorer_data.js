@@ -83,6 +83,16 @@
       return D._attribution;
     },
 
+    // payload.probes (what each layer knows of the cell features), or null in a build without it.
+    probes() {
+      if (!D.meta.probes) return Promise.resolve(null);
+      if (!D._probes) D._probes = load("data/probes.js").then(() => {
+        if (!C.probes) throw new Error("data/probes.js did not define cellscape.payload.probes");
+        return C.probes;
+      });
+      return D._probes;
+    },
+
     // One IFeaLiD tile: {cells: [index], data: Uint8Array (n, H, W, K)}.
     ifealidTile(layer, t) {
       const key = layer + "/" + t;

@@ -1,7 +1,7 @@
 // The explorer page (index.html): starts it and wires its parts together: the data
 // (explorer_data.js), the maps (explorer_maps.js), the selection and tapped cell
 // (explorer_selection.js), the thumbnails and tooltip, the side panels (explorer_cell.js,
-// explorer_ifealid.js) and the controls. The state lives in explorer_state.js, the test hooks in
+// explorer_ifealid.js), what each layer knows (explorer_probes.js) and the controls. The state lives in explorer_state.js, the test hooks in
 // explorer_test_api.js. Loaded last: every part it wires is defined.
 "use strict";
 (function () {
@@ -33,6 +33,7 @@
     maps.showLayerLabel();
     cs.cellPanel.init(panelApi());
     cs.ifealid.init(panelApi());
+    await cs.probes.init(panelApi());
     selection.showSummary();
     await cs.mapView.nextFrame();
     state.setStatus(`${n.toLocaleString()} cells · ${D.layerNames.length} layers`);
@@ -81,7 +82,7 @@
   // What the side panels call back.
   function panelApi() {
     return {st, setLayer: maps.setLayer, tap: selection.tap, setSelection: selection.setSelection,
-            layerOf: state.layerOf, pos: state.pos};
+            layerOf: state.layerOf, pos: state.pos, colourBy: maps.setColourBy};
   }
 
   function fail(err) {

@@ -43,6 +43,7 @@
     applyMarkMis();
     for (const v of allViews()) { v.colours = colour.colours(D, st.colourBy, layerOf(v)); v.redraw(); }
     $("legend").innerHTML = colour.legend(D, st.colourBy, st.layer, S.markMis);
+    cs.probes.colourChanged(st.colourBy);
   }
 
   function setColourBy(name) {
@@ -73,6 +74,7 @@
     $("current-layer").innerHTML = `${esc(layer.label || st.layer)} <span class="hint">(${k + 1} of ${D.layerNames.length}, ${esc(layer.kind)}, ${esc(st.method)})</span>`;
     for (const fig of document.querySelectorAll("#multiples figure"))
       fig.classList.toggle("current", fig.dataset.layer === st.layer);
+    cs.probes.layerChanged();
     $("layer-prev").disabled = k <= 0;
     $("layer-next").disabled = k >= D.layerNames.length - 1;
     if (st.colourBy === "cluster") $("legend").innerHTML = colour.legend(D, st.colourBy, st.layer, S.markMis);

@@ -18,6 +18,8 @@
 //                              loaded: tap() loads every layer's file)
 //   ifealidLastSimilarity()    {cells, raw: [Float32Array (H*W) per cell], low, high} or null
 //   colourBy(name)             switch the colour menu
+//   colourChoice()             the colour menu's choice (a column name, or "cluster")
+//   colourOf(view, i)          [r, g, b] (0-255) cell i's point has in view "main" or a layer name
 //   frameTimes                 durations (ms) of the recent render ticks (all views drawn in one
 //                              animation frame)
 //   heapBytes()                performance.memory.usedJSHeapSize or null
@@ -58,6 +60,13 @@
     neighbours: (layer, i) => { const a = D.neighboursOf(layer, i); return a ? Array.from(a) : null; },
     ifealidLastSimilarity: () => cs.ifealid.last(),
     colourBy: name => { cs.maps.setColourBy(name); return nextFrame(); },
+    colourChoice: () => st.colourBy,
+    colourOf(view, i) {
+      const v = view === "main" ? st.main : st.multiples[view];
+      if (!v) throw new Error("no view " + view);
+      const c = v.colours[i];
+      return [(c >>> 16) & 255, (c >>> 8) & 255, c & 255];
+    },
     frameTimes: S.frameTimes,
     heapBytes: () => (performance.memory ? performance.memory.usedJSHeapSize : null),
     hovered: () => ({index: st.hovered >= 0 ? st.hovered : null, thumbnail: st.hoverThumb}),
