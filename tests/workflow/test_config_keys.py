@@ -24,8 +24,6 @@ NO_OUTPUT_KEYS = {
               "node must not make its finished results stale",
     "activations.jobs": "one job for every layer's dump or one job per layer write the same files with the "
                         "same params: how the dumps are split into jobs is no result setting",
-    "probes.enabled": "switching the probes off (the tiny run has them on) drops their outputs from the plan and "
-                      "changes no other output: nothing reruns",
 }
 
 #: values for keys whose other valid value cannot be derived from the schema alone
@@ -215,3 +213,12 @@ def test_runtime_settings_rerun_nothing(tiny_run, tmp_path, dotted):
                                                                      and v != "cuda")
     path.write_text(yaml.safe_dump(override(dotted, other)))
     assert planned_rules(tiny_run, REPO / "configs" / "tiny.yaml", path) == {}
+
+
+@pytest.mark.slow
+def test_switching_the_probes_off_reruns_the_explorer_alone(tiny_run, tmp_path):
+    """The probes and the untrained network's dump leave the plan; the explorer, which showed
+    them in its panel, is made again without it; nothing else depends on them."""
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump({"probes": {"enabled": False}}))
+    assert planned_rules(tiny_run, REPO / "configs" / "tiny.yaml", path) == {"explorer": 1}
