@@ -23,9 +23,14 @@ from ..neighbourhood import fit_neighbours
 from ..trust import trust_neighbours, trustworthiness
 
 
+def class_counts(labels):
+    """The cells of each class present in ``labels`` (in sorted class order)."""
+    return np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1])
+
+
 def knn_folds(labels, n_folds=5):
     """The folds :func:`knn_accuracy` uses: ``n_folds``, fewer when the smallest class has fewer cells."""
-    n_folds = min(n_folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
+    n_folds = min(n_folds, int(class_counts(labels).min()))
     if n_folds < 2:
         raise ValueError("every class needs at least two cells for the cross-validated k-NN accuracy; with few "
                          "events set activations.split: all (every cell embedded and scored)")
@@ -37,7 +42,7 @@ def knn_neighbours(k, labels, n_folds=5):
     class gives at most ceil(its cells / folds) of them to a test fold)."""
     labels = np.asarray(labels)
     n_folds = knn_folds(labels, n_folds)
-    counts = np.bincount(np.unique(labels, return_inverse=True)[1])
+    counts = class_counts(labels)
     smallest_training = len(labels) - int(np.sum(-(-counts // n_folds)))
     return fit_neighbours(k, smallest_training + 1)
 
@@ -98,7 +103,7 @@ def standardise(Y):
 def dbscan_min_samples(min_samples, labels):
     """DBSCAN's ``min_samples`` fitted to the cells: at most half the smallest class (so each
     class can still form a cluster of its own), and at least 2 (one cell is no cluster)."""
-    counts = np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1])
+    counts = class_counts(labels)
     return max(2, fit_neighbours(min_samples, int(counts.min()) + 1, cells_per_neighbour=2)) if len(counts) else 2
 
 

@@ -149,13 +149,15 @@ def build(config):
     except ArchitectureError as err:
         raise PlanError(str(err)) from None
     plan.notes += plan.featvis.notes
-    if listed and selection_size_note(listed, config):
-        plan.notes.append(selection_size_note(listed, config))
+    too_few = selection_size_note(listed, config) if listed else None
+    if too_few:
+        plan.notes.append(too_few)
     plan.mda = mda_plan(plan)
     plan.source = source_plan(config, channels)
     plan.studies = studies_plan(plan)
+    similarity_sizes = plan.studies.similarity_sizes(plan)
     for model in (costs, project_costs):  # what the render, MDA dump, CKA and concept costs are computed from
         model.featvis, model.mda_layers = plan.featvis, plan.mda.layers
-        model.similarity_sizes = plan.studies.similarity_sizes(plan)
+        model.similarity_sizes = similarity_sizes
         model.concept_layers = plan.studies.concept_layers
     return plan
