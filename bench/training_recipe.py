@@ -45,6 +45,12 @@ def cosine(epochs, lr=0.003):
             "batch_size": 32, "lr": lr}
 
 
+def adamw(epochs, lr=0.001, warmup_epochs=1):
+    """AdamW under the cosine schedule (warm-up, then decay to 0); no early stop."""
+    return {"optimiser": "adamw", "schedule": "cosine", "warmup_epochs": warmup_epochs, "epochs": epochs,
+            "patience": epochs, "batch_size": 32, "lr": lr}
+
+
 #: what differs between the recipes; everything else is the schema's training defaults
 RECIPES = {
     "constant10": constant(10, patience=4),
@@ -53,6 +59,11 @@ RECIPES = {
     "ema10": constant(10, patience=10, ema_epochs=1), "ema8": constant(8, patience=8, ema_epochs=1),
     "nesterov10": constant(10, patience=4, nesterov=True),
     "cosine8": cosine(8), "cosine4": cosine(4),
+    "adamw6": adamw(6), "adamw6_lr3": adamw(6, lr=0.0003), "adamw8": adamw(8), "adamw5": adamw(5),
+    "adamw6_lr2": adamw(6, lr=0.002),
+    "cosine10_lr6": cosine(10, lr=0.006), "cosine12_lr6": cosine(12, lr=0.006),
+    "cosine7_lr6_ema": {**cosine(7, lr=0.006), "ema_epochs": 1},
+    "cosine8_lr6_ema": {**cosine(8, lr=0.006), "ema_epochs": 1},
 }
 
 

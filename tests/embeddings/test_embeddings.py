@@ -180,8 +180,11 @@ def test_the_boundary_figure_draws_a_map_whose_network_predicts_one_class():
     n = 40
     table = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n), "class": np.repeat(["a", "b"], n // 2),
                           "predicted": "a", "p_a": 0.6, "p_b": 0.4, "certainty": 0.6, "correct": np.repeat([1, 0], n // 2)})
-    figure = boundary_figure(table, ["a", "b"])
-    assert len(figure.axes) >= 2
+    legend = [text.get_text() for text in boundary_figure(table, ["a", "b"]).legends[0].get_texts()]
+    assert "predicted a" in legend and not any("boundary" in label for label in legend)  # none drawn
+    two_classes = table.assign(predicted=np.where(table["x"] > 0, "a", "b"))
+    legend = [text.get_text() for text in boundary_figure(two_classes, ["a", "b"]).legends[0].get_texts()]
+    assert "estimated decision boundary" in legend
 
 
 def test_smoothing_keeps_a_straight_boundary_in_place():

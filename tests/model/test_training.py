@@ -139,6 +139,21 @@ def test_an_averaged_run_keeps_the_averaged_weights_and_resumes_to_them(tmp_path
         assert torch.allclose(best[key], resumed[key], atol=1e-6), key
 
 
+def test_adamw_trains_its_own_weights_and_resumes_to_them(tmp_path):
+    images, index = toy_set()
+    adamw = {**TRAIN, "optimiser": "adamw", "lr": 0.003}
+    best, history, _ = fit(images, index, ["a", "b"], TINY, adamw, 16, 0, "cpu", tmp_path / "ck.pt")
+    sgd, _, _ = fit(images, index, ["a", "b"], TINY, {**TRAIN, "lr": 0.003}, 16, 0, "cpu", tmp_path / "ck_sgd.pt")
+    assert not torch.equal(best["features.conv1.0.weight"], sgd["features.conv1.0.weight"])
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    ck = torch.load(tmp_path / "ck.pt", weights_only=False)
+    assert "exp_avg_sq" in next(iter(ck["optimiser"]["state"].values()))  # Adam's moments are checkpointed
+    fit(images, index, ["a", "b"], TINY, adamw, 16, 0, "cpu", tmp_path / "ck2.pt", max_epochs=1)
+    resumed, _, _ = fit(images, index, ["a", "b"], TINY, adamw, 16, 0, "cpu", tmp_path / "ck2.pt")
+    for key in best:
+        assert torch.allclose(best[key], resumed[key], atol=1e-6), key
+
+
 def test_training_history_records_the_scheduled_rate(tmp_path):
     images, index = toy_set()
     _, history, _ = fit(images, index, ["a", "b"], TINY, TRAIN, 16, 0, "cpu", tmp_path / "ck.pt")

@@ -60,6 +60,11 @@ def _draw_boundary(ax, boundary, classes, fill=True, linestyle="-"):
                    linestyles=linestyle)
 
 
+def _boundary_legend(boundary, label="estimated decision boundary", **line):
+    """The boundary's legend entry, none where no boundary is drawn (one predicted class)."""
+    return [Line2D([], [], label=label, **{"color": "k", **line})] if boundary.has_boundary else []
+
+
 # --------------------------------------------------------------------------------------------
 # Fig. 7: t-SNE as it optimises
 
@@ -139,7 +144,7 @@ def boundary_figure(table, classes, method="t-SNE", layer="dense1", boundary=Non
         ax.set_title(title)
         ax.set_xlabel(f"{method} 1")
         ax.set_ylabel(f"{method} 2")
-    handles = _class_legend(classes) + [Line2D([], [], color="k", label="estimated decision boundary")]
+    handles = _class_legend(classes) + _boundary_legend(boundary)
     handles += [plt.Rectangle((0, 0), 1, 1, color=CLASS_COLOURS[i], alpha=0.25, label=f"predicted {c}")
                 for i, c in enumerate(classes)]
     fig.legend(handles=handles, loc="outside lower center", ncol=4)
@@ -192,7 +197,7 @@ def cell_image_map_figure(table, images, classes, channels, method="UMAP", layer
     for c in ax.collections:
         c.set_color("white")
         c.set_zorder(3)
-    handles = [Line2D([], [], color="white", ls="--", label="estimated decision boundary")]
+    handles = _boundary_legend(boundary, color="white", ls="--")
     low, high = xy.min(0) - size, xy.max(0) + size
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
@@ -256,8 +261,8 @@ def grid_map_figure(table, G, classes, method="t-SNE", layer="dense1", boundary=
     ax.set_xlabel("grid x")
     ax.set_ylabel("grid y")
     handles = [plt.Rectangle((0, 0), 1, 1, color=CLASS_COLOURS[i], label=c) for i, c in enumerate(classes)]
-    handles += [Line2D([], [], marker="x", ls="", color="k", label=f"misclassified ({int(wrong.sum())})"),
-                Line2D([], [], color="k", ls="--", label="decision boundary (estimated on the grid)")]
+    handles += [Line2D([], [], marker="x", ls="", color="k", label=f"misclassified ({int(wrong.sum())})")]
+    handles += _boundary_legend(boundary, "decision boundary (estimated on the grid)", ls="--")
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles))
     ax.set_title(f"{method} of {layer}, fully grid-mapped")
     return fig

@@ -23,7 +23,10 @@ def cka_figure(panels, reference_layers, cells, estimator="debiased"):
     names the CKA estimator in the title (debiased values may fall slightly below 0: drawn as 0)."""
     k = len(panels)
     side = 0.32 * len(reference_layers) + 1.6
-    fig, axes = plt.subplots(1, k, figsize=(side * k + 1.2, side + 0.9), constrained_layout=True, squeeze=False)
+    widths = [len(layers) + 2 for _, layers, _, _ in panels]  # each panel as wide as its columns need
+    width = sum(0.32 * w + 0.6 for w in widths) + 1.2
+    fig, axes = plt.subplots(1, k, figsize=(width, side + 0.9), constrained_layout=True, squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
     image = None
     for ax, (network, layers, matrix, matches) in zip(axes[0], panels):
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", aspect="equal", interpolation="nearest")

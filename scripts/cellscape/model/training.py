@@ -290,6 +290,17 @@ def try_resume(path, model, optimiser, generator, fingerprint, average=None):
     return TrainState(**payload["state"]), payload["best_weights"]
 
 
+def make_optimiser(model, train_cfg):
+    """SGD with (optionally Nesterov) momentum, or AdamW (decoupled weight decay): the optimiser
+    changes which weights training reaches, not the network or its layers."""
+    if train_cfg.get("optimiser", "sgd") == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
+    momentum = train_cfg["momentum"]
+    return torch.optim.SGD(model.parameters(), lr=train_cfg["lr"], momentum=momentum,
+                           nesterov=bool(train_cfg.get("nesterov", False)) and momentum > 0,
+                           weight_decay=train_cfg["weight_decay"])
+
+
 def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, checkpoint_path,
         max_epochs=None, task=None):
     """Train and return (best state dict, history list, n_parameters).
@@ -314,10 +325,7 @@ def fit(images, index, classes, model_cfg, train_cfg, image_size, seed, device, 
     task.prepare(model)
     n_params = count_parameters(model)
     log.info("model: %d trainable parameters", n_params)
-    momentum = train_cfg["momentum"]
-    optimiser = torch.optim.SGD(model.parameters(), lr=train_cfg["lr"], momentum=momentum,
-                                nesterov=bool(train_cfg.get("nesterov", False)) and momentum > 0,
-                                weight_decay=train_cfg["weight_decay"])
+    optimiser = make_optimiser(model, train_cfg)
     x_train, y_train = load_split(images, index, "train", task)
     steps_per_epoch = -(-len(x_train) // train_cfg["batch_size"])
     learning_rate = LearningRate(train_cfg, steps_per_epoch)
