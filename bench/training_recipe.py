@@ -32,38 +32,39 @@ from cellscape.runtime.tables import read_cell_table
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 
+
+def recipe(epochs, lr, schedule, patience=None, nesterov=False, ema_epochs=0, optimiser="sgd", warmup_epochs=1):
+    """Every training setting a recipe decides, spelled out (nothing taken from the config)."""
+    return {"optimiser": optimiser, "schedule": schedule, "nesterov": nesterov, "ema_epochs": ema_epochs,
+            "warmup_epochs": warmup_epochs if schedule == "cosine" else 0, "epochs": epochs,
+            "patience": patience or epochs, "batch_size": 32, "lr": lr}
+
+
 def constant(epochs, patience, nesterov=False, ema_epochs=0):
-    """A constant rate of 0.003 (the default), optionally with Nesterov or a weight average."""
-    recipe = {"schedule": "constant", "nesterov": nesterov, "warmup_epochs": 0, "epochs": epochs,
-              "patience": patience, "batch_size": 32, "lr": 0.003}
-    return {**recipe, "ema_epochs": ema_epochs} if ema_epochs else recipe
+    """A constant rate of 0.003, early stopping after ``patience`` epochs without a better
+    validation loss; optionally Nesterov or a weight average."""
+    return recipe(epochs, 0.003, "constant", patience, nesterov, ema_epochs)
 
 
-def cosine(epochs, lr=0.003):
-    """One epoch of warm-up, then a cosine decay over ``epochs``; Nesterov; no early stop."""
-    return {"schedule": "cosine", "nesterov": True, "warmup_epochs": 1, "epochs": epochs, "patience": epochs,
-            "batch_size": 32, "lr": lr}
+def cosine(epochs, lr=0.003, ema_epochs=0):
+    """One epoch of warm-up, then a cosine decay to 0 over ``epochs``; Nesterov; no early stop."""
+    return recipe(epochs, lr, "cosine", nesterov=True, ema_epochs=ema_epochs)
 
 
-def adamw(epochs, lr=0.001, warmup_epochs=1):
-    """AdamW under the cosine schedule (warm-up, then decay to 0); no early stop."""
-    return {"optimiser": "adamw", "schedule": "cosine", "warmup_epochs": warmup_epochs, "epochs": epochs,
-            "patience": epochs, "batch_size": 32, "lr": lr}
+def adamw(epochs, lr=0.001):
+    """AdamW under the cosine schedule; no early stop."""
+    return recipe(epochs, lr, "cosine", optimiser="adamw")
 
 
-#: what differs between the recipes; everything else is the schema's training defaults
+#: the recipes compared (docs/performance.md, "Training recipe"); the rest of the training
+#: section (momentum, weight decay, class weights, augmentation, precision) is the schema's
 RECIPES = {
     "constant10": constant(10, patience=4),
     "cosine6": cosine(6), "cosine6_lr6": cosine(6, lr=0.006), "cosine6_lr10": cosine(6, lr=0.01),
-    "cosine8_lr6": cosine(8, lr=0.006), "cosine10": cosine(10),
-    "ema10": constant(10, patience=10, ema_epochs=1), "ema8": constant(8, patience=8, ema_epochs=1),
-    "nesterov10": constant(10, patience=4, nesterov=True),
-    "cosine8": cosine(8), "cosine4": cosine(4),
-    "adamw6": adamw(6), "adamw6_lr3": adamw(6, lr=0.0003), "adamw8": adamw(8), "adamw5": adamw(5),
-    "adamw6_lr2": adamw(6, lr=0.002),
-    "cosine10_lr6": cosine(10, lr=0.006), "cosine12_lr6": cosine(12, lr=0.006),
-    "cosine7_lr6_ema": {**cosine(7, lr=0.006), "ema_epochs": 1},
-    "cosine8_lr6_ema": {**cosine(8, lr=0.006), "ema_epochs": 1},
+    "cosine8_lr6": cosine(8, lr=0.006), "cosine10": cosine(10), "cosine10_lr6": cosine(10, lr=0.006),
+    "cosine7_lr6_ema": cosine(7, lr=0.006, ema_epochs=1), "cosine8_lr6_ema": cosine(8, lr=0.006, ema_epochs=1),
+    "ema10": constant(10, patience=10, ema_epochs=1),
+    "cosine4": cosine(4), "adamw6": adamw(6), "adamw6_lr3": adamw(6, lr=0.0003),
 }
 
 

@@ -18,7 +18,8 @@ from support.workflow import plan, snakemake
 TINY_MODEL = {  # smaller than configs/tiny.yaml: the DAG, not the accuracy, is under test; three conv
     # layers, so the per-layer settings that name conv4 (featvis grid and evolution layers) fall back
     "model": {"conv_stages": [[8], [16, 16]], "dense": [32]},
-    "training": {"epochs": 2, "batch_size": 32, "patience": 2, "schedule": "constant"},
+    "training": {"epochs": 2, "batch_size": 32, "patience": 2, "lr": 0.003, "schedule": "constant", "nesterov": False,
+                 "ema_epochs": 0},
     "activations": {"reduced_dim": 10},
     "featvis": {"steps": 8, "chunk_size": 16, "evolution_steps": [0, 4, 8]},
 }
